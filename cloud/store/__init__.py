@@ -1,0 +1,1 @@
+"""The cloud configuration store: one seam, an embedded SQLite engine and scale-out engines."""

@@ -1,0 +1,1 @@
+"""Device drivers: the SDK, the bundled drivers and protocol-accurate device simulators."""

@@ -1,0 +1,1 @@
+"""The driver SDK: what a driver author imports."""

@@ -1,0 +1,1 @@
+"""Protocol-accurate device simulators, built from the vendors' published protocol documents."""

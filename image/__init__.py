@@ -1,0 +1,1 @@
+"""Builds the flashable edge image and its first-boot enrolment."""

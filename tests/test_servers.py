@@ -6,9 +6,11 @@ import base64
 import contextlib
 
 import httpx
+import redis
 import trio
 
 from tests.servers.etcd import EtcdCluster, EtcdMember
+from tests.servers.redis import RedisServer
 
 
 def _b64(text: str) -> str:
@@ -89,3 +91,29 @@ async def test_etcd_cluster_serves_writes_with_its_leader_paused(etcd_cluster: E
                     if await _get(client, leader.url, "/transom/test/quorum") == "two of three":
                         break
                 await trio.sleep(0.05)
+
+
+def test_redis_round_trip(redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url, socket_timeout=5)
+    try:
+        client.hset("status/mod-1", mapping={"power": "true"})
+        assert client.hgetall("status/mod-1") == {b"power": b"true"}
+        pubsub = client.pubsub()
+        pubsub.subscribe("status/mod-1/power")
+        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        assert client.publish("status/mod-1/power", "false") == 1
+        assert pubsub.get_message(timeout=5)["data"] == b"false"
+        pubsub.close()
+    finally:
+        client.close()
+
+
+def test_redis_restart_starts_empty(redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url, socket_timeout=5)
+    try:
+        client.set("volatile", "1")
+        redis_server.kill()
+        redis_server.restart()
+        assert client.get("volatile") is None  # the client reconnects; no persistence
+    finally:
+        client.close()

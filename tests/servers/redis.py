@@ -1,0 +1,100 @@
+"""Fixture `redis_server`: a real redis-server (Debian redis-server) on a free loopback port.
+
+No persistence (no RDB snapshots, no AOF), so a restart starts empty, as a crashed cache would.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers.ports import free_port
+from tests.servers.process import ServerProcess, ServerStartError, port_in_use, require_binary
+
+# Attempts with a fresh port when another process took it between free_port() and bind().
+PORT_ATTEMPTS = 3
+
+
+def _answers_ping(port: int) -> bool:
+    """Return True when Redis answers PING with PONG (it accepts connections only once loaded)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(64).startswith(b"+PONG")
+
+
+class RedisServer:
+    """A running redis-server: its URL and port, and control over its process."""
+
+    def __init__(self, binary: str, base_dir: Path) -> None:
+        self.port = free_port()
+        self.dir = base_dir
+        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(base_dir)]
+        argv += ["--save", "", "--appendonly", "no"]  # no persistence
+        argv += ["--daemonize", "no", "--logfile", ""]  # log to stdout, which ServerProcess captures
+        self.process = ServerProcess(
+            "redis-server",
+            argv,
+            log_path=base_dir / "redis.log",
+            ready=functools.partial(_answers_ping, self.port),
+        )
+
+    def __repr__(self) -> str:
+        return f"<RedisServer {self.url}>"
+
+    @property
+    def url(self) -> str:
+        """The URL of database 0, e.g. redis://127.0.0.1:6379/0."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def log_path(self) -> Path:
+        """The server's own log (across restarts)."""
+        return self.process.log_path
+
+    @property
+    def running(self) -> bool:
+        """True while the process exists (also when paused)."""
+        return self.process.running
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM), killing it if it does not exit in time."""
+        self.process.stop()
+
+    def kill(self) -> None:
+        """Kill the server with SIGKILL, as a crash would; its data is gone."""
+        self.process.kill()
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open but nothing answers."""
+        self.process.pause()
+
+    def resume(self) -> None:
+        """Thaw a paused server (SIGCONT)."""
+        self.process.resume()
+
+    def restart(self) -> None:
+        """Stop the server if it runs and start it again, empty, on the same port."""
+        self.process.restart()
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """An empty redis-server on a free loopback port, killed after the test."""
+    binary = require_binary("redis-server", package="redis-server")
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
+        try:
+            server.process.start()
+        except ServerStartError:
+            if attempt < PORT_ATTEMPTS and port_in_use(server.process):
+                continue
+            raise
+        break
+    try:
+        yield server
+    finally:
+        server.kill()  # nothing is persisted, so a graceful stop gains nothing

@@ -1,0 +1,382 @@
+"""The embedded config store: SQLite in WAL mode, one writer, a gap-free changefeed.
+
+Layout (one file):
+
+    documents(tbl, id, doc JSON text, revision)      -- the current version of each document
+    changes(revision INTEGER PRIMARY KEY, tbl, id, op, doc)  -- every committed write, forever
+
+A write takes SQLite's write lock (BEGIN IMMEDIATE), numbers its changes from the newest
+revision + 1, writes documents and change rows, and commits: revisions are gap-free and in
+commit order, even with several processes on one file. Only then is the write acknowledged.
+
+Durability: WAL with synchronous=FULL by default, so the WAL is fsynced at every commit and
+an acknowledged write survives kill -9 *and* power loss. synchronous=NORMAL survives kill -9
+(the OS still holds the WAL pages) but may lose the newest commits on power loss; it costs
+the same for batched writes (one fsync per transaction) and saves ~1 fsync per single put.
+`transom bench store` reports both.
+
+trio: blocking SQLite calls run in worker threads (`trio.to_thread.run_sync`). The writer
+connection is guarded by a trio.Lock; reads borrow one of a few reader connections, which in
+WAL mode read a consistent snapshot without blocking the writer.
+
+Changefeed: subscribers read the `changes` table, so order and resume are exact. Writes in
+this process wake them at once; writes by other processes on the same file are noticed by
+polling every `poll_interval` seconds. Retention: every change is kept (compaction, keeping
+the newest row so the head revision survives, is a later concern).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import orjson
+import trio
+
+from cloud.store.base import Change, ConfigStore, Entry, Op, Page, Query, Validator
+from cloud.store.errors import ConflictError, NotFoundError, StoreClosedError, StoreError
+from cloud.store.sqlite_query import select_page
+from cloud.store.validation import prepare_documents
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    tbl TEXT NOT NULL,
+    id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    PRIMARY KEY (tbl, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+    revision INTEGER PRIMARY KEY,
+    tbl TEXT NOT NULL,
+    id TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
+    doc TEXT
+);
+"""
+
+# A writer waits this long for another process's write lock before giving up with an error.
+BUSY_TIMEOUT_MS = 10_000
+# Reads beyond this many at once wait their turn; SQLite readers are cheap, threads less so.
+READER_CONNECTIONS = 4
+# How often an idle changefeed looks for writes made by other processes on the same file.
+POLL_INTERVAL = 0.25
+# Changes read per round trip by a subscriber catching up; bounds memory, not latency.
+FEED_BATCH = 1000
+# SQLite's default limit on bound parameters is 32766; stay well inside it.
+ID_CHUNK = 500
+# Batches larger than this are validated in a worker thread so the trio loop stays responsive.
+THREAD_VALIDATE_OVER = 64
+
+Synchronous = Literal["FULL", "NORMAL"]
+
+
+def _connect(path: str, *, synchronous: Synchronous, readonly: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    if readonly:
+        conn.execute("PRAGMA query_only = 1")
+    return conn
+
+
+@contextlib.contextmanager
+def _translate_errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"{what} failed: {exc}") from exc
+
+
+class SQLiteStore(ConfigStore):
+    """The SQLite engine. Open it with `await SQLiteStore.open(path)` (or `open_store`)."""
+
+    def __init__(
+        self,
+        path: str,
+        writer: sqlite3.Connection,
+        *,
+        validator: Validator,
+        synchronous: Synchronous = "FULL",
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self.poll_interval = poll_interval
+        self._validator = validator
+        self._writer = writer
+        self._write_lock = trio.Lock()
+        self._readers: list[sqlite3.Connection] = []
+        self._reader_slots = trio.Semaphore(READER_CONNECTIONS)
+        self._changed = trio.Event()
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        validator: Validator,
+        synchronous: Synchronous = "FULL",
+        poll_interval: float = POLL_INTERVAL,
+    ) -> SQLiteStore:
+        """Open (creating if needed) the store in the file at `path`.
+
+        Raises:
+            StoreError: the file cannot be opened as a SQLite database.
+        """
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', not {synchronous!r}")
+        path = str(path)
+
+        def setup() -> sqlite3.Connection:
+            with _translate_errors(f"opening {path!r}"):
+                conn = _connect(path, synchronous=synchronous, readonly=False)
+                try:
+                    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                    if mode.lower() != "wal":
+                        raise StoreError(f"{path!r} cannot use WAL journaling (got {mode!r})")
+                    conn.executescript(SCHEMA)
+                except BaseException:
+                    conn.close()
+                    raise
+                return conn
+
+        writer = await trio.to_thread.run_sync(setup)
+        return cls(path, writer, validator=validator, synchronous=synchronous, poll_interval=poll_interval)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError(f"the store at {self.path!r} is closed")
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on a reader connection in a worker thread."""
+        self._check_open()
+        async with self._reader_slots:
+            conn = self._readers.pop() if self._readers else None
+
+            def run() -> T:
+                nonlocal conn
+                with _translate_errors("reading"):
+                    if conn is None:
+                        conn = _connect(self.path, synchronous=self.synchronous, readonly=True)
+                    return work(conn)
+
+            try:
+                return await trio.to_thread.run_sync(run)
+            finally:
+                if conn is not None:
+                    if self._closed:
+                        conn.close()
+                    else:
+                        self._readers.append(conn)
+
+    async def _write_txn(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` inside one write transaction on the writer connection, then wake subscribers."""
+        self._check_open()
+
+        def run() -> T:
+            conn = self._writer
+            with _translate_errors("writing"):
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return result
+
+        async with self._write_lock:
+            self._check_open()
+            try:
+                return await trio.to_thread.run_sync(run)
+            finally:
+                self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def get_entry(self, table: str, id: str) -> Entry | None:
+        def work(conn: sqlite3.Connection) -> Entry | None:
+            row = conn.execute(
+                "SELECT doc, revision FROM documents WHERE tbl = ? AND id = ?", (table, id)
+            ).fetchone()
+            return None if row is None else Entry(table, id, row[1], orjson.loads(row[0]))
+
+        return await self._read(work)
+
+    async def get_many(self, table: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = list(dict.fromkeys(ids))
+
+        def work(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+            found: dict[str, dict[str, Any]] = {}
+            for start in range(0, len(wanted), ID_CHUNK):
+                chunk = wanted[start : start + ID_CHUNK]
+                rows = conn.execute(
+                    f"SELECT id, doc FROM documents WHERE tbl = ? AND id IN ({', '.join('?' * len(chunk))})",
+                    (table, *chunk),
+                )
+                found.update((row[0], orjson.loads(row[1])) for row in rows)
+            return {i: found[i] for i in wanted if i in found}
+
+        return await self._read(work)
+
+    async def query(self, table: str, query: Query | None = None) -> Page:
+        page_sql, page_params, count_sql, count_params = select_page(table, query or Query())
+
+        def work(conn: sqlite3.Connection) -> Page:
+            conn.execute("BEGIN")  # one snapshot for the page, the count and the revision
+            try:
+                items = [orjson.loads(row[0]) for row in conn.execute(page_sql, page_params)]
+                total = conn.execute(count_sql, count_params).fetchone()[0]
+                revision = _head(conn)
+            finally:
+                conn.execute("COMMIT")
+            return Page(items=items, total=total, revision=revision)
+
+        return await self._read(work)
+
+    async def head_revision(self) -> int:
+        return await self._read(_head)
+
+    async def changes(self, since: int = 0) -> AsyncIterator[Change]:
+        cursor = since
+        while not self._closed:
+            wake = self._changed  # taken before reading, so no commit can slip between
+            try:
+                batch = await self._read(partial(_read_changes, after=cursor))
+            except StoreClosedError:
+                return
+            for change in batch:
+                cursor = change.revision
+                yield change
+            if len(batch) < FEED_BATCH:
+                with trio.move_on_after(self.poll_interval):
+                    await wake.wait()
+
+    # -- writes --------------------------------------------------------------------------------
+
+    async def _write(
+        self, table: str, documents: list[Mapping[str, Any]], expected: list[int] | None
+    ) -> list[Change]:
+        self._check_open()
+        if not documents:
+            return []
+        if len(documents) > THREAD_VALIDATE_OVER:
+            prepared = await trio.to_thread.run_sync(
+                lambda: prepare_documents(table, documents, self._validator)
+            )
+        else:
+            prepared = prepare_documents(table, documents, self._validator)
+
+        def work(conn: sqlite3.Connection) -> list[Change]:
+            current = _current_revisions(conn, table, [p.id for p in prepared])
+            revision = _head(conn)
+            changes: list[Change] = []
+            doc_rows: list[tuple[str, str, str, int]] = []
+            change_rows: list[tuple[int, str, str, str, str]] = []
+            for index, doc in enumerate(prepared):
+                now = current.get(doc.id, 0)
+                if expected is not None:
+                    _check_expected(table, doc.id, expected[index], now)
+                revision += 1
+                current[doc.id] = revision
+                op: Op = "update" if now else "insert"
+                doc_rows.append((table, doc.id, doc.text, revision))
+                change_rows.append((revision, table, doc.id, op, doc.text))
+                changes.append(Change(revision, table, doc.id, op, doc.document))
+            conn.executemany(
+                "INSERT INTO documents (tbl, id, doc, revision) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (tbl, id) DO UPDATE SET doc = excluded.doc, revision = excluded.revision",
+                doc_rows,
+            )
+            conn.executemany(
+                "INSERT INTO changes (revision, tbl, id, op, doc) VALUES (?, ?, ?, ?, ?)", change_rows
+            )
+            return changes
+
+        return await self._write_txn(work)
+
+    async def delete(self, table: str, id: str, *, expected_revision: int | None = None) -> Change | None:
+        def work(conn: sqlite3.Connection) -> Change | None:
+            now = _current_revisions(conn, table, [id]).get(id, 0)
+            if expected_revision is not None:
+                _check_expected(table, id, expected_revision, now)
+            if not now:
+                return None
+            revision = _head(conn) + 1
+            conn.execute("DELETE FROM documents WHERE tbl = ? AND id = ?", (table, id))
+            conn.execute(
+                "INSERT INTO changes (revision, tbl, id, op, doc) VALUES (?, ?, ?, 'delete', NULL)",
+                (revision, table, id),
+            )
+            return Change(revision, table, id, "delete", None)
+
+        return await self._write_txn(work)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._wake()  # changefeeds see the flag and end
+        async with self._write_lock:
+            readers, self._readers = self._readers, []
+
+            def close_all() -> None:
+                for conn in readers:
+                    conn.close()
+                self._writer.close()
+
+            await trio.to_thread.run_sync(close_all)
+
+
+def _head(conn: sqlite3.Connection) -> int:
+    revision: int = conn.execute("SELECT coalesce(max(revision), 0) FROM changes").fetchone()[0]
+    return revision
+
+
+def _current_revisions(conn: sqlite3.Connection, table: str, ids: list[str]) -> dict[str, int]:
+    unique = list(dict.fromkeys(ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(unique), ID_CHUNK):
+        chunk = unique[start : start + ID_CHUNK]
+        rows = conn.execute(
+            f"SELECT id, revision FROM documents WHERE tbl = ? AND id IN ({', '.join('?' * len(chunk))})",
+            (table, *chunk),
+        )
+        found.update(rows)
+    return found
+
+
+def _check_expected(table: str, id: str, expected: int, actual: int) -> None:
+    if expected == actual:
+        return
+    if expected > 0 and actual == 0:
+        raise NotFoundError(table, id)
+    raise ConflictError(table, id, expected=expected, actual=actual)
+
+
+def _read_changes(conn: sqlite3.Connection, after: int) -> list[Change]:
+    rows = conn.execute(
+        "SELECT revision, tbl, id, op, doc FROM changes WHERE revision > ? ORDER BY revision LIMIT ?",
+        (after, FEED_BATCH),
+    )
+    return [
+        Change(revision, tbl, id, op, None if doc is None else orjson.loads(doc))
+        for revision, tbl, id, op, doc in rows
+    ]

@@ -1,0 +1,1 @@
+"""Tests of the config store seam and its engines."""

@@ -1,0 +1,97 @@
+"""Reading and writing single documents: ids, insert versus update, revisions, concurrency checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloud.store.errors import ConflictError, NotFoundError, StoreClosedError
+from cloud.store.sqlite import SQLiteStore
+
+
+async def test_put_assigns_a_placeos_style_id_and_get_returns_the_document(store: SQLiteStore) -> None:
+    change = await store.put("systems", {"name": "Room 1"})
+    assert change.id.startswith("sys-")
+    assert change.op == "insert"
+    assert change.revision == 1
+    assert change.document == {"id": change.id, "name": "Room 1"}
+    assert await store.get("systems", change.id) == {"id": change.id, "name": "Room 1"}
+
+
+async def test_put_with_an_existing_id_replaces_the_document(store: SQLiteStore) -> None:
+    first = await store.put("zones", {"id": "zone-1", "name": "Level 1", "tags": ["a"]})
+    second = await store.put("zones", {"id": "zone-1", "name": "Level 1 east"})
+    assert (first.op, second.op) == ("insert", "update")
+    assert second.revision == first.revision + 1
+    assert await store.get("zones", "zone-1") == {"id": "zone-1", "name": "Level 1 east"}
+
+
+async def test_tables_are_separate(store: SQLiteStore) -> None:
+    await store.put("zones", {"id": "x-1", "name": "zone"})
+    await store.put("systems", {"id": "x-1", "name": "system"})
+    assert (await store.get("zones", "x-1")) == {"id": "x-1", "name": "zone"}
+    assert (await store.get("systems", "x-1")) == {"id": "x-1", "name": "system"}
+
+
+async def test_get_of_a_missing_document_is_none(store: SQLiteStore) -> None:
+    assert await store.get("systems", "sys-nothing") is None
+    assert await store.get_entry("systems", "sys-nothing") is None
+
+
+async def test_get_entry_carries_the_revision_of_the_last_write(store: SQLiteStore) -> None:
+    await store.put("zones", {"id": "zone-1", "name": "a"})
+    change = await store.put("zones", {"id": "zone-1", "name": "b"})
+    entry = await store.get_entry("zones", "zone-1")
+    assert entry is not None
+    assert (entry.revision, entry.document["name"]) == (change.revision, "b")
+
+
+async def test_get_many_returns_found_documents_in_the_order_asked(store: SQLiteStore) -> None:
+    await store.put_many("modules", [{"id": f"mod-{i}", "name": f"M{i}"} for i in range(1200)])
+    found = await store.get_many("modules", ["mod-7", "mod-missing", "mod-1100", "mod-3", "mod-7"])
+    assert list(found) == ["mod-7", "mod-1100", "mod-3"]
+    assert found["mod-1100"] == {"id": "mod-1100", "name": "M1100"}
+
+
+async def test_delete_removes_the_document_and_records_a_change(store: SQLiteStore) -> None:
+    await store.put("zones", {"id": "zone-1", "name": "a"})
+    change = await store.delete("zones", "zone-1")
+    assert change is not None
+    assert (change.revision, change.op, change.document) == (2, "delete", None)
+    assert await store.get("zones", "zone-1") is None
+
+
+async def test_delete_of_a_missing_document_writes_nothing(store: SQLiteStore) -> None:
+    assert await store.delete("zones", "zone-nothing") is None
+    assert await store.head_revision() == 0
+
+
+async def test_expected_revision_guards_put_and_delete(store: SQLiteStore) -> None:
+    created = await store.put("zones", {"id": "zone-1", "name": "a"}, expected_revision=0)
+    with pytest.raises(ConflictError) as caught:
+        await store.put("zones", {"id": "zone-1", "name": "b"}, expected_revision=0)
+    assert (caught.value.expected, caught.value.actual) == (0, created.revision)
+    updated = await store.put("zones", {"id": "zone-1", "name": "b"}, expected_revision=created.revision)
+    with pytest.raises(ConflictError):
+        await store.delete("zones", "zone-1", expected_revision=created.revision)
+    await store.delete("zones", "zone-1", expected_revision=updated.revision)
+    with pytest.raises(NotFoundError):
+        await store.put("zones", {"id": "zone-1", "name": "c"}, expected_revision=updated.revision)
+    assert await store.head_revision() == 3
+
+
+async def test_a_closed_store_refuses_work(store: SQLiteStore) -> None:
+    await store.aclose()
+    with pytest.raises(StoreClosedError):
+        await store.get("zones", "zone-1")
+    with pytest.raises(StoreClosedError):
+        await store.put("zones", {"name": "a"})
+    await store.aclose()  # closing twice is harmless
+
+
+async def test_documents_survive_reopening(store: SQLiteStore) -> None:
+    change = await store.put("zones", {"name": "kept"})
+    await store.aclose()
+    reopened = await SQLiteStore.open(store.path, validator=store._validator)
+    async with reopened:
+        assert await reopened.get("zones", change.id) == {"id": change.id, "name": "kept"}
+        assert await reopened.head_revision() == 1

@@ -13,6 +13,7 @@ from typing import Any
 
 from cloud.store.base import Filter, Order, Query
 
+
 def _path(field: str) -> str:
     return "'$." + field + "'"
 

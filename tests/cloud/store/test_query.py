@@ -77,7 +77,9 @@ async def test_order_by_field_descending_with_ties_broken_by_id(systems: SQLiteS
 
 
 async def test_paging_keeps_the_total_of_all_matches(systems: SQLiteStore) -> None:
-    pages = [await systems.query("systems", Query(order_by=["name"], limit=2, offset=o)) for o in (0, 2, 4, 6)]
+    pages = [
+        await systems.query("systems", Query(order_by=["name"], limit=2, offset=o)) for o in (0, 2, 4, 6)
+    ]
     assert [ids(p.items) for p in pages] == [["sys-a", "sys-b"], ["sys-c", "sys-d"], ["sys-e"], []]
     assert {p.total for p in pages} == {5}
     assert (await systems.query("systems", Query(limit=0))).items == []

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import sys
+from pathlib import Path
 
 import httpx
+import psycopg
+import pytest
 import redis
 import trio
 
 from tests.servers.etcd import EtcdCluster, EtcdMember
+from tests.servers.postgres import PostgresDatabase, PostgresServer
+from tests.servers.process import ServerProcess, ServerStartError, require_binary
 from tests.servers.redis import RedisServer
 
 
@@ -117,3 +123,57 @@ def test_redis_restart_starts_empty(redis_server: RedisServer) -> None:
         assert client.get("volatile") is None  # the client reconnects; no persistence
     finally:
         client.close()
+
+
+def test_postgres_round_trip(postgres_server: PostgresServer) -> None:
+    with psycopg.connect(postgres_server.dsn, connect_timeout=5) as conn:
+        assert conn.execute("SELECT current_database(), current_user").fetchone() == ("transom", "postgres")
+        assert conn.info.port == postgres_server.port
+
+
+def test_postgres_db_is_fresh_and_private(postgres_db: PostgresDatabase) -> None:
+    with psycopg.connect(postgres_db.dsn, connect_timeout=5) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == (postgres_db.name,)
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
+        assert tables == (0,)
+        conn.execute("CREATE TABLE systems (id text PRIMARY KEY, doc jsonb NOT NULL)")
+        conn.execute("INSERT INTO systems VALUES (%s, %s)", ("sys-1", '{"name": "Room 1"}'))
+        conn.commit()
+    with psycopg.connect(postgres_db.dsn, connect_timeout=5) as conn:
+        row = conn.execute("SELECT doc->>'name' FROM systems WHERE id = %s", ("sys-1",)).fetchone()
+        assert row == ("Room 1",)
+
+
+def test_postgres_drop_database_removes_it(postgres_server: PostgresServer) -> None:
+    postgres_server.create_database("transom_drop_me")
+    with psycopg.connect(postgres_server.dsn_for("transom_drop_me"), connect_timeout=5):
+        pass  # a lingering connection does not stop the drop (WITH (FORCE))
+    postgres_server.drop_database("transom_drop_me")
+    with psycopg.connect(postgres_server.dsn_for("postgres"), connect_timeout=5) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'transom_drop_me'").fetchone()
+    assert found is None
+
+
+def test_missing_binary_skips_naming_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"'transom-no-such-server'.*Debian package 'some-deb'"):
+        require_binary("transom-no-such-server", package="some-deb")
+
+
+def test_missing_binary_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must install"):
+        require_binary("/nonexistent/transom-no-such-server", package="some-deb")
+
+
+def test_failed_start_shows_the_server_log(tmp_path: Path) -> None:
+    server = ServerProcess(
+        "broken",
+        [sys.executable, "-c", "import sys; print('the real reason'); sys.exit(3)"],
+        log_path=tmp_path / "broken.log",
+        ready=lambda: False,
+    )
+    expected = r"(?s)broken exited during startup with code 3.*the real reason"
+    with pytest.raises(ServerStartError, match=expected):
+        server.start(timeout=10)
+    assert not server.running

@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 from cloud.store.base import ConfigStore, Validator
 from cloud.store.errors import EngineUnavailable
 from cloud.store.sqlite import SQLiteStore
-from cloud.store.validation import default_validator
 
 # Engines the seam is designed for but this build cannot open yet.
 RESERVED_SCHEMES = {"postgresql": "PostgreSQL", "postgres": "PostgreSQL", "rethinkdb": "RethinkDB"}
@@ -26,7 +25,6 @@ async def open_store(url: str, *, validator: Validator | None = None) -> ConfigS
         ValueError: the URL's scheme is unknown, or it names no file.
         StoreError: the database cannot be opened.
     """
-    check = validator if validator is not None else default_validator()
     scheme = urlsplit(url).scheme.lower() if "://" in url else ""
     if scheme in RESERVED_SCHEMES:
         raise EngineUnavailable(
@@ -41,4 +39,4 @@ async def open_store(url: str, *, validator: Validator | None = None) -> ConfigS
         path = url
     if not path:
         raise ValueError(f"{url!r} names no database file")
-    return await SQLiteStore.open(path, validator=check)
+    return await SQLiteStore.open(path, validator=validator)

@@ -40,7 +40,7 @@ import trio
 from cloud.store.base import Change, ConfigStore, Entry, Op, Page, Query, Validator
 from cloud.store.errors import ConflictError, NotFoundError, StoreClosedError, StoreError
 from cloud.store.sqlite_query import select_page
-from cloud.store.validation import prepare_documents
+from cloud.store.validation import DEFAULT_VALIDATOR, prepare_documents
 
 T = TypeVar("T")
 
@@ -124,11 +124,18 @@ class SQLiteStore(ConfigStore):
         cls,
         path: str | Path,
         *,
-        validator: Validator,
+        validator: Validator | None = None,
         synchronous: Synchronous = "FULL",
         poll_interval: float = POLL_INTERVAL,
     ) -> SQLiteStore:
         """Open (creating if needed) the store in the file at `path`.
+
+        Args:
+            validator: checks each document before it is written (default:
+                `sync.model.validate_document`).
+            synchronous: "FULL" (default) fsyncs every commit; "NORMAL" survives kill -9 but
+                not power loss (see the module docstring).
+            poll_interval: how soon writes by other processes reach this store's changefeeds.
 
         Raises:
             StoreError: the file cannot be opened as a SQLite database.
@@ -151,7 +158,13 @@ class SQLiteStore(ConfigStore):
                 return conn
 
         writer = await trio.to_thread.run_sync(setup)
-        return cls(path, writer, validator=validator, synchronous=synchronous, poll_interval=poll_interval)
+        return cls(
+            path,
+            writer,
+            validator=validator or DEFAULT_VALIDATOR,
+            synchronous=synchronous,
+            poll_interval=poll_interval,
+        )
 
     # -- plumbing ------------------------------------------------------------------------------
 

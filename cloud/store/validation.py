@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from cloud.store.base import Validator
 from cloud.store.errors import StoreError
+from sync.model import ID_PREFIXES, DocumentInvalid, FieldError, new_id, validate_document
 
-if TYPE_CHECKING:
-    from sync.model.errors import FieldError
+DEFAULT_VALIDATOR: Validator = validate_document
 
 
 @dataclass(frozen=True)
@@ -27,19 +27,11 @@ class Prepared:
     text: str
 
 
-def default_validator() -> Validator:
-    """The domain model's validator, `sync.model.validate_document`."""
-    from sync.model import validate_document
-
-    return validate_document
-
-
-def prepare_documents(
-    table: str,
-    documents: list[Mapping[str, Any]],
-    validator: Validator,
-) -> list[Prepared]:
+def prepare_documents(table: str, documents: list[Mapping[str, Any]], validator: Validator) -> list[Prepared]:
     """Validate every document of a batch and return them ready to write.
+
+    A document without an id gets a new one of the table's kind (`sys-…`) before validation,
+    so a custom validator sees the id that will be stored.
 
     Raises:
         DocumentInvalid: one or more documents were rejected. For a batch of more than one,
@@ -47,14 +39,11 @@ def prepare_documents(
             document of the batch is reported, not only the first.
         StoreError: a validated document cannot be stored (no string id, not JSON).
     """
-    from sync.model.errors import DocumentInvalid
-    from sync.model.ids import new_id
-
     prepared: list[Prepared] = []
     errors: list[FieldError] = []
     for index, document in enumerate(documents):
         data = dict(document)
-        if data.get("id") is None:
+        if data.get("id") is None and table in ID_PREFIXES:  # else the validator names the table
             data["id"] = new_id(table)
         try:
             valid = validator(table, data)
@@ -63,7 +52,7 @@ def prepare_documents(
                 raise
             errors.extend({"field": f"{index}.{e['field']}", "message": e["message"]} for e in exc.errors)
             continue
-        valid.setdefault("id", data["id"])
+        valid.setdefault("id", data.get("id"))
         if not isinstance(valid["id"], str) or not valid["id"]:
             raise StoreError(f"the validator gave a {table} document without a string id: {valid['id']!r}")
         try:

@@ -12,11 +12,10 @@ from itertools import count
 import trio
 
 from cloud.store.sqlite import SQLiteStore
-from tests.cloud.store.conftest import stub_validator
 
 
 async def main(path: str, tag: str) -> None:
-    async with await SQLiteStore.open(path, validator=stub_validator) as store:
+    async with await SQLiteStore.open(path) as store:
         for n in count():
             if n % 3 == 0:
                 docs = [{"id": f"zone-{tag}-{n}-{i}", "name": f"batch {n}"} for i in range(20)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -13,24 +12,10 @@ from hypothesis import strategies as st
 
 from cloud.store.base import Change
 from cloud.store.sqlite import SQLiteStore
-from sync.model.errors import DocumentInvalid
-from tests.cloud.store.conftest import stub_validator
+from sync.model import ID_PREFIXES, DocumentInvalid
+from tests.cloud.store.helpers import collect
 
 TABLES = ("zones", "systems")
-
-
-async def collect(store: SQLiteStore, since: int, until: int) -> list[Change]:
-    """Every change after `since` up to and including revision `until`."""
-    got: list[Change] = []
-    if since >= until:
-        return got
-    with trio.fail_after(10):
-        async with aclosing(store.changes(since)) as feed:
-            async for change in feed:
-                got.append(change)
-                if change.revision >= until:
-                    break
-    return got
 
 
 # One write: ("put", table, id, valid) | ("put_many", table, [(id, valid), ...]) | ("delete", table, id)
@@ -46,7 +31,8 @@ operations = st.lists(st.one_of(put_op, many_op, delete_op), max_size=40)
 
 
 def _doc(table: str, index: int, valid: bool, step: int) -> dict[str, Any]:
-    return {"id": f"{table[:-1]}-{index}", "name": f"v{step}" if valid else "", "step": step}
+    name = f"v{step}" if valid else ""
+    return {"id": f"{ID_PREFIXES[table]}-{index}", "name": name, "description": str(step)}
 
 
 async def _apply(store: SQLiteStore, ops: list[Any]) -> tuple[list[Change], dict[tuple[str, str], Any]]:
@@ -61,7 +47,7 @@ async def _apply(store: SQLiteStore, ops: list[Any]) -> tuple[list[Change], dict
             elif kind == "put_many":
                 acked.extend(await store.put_many(table, [_doc(table, i, v, step) for i, v in op[2]]))
             else:
-                change = await store.delete(table, f"{table[:-1]}-{op[2]}")
+                change = await store.delete(table, f"{ID_PREFIXES[table]}-{op[2]}")
                 if change is not None:
                     acked.append(change)
         except DocumentInvalid:
@@ -78,7 +64,7 @@ async def _apply(store: SQLiteStore, ops: list[Any]) -> tuple[list[Change], dict
 @given(ops=operations)
 async def test_changefeed_is_gap_free_complete_and_resumable(ops: list[Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        async with await SQLiteStore.open(Path(tmp) / "s.db", validator=stub_validator) as store:
+        async with await SQLiteStore.open(Path(tmp) / "s.db") as store:
             acked, expected = await _apply(store, ops)
             head = await store.head_revision()
 
@@ -147,8 +133,8 @@ async def test_writes_by_another_connection_reach_a_subscriber_by_polling(tmp_pa
     """Another process on the same file is modelled by a second store: no in-process wake-up."""
     path = tmp_path / "shared.db"
     async with (
-        await SQLiteStore.open(path, validator=stub_validator, poll_interval=0.05) as reader,
-        await SQLiteStore.open(path, validator=stub_validator) as writer,
+        await SQLiteStore.open(path, poll_interval=0.05) as reader,
+        await SQLiteStore.open(path) as writer,
     ):
         async with trio.open_nursery() as nursery:
             received: list[Change] = []

@@ -10,8 +10,7 @@ from pathlib import Path
 import trio
 
 from cloud.store.sqlite import SQLiteStore
-from tests.cloud.store.conftest import stub_validator
-from tests.cloud.store.test_changefeed import collect
+from tests.cloud.store.helpers import collect
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -50,7 +49,7 @@ async def test_kill_9_loses_no_acknowledged_write(tmp_path: Path) -> None:
     acked: list[tuple[int, str, str]] = []
     for round, target in enumerate((150, 400, 60)):
         acked += await _run_and_kill(path, f"r{round}", target)
-        async with await SQLiteStore.open(path, validator=stub_validator) as store:
+        async with await SQLiteStore.open(path) as store:
             head = await store.head_revision()
             assert head >= max(revision for revision, _, _ in acked)
             feed = await collect(store, 0, head)

@@ -11,10 +11,18 @@ from cloud.store.sqlite import SQLiteStore
 async def test_put_assigns_a_placeos_style_id_and_get_returns_the_document(store: SQLiteStore) -> None:
     change = await store.put("systems", {"name": "Room 1"})
     assert change.id.startswith("sys-")
-    assert change.op == "insert"
-    assert change.revision == 1
-    assert change.document == {"id": change.id, "name": "Room 1"}
-    assert await store.get("systems", change.id) == {"id": change.id, "name": "Room 1"}
+    assert (change.op, change.revision) == ("insert", 1)
+    assert change.document is not None
+    assert (change.document["id"], change.document["name"]) == (change.id, "Room 1")
+    assert await store.get("systems", change.id) == change.document
+
+
+async def test_put_stores_the_validated_document_with_its_defaults(store: SQLiteStore) -> None:
+    change = await store.put("zones", {"id": "zone-1", "name": "Level 1"})
+    stored = await store.get("zones", "zone-1")
+    assert stored == change.document
+    assert stored is not None
+    assert (stored["tags"], stored["capacity"], stored["created_at"] > 0) == ([], 0, True)
 
 
 async def test_put_with_an_existing_id_replaces_the_document(store: SQLiteStore) -> None:
@@ -22,14 +30,9 @@ async def test_put_with_an_existing_id_replaces_the_document(store: SQLiteStore)
     second = await store.put("zones", {"id": "zone-1", "name": "Level 1 east"})
     assert (first.op, second.op) == ("insert", "update")
     assert second.revision == first.revision + 1
-    assert await store.get("zones", "zone-1") == {"id": "zone-1", "name": "Level 1 east"}
-
-
-async def test_tables_are_separate(store: SQLiteStore) -> None:
-    await store.put("zones", {"id": "x-1", "name": "zone"})
-    await store.put("systems", {"id": "x-1", "name": "system"})
-    assert (await store.get("zones", "x-1")) == {"id": "x-1", "name": "zone"}
-    assert (await store.get("systems", "x-1")) == {"id": "x-1", "name": "system"}
+    stored = await store.get("zones", "zone-1")
+    assert stored is not None
+    assert (stored["name"], stored["tags"]) == ("Level 1 east", [])
 
 
 async def test_get_of_a_missing_document_is_none(store: SQLiteStore) -> None:
@@ -46,10 +49,10 @@ async def test_get_entry_carries_the_revision_of_the_last_write(store: SQLiteSto
 
 
 async def test_get_many_returns_found_documents_in_the_order_asked(store: SQLiteStore) -> None:
-    await store.put_many("modules", [{"id": f"mod-{i}", "name": f"M{i}"} for i in range(1200)])
-    found = await store.get_many("modules", ["mod-7", "mod-missing", "mod-1100", "mod-3", "mod-7"])
-    assert list(found) == ["mod-7", "mod-1100", "mod-3"]
-    assert found["mod-1100"] == {"id": "mod-1100", "name": "M1100"}
+    await store.put_many("zones", [{"id": f"zone-{i}", "name": f"Z{i}"} for i in range(1200)])
+    found = await store.get_many("zones", ["zone-7", "zone-missing", "zone-1100", "zone-3", "zone-7"])
+    assert list(found) == ["zone-7", "zone-1100", "zone-3"]
+    assert found["zone-1100"]["name"] == "Z1100"
 
 
 async def test_delete_removes_the_document_and_records_a_change(store: SQLiteStore) -> None:
@@ -91,7 +94,6 @@ async def test_a_closed_store_refuses_work(store: SQLiteStore) -> None:
 async def test_documents_survive_reopening(store: SQLiteStore) -> None:
     change = await store.put("zones", {"name": "kept"})
     await store.aclose()
-    reopened = await SQLiteStore.open(store.path, validator=store._validator)
-    async with reopened:
-        assert await reopened.get("zones", change.id) == {"id": change.id, "name": "kept"}
+    async with await SQLiteStore.open(store.path) as reopened:
+        assert await reopened.get("zones", change.id) == change.document
         assert await reopened.head_revision() == 1

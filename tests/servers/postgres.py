@@ -3,7 +3,7 @@
 One server per test session (initdb plus start take about a second); each test that asks for
 `postgres_db` gets its own freshly created database, dropped afterwards. PostgreSQL refuses to
 run as root, so when the tests run as root (CI containers) initdb and the server run as the
-`postgres` user through `runuser`, in a data dir that user owns.
+`postgres` user, in a data dir that user owns (see `process.as_user` for why not via runuser).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import psycopg
 import pytest
 
 from tests.servers.ports import free_port
-from tests.servers.process import ServerProcess, ServerStartError, port_in_use, require_binary
+from tests.servers.process import ServerProcess, ServerStartError, as_user, port_in_use, require_binary
 
 # Debian installs each major version side by side; the newest one is used.
 PG_ROOT = Path("/usr/lib/postgresql")
@@ -46,13 +46,6 @@ def _bin_dir() -> Path:
     return max(versions, key=lambda d: int(d.name)) / "bin"
 
 
-def _as_postgres_user(argv: list[str]) -> list[str]:
-    """Prefix `argv` with runuser when running as root, since PostgreSQL refuses to run as root."""
-    if os.geteuid() != 0:
-        return argv
-    return [require_binary("runuser", package="util-linux"), "-u", PG_USER, "--", *argv]
-
-
 def _accepts_queries(dsn: str) -> bool:
     """Return True when the server accepts a connection (not just TCP: it may still be starting)."""
     with psycopg.connect(dsn, connect_timeout=1):
@@ -72,10 +65,11 @@ class PostgresServer:
             argv += ["-c", setting]
         self.process = ServerProcess(
             "postgres",
-            _as_postgres_user(argv),
+            argv,
             log_path=log_path,
             ready=functools.partial(_accepts_queries, self.dsn_for("postgres")),
             stop_signal=signal.SIGINT,  # "fast" shutdown; SIGTERM waits for clients to disconnect
+            user=PG_USER,
         )
 
     def __repr__(self) -> str:
@@ -136,7 +130,7 @@ def _initdb(bin_dir: Path, data_dir: Path) -> None:
     argv = [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", PG_USER, "--auth=trust"]
     argv += ["--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"]
     done = subprocess.run(
-        _as_postgres_user(argv), capture_output=True, text=True, timeout=INITDB_TIMEOUT, check=False
+        argv, capture_output=True, text=True, timeout=INITDB_TIMEOUT, check=False, **as_user(PG_USER)
     )
     if done.returncode != 0:
         raise ServerStartError(

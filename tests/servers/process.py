@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,6 +83,19 @@ def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
+def as_user(user: str | None) -> dict[str, Any]:
+    """Return the subprocess keyword arguments that run a child as `user` (only when root).
+
+    subprocess switches user in the child itself, before the pre-exec hook, so the server is our
+    direct child and keeps its parent-death signal. `runuser -u USER --` would put a root process
+    between us and the server: signals would reach the server only through it, and if pytest were
+    killed the server would outlive it.
+    """
+    if user is None or os.geteuid() != 0:
+        return {}
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
+
+
 def _set_parent_death_signal() -> Callable[[], None] | None:
     """Return a pre-exec hook asking Linux to SIGKILL the child if the test run dies, if available.
 
@@ -109,9 +124,9 @@ def _set_parent_death_signal() -> Callable[[], None] | None:
 class ServerProcess:
     """A server subprocess in its own process group, its output appended to `log_path`.
 
-    Signals go to the whole group, so helpers the server forks (PostgreSQL backends, the process
-    behind `runuser`) go with it. `start` may be called again after `stop` or `kill` (a restart);
-    the log keeps growing across restarts.
+    Signals go to the whole group, so helpers the server forks (PostgreSQL backends) go with it.
+    `start` may be called again after `stop` or `kill` (a restart); the log keeps growing across
+    restarts. With `user`, a root test run starts the server as that user (see `as_user`).
     """
 
     def __init__(
@@ -124,8 +139,10 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         stop_signal: signal.Signals = signal.SIGTERM,
+        user: str | None = None,
     ) -> None:
         self.name = name
+        self.user = user
         self.argv = list(argv)
         self.log_path = log_path
         self.ready = ready
@@ -167,6 +184,7 @@ class ServerProcess:
                 cwd=self.cwd,
                 start_new_session=True,
                 preexec_fn=_set_parent_death_signal(),
+                **as_user(self.user),
             )
         self._group_gone = False
         _live.add(self)

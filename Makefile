@@ -8,8 +8,9 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 # Debian packages the tests start for real (etcd, Redis, PostgreSQL, Net-SNMP, OpenSSH).
 TEST_DEBS := etcd-server etcd-client redis-server postgresql snmpd snmp openssh-server
-# The binaries that prove each of those packages is installed.
-TEST_BINS := /usr/bin/etcd /usr/bin/etcdctl /usr/bin/redis-server /usr/lib/postgresql/15/bin/initdb /usr/sbin/snmpd /usr/bin/snmptrap /usr/sbin/sshd
+# The binaries that prove each of those packages is installed (any PostgreSQL major version: the
+# fixture uses the newest under /usr/lib/postgresql; the shell expands the glob).
+TEST_BINS := /usr/bin/etcd /usr/bin/etcdctl /usr/bin/redis-server /usr/lib/postgresql/*/bin/initdb /usr/sbin/snmpd /usr/bin/snmptrap /usr/sbin/sshd
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)

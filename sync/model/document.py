@@ -36,10 +36,15 @@ class Document(BaseModel):
         filled = dict(data)  # never touch the caller's mapping
         if filled.get("id") is None:
             filled["id"] = new_id(cls.table)
+        now = int(time.time())
         if filled.get("created_at") is None:
-            filled["created_at"] = int(time.time())
+            filled["created_at"] = now
         if filled.get("updated_at") is None:
-            filled["updated_at"] = filled["created_at"]
+            # A bad created_at is reported once, under its own name, not again here.
+            created = filled["created_at"]
+            filled["updated_at"] = (
+                created if isinstance(created, int) and not isinstance(created, bool) else now
+            )
         return filled
 
     @field_validator("id")

@@ -65,7 +65,10 @@ def require_binary(path_or_name: str, *, package: str) -> str:
     Returns:
         The binary's absolute path.
     """
-    found = path_or_name if os.path.isabs(path_or_name) else shutil.which(path_or_name)
+    if os.path.isabs(path_or_name):
+        found: str | None = path_or_name
+    else:  # daemons live in sbin, which a non-root PATH often lacks
+        found = shutil.which(path_or_name) or shutil.which(path_or_name, path="/usr/sbin:/sbin")
     if found and os.access(found, os.X_OK):
         return found
     reason = f"{path_or_name!r} not found: install the Debian package {package!r} (make debs)"
@@ -127,6 +130,9 @@ class ServerProcess:
     Signals go to the whole group, so helpers the server forks (PostgreSQL backends) go with it.
     `start` may be called again after `stop` or `kill` (a restart); the log keeps growing across
     restarts. With `user`, a root test run starts the server as that user (see `as_user`).
+
+    The methods block (`start` and `restart` until the server is ready). A trio test whose other
+    tasks must keep running meanwhile calls them through `trio.to_thread.run_sync`.
     """
 
     def __init__(

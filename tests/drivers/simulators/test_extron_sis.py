@@ -117,7 +117,8 @@ async def test_port_timeout_closes_idle_session() -> None:
         assert await exchange(wire, b"\x1b1TC\r") == b"30\r\n"
         assert await exchange(wire, b"\x1b1*30TC\r") == b"Pti1*30\r\n"
         assert sim.idle_timeout == 300.0
-        sim.idle_timeout = 0.1
+        sim.idle_timeout = 0.1  # read when the switcher next waits for a command
+        assert await exchange(wire, "Q") == b"1.05\r\n"
         assert await wire.closed()
 
 

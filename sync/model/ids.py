@@ -10,6 +10,7 @@ one plus one, so a burst borrows from the future instead of colliding.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import threading
@@ -96,6 +97,7 @@ def new_id(table: str) -> str:
     return f"{prefix}-{encode_crockford(_counter.next())}"
 
 
+@functools.cache
 def id_pattern(table: str) -> re.Pattern[str]:
     """The pattern a stored id of `table` must match (ours or one imported from PlaceOS)."""
     return re.compile(rf"{re.escape(ID_PREFIXES[table])}-{_SUFFIX}")

@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.model import DriverRole, merge_settings, settings_layers
+from sync.model import (
+    DriverRole,
+    SettingsCipher,
+    SettingsTextInvalid,
+    merge_settings,
+    parent_settings,
+    seal_settings,
+    settings_layers,
+    validate_document,
+)
 
 # Few keys, so layers overlap often.
 keys = st.sampled_from(["a", "b", "c", "d", "e", "f"])
@@ -115,3 +124,32 @@ def test_priority_is_module_then_system_then_later_zones_then_driver(
 def test_missing_layers_count_as_empty() -> None:
     assert settings_layers(role="logic") == [{}, {}, {}]
     assert merge_settings(settings_layers(role="device", module={"a": 1})) == {"a": 1}
+
+
+def _settings(level: str, text: str, **extra: Any) -> dict[str, Any]:
+    return validate_document(
+        "settings", {"parent_id": "mod-1", "encryption_level": level, "settings_string": text, **extra}
+    )
+
+
+def test_a_parents_documents_merge_most_secret_last() -> None:
+    documents = [
+        _settings("admin", "password: admin-pw"),
+        _settings("none", "password: none-pw\npoll: 10"),
+        _settings("support", "password: support-pw\nuser: ops"),
+    ]
+    assert parent_settings(documents) == {"password": "admin-pw", "poll": 10, "user": "ops"}
+
+
+def test_old_versions_are_not_part_of_the_layer() -> None:
+    master = _settings("none", "poll: 10")
+    version = _settings("none", "poll: 99", settings_id=master["id"])
+    assert parent_settings([version, master]) == {"poll": 10}
+
+
+def test_sealed_documents_need_the_cipher() -> None:
+    cipher = SettingsCipher("server secret")
+    sealed = [seal_settings(_settings("admin", "password: pw"), cipher), _settings("none", "poll: 1")]
+    assert parent_settings(sealed, cipher=cipher) == {"password": "pw", "poll": 1}
+    with pytest.raises(SettingsTextInvalid, match="no cipher"):
+        parent_settings(sealed)

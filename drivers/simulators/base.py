@@ -93,6 +93,14 @@ class Connection:
             raise ConnectionClosed("closed by client")
         self.buffer += data
 
+    async def receive_some(self) -> bytes:
+        """Return whatever bytes have arrived (at least one), for protocols that parse incrementally."""
+        if not self.buffer:
+            await self._fill()
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        return data
+
     async def receive_exactly(self, count: int) -> bytes:
         """Return the next `count` bytes."""
         while len(self.buffer) < count:

@@ -76,9 +76,12 @@ async def test_changefeed_is_gap_free_complete_and_resumable(ops: list[Any]) -> 
             feed = await collect(store, 0, head)
             assert feed == acked
 
-            # Resuming from any revision yields exactly the tail after it.
-            for since in range(head + 1):
-                assert await collect(store, since, head) == feed[since:]
+            # Resuming from any revision yields exactly the tail after it, whether the
+            # changes come from memory (this store) or from the table (a fresh store).
+            async with await SQLiteStore.open(Path(tmp) / "s.db") as fresh:
+                for since in range(head + 1):
+                    assert await collect(store, since, head) == feed[since:]
+                    assert await collect(fresh, since, head) == feed[since:]
 
             # Replaying the feed gives the stored documents.
             stored = {}
@@ -144,6 +147,27 @@ async def test_writes_by_another_connection_reach_a_subscriber_by_polling(tmp_pa
 
             nursery.start_soon(follow)
             acked = [await writer.put("zones", {"name": f"z{i}"}) for i in range(3)]
+        assert received == acked
+
+
+async def test_interleaved_writers_on_one_file_reach_a_subscriber_in_order(tmp_path: Path) -> None:
+    """The subscriber's store sees a gap in its own writes and fills it from the table."""
+    path = tmp_path / "shared.db"
+    async with (
+        await SQLiteStore.open(path, poll_interval=0.05) as mine,
+        await SQLiteStore.open(path) as other,
+    ):
+        acked = [await mine.put("zones", {"name": "a"}), await mine.put("zones", {"name": "b"})]
+        received: list[Change] = []
+        async with trio.open_nursery() as nursery:
+
+            async def follow() -> None:
+                received.extend(await collect(mine, 0, 6))
+
+            nursery.start_soon(follow)
+            acked += await other.put_many("zones", [{"name": "c"}, {"name": "d"}])
+            acked += [await mine.put("zones", {"name": "e"}), await other.put("zones", {"name": "f"})]
+        assert [c.revision for c in received] == [1, 2, 3, 4, 5, 6]
         assert received == acked
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -235,7 +235,7 @@ class ConfigStore(ABC):
         """The revision of the newest committed change (0 for an empty store)."""
 
     @abstractmethod
-    def changes(self, since: int = 0) -> AsyncIterator[Change]:
+    def changes(self, since: int = 0) -> AsyncGenerator[Change, None]:
         """Yield every change with revision > `since` in order, then each new one as it commits.
 
         Runs until the caller stops iterating (or the store is closed, which ends it). Resume

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -277,7 +277,7 @@ class SQLiteStore(ConfigStore):
     async def head_revision(self) -> int:
         return await self._read(_head)
 
-    async def changes(self, since: int = 0) -> AsyncIterator[Change]:
+    async def changes(self, since: int = 0) -> AsyncGenerator[Change, None]:
         cursor = since
         read_table = True  # at the start, and after each poll interval: other processes may write
         while not self._closed:

@@ -11,7 +11,7 @@ from cloud.store.base import Filter, Order, Query
 from cloud.store.errors import QueryInvalid
 from cloud.store.sqlite import SQLiteStore
 
-SYSTEMS = [
+SYSTEMS: list[dict[str, Any]] = [
     {"id": "sys-a", "name": "Alpha", "capacity": 10, "bookable": True, "zones": ["zone-1", "zone-2"]},
     {"id": "sys-b", "name": "Bravo", "capacity": 4, "zones": ["zone-2"]},
     {"id": "sys-c", "name": "Charlie", "capacity": 10, "bookable": True},
@@ -19,7 +19,7 @@ SYSTEMS = [
     {"id": "sys-e", "name": "Echo"},
 ]
 # Metadata details are free-form JSON: numbers, booleans, nulls and nesting of any kind.
-METADATA = [
+METADATA: list[dict[str, Any]] = [
     {"id": "meta-1", "name": "m", "parent_id": "zone-1", "details": {"floor": 2.5, "lit": True, "n": 1}},
     {"id": "meta-2", "name": "m", "parent_id": "zone-2", "details": {"floor": None, "n": True}},
     {"id": "meta-3", "name": "m", "parent_id": "zone-3", "details": {}},

@@ -29,6 +29,13 @@ FAULT_NAMES = ("drop", "delay", "garbage", "silent", "refuse")
 MAX_COMMAND_BYTES = 8192
 
 
+def leaf_exceptions(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups, as trio's nurseries wrap them."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaf_exceptions(inner)]
+    return [exc]
+
+
 class ConnectionClosed(Exception):
     """Raised inside a session when the client closed its end, or a fault or idle timeout ended it.
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import trio
 
-from drivers.simulators.base import Connection, ConnectionClosed, Simulator
+from drivers.simulators.base import Connection, ConnectionClosed, Simulator, leaf_exceptions
 from drivers.simulators.cisco_xapi import CodecShell, CodecState, Status
 
 STATE_ENV = "TRANSOM_ROOMOS_STATE"
@@ -154,6 +154,18 @@ async def run_shell(path: Path, stdin: trio.abc.ReceiveStream, stdout: trio.abc.
         nursery.cancel_scope.cancel()
 
 
+def run_stdio_shell(path: Path) -> None:
+    """Run one session on this process's stdin/stdout until the client says `bye` or hangs up."""
+    stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
+    stdout = trio.lowlevel.FdStream(os.dup(sys.stdout.fileno()))
+    try:
+        trio.run(run_shell, path, stdin, stdout)
+    except BaseException as exc:
+        gone = (trio.BrokenResourceError, BrokenPipeError, KeyboardInterrupt)  # client went away, Ctrl-C
+        if not all(isinstance(e, gone) for e in leaf_exceptions(exc)):
+            raise
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m drivers.simulators.cisco_roomos --shell [--state FILE]`, or `--port N` for TCP."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -166,12 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.shell:
         if not args.state:
             parser.error(f"--shell needs --state FILE or {STATE_ENV}")
-        stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
-        stdout = trio.lowlevel.FdStream(os.dup(sys.stdout.fileno()))
-        try:
-            trio.run(run_shell, Path(args.state), stdin, stdout)
-        except KeyboardInterrupt:
-            return 130
+        run_stdio_shell(Path(args.state))
         return 0
     sim = CiscoCodec()
 
@@ -182,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         trio.run(serve)
-    except KeyboardInterrupt:
-        return 130
+    except BaseException as exc:
+        if not all(isinstance(e, KeyboardInterrupt) for e in leaf_exceptions(exc)):
+            raise
     return 0
 
 

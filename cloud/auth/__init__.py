@@ -1,0 +1,18 @@
+"""Cloud authentication and authorisation, PlaceOS-shaped: OAuth2, JWTs, API keys, roles.
+
+principal.py     Principal: who is calling, with which role and scopes
+errors.py        the error hierarchy
+passwords.py     argon2 password hashing
+keys.py          the persisted secret, the Ed25519 JWT key derived from it, JWKS
+tokens.py        access-token and session-cookie JWTs (PlaceOS claims)
+api_keys.py      the `<key id>.<secret>` API key format
+auth_db.py       auth's own SQLite bookkeeping (OAuth apps, refresh tokens, codes, revocations)
+rate_limit.py    login attempts limited per account and per address
+pkce.py          PKCE code-challenge checks
+service.py       AuthService: the one object routes and the API talk to
+dependencies.py  FastAPI dependencies: current_principal, require_role, require_scope
+params.py        OAuth parameters from the query string, form or JSON body
+login_page.py    the small HTML login form
+routes.py        /auth/authority, /auth/login, /auth/oauth/{authorize,token,revoke}, /auth/logout
+redaction.py     settings as a principal may see them
+"""

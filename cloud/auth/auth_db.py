@@ -1,0 +1,238 @@
+"""Auth's own bookkeeping in a small SQLite file: OAuth apps, refresh tokens, codes, revocations.
+
+These are not domain documents (the config store validates against sync.model's
+tables and syncs to edges; none of this belongs there). Layout:
+
+    oauth_apps(client_id, name, redirect_uri, secret_digest, owner_id, scopes, created_at)
+    refresh_tokens(id, digest, user_id, client_id, scopes, expires_at, created_at)
+    auth_codes(digest, user_id, client_id, redirect_uri, scopes, challenge, method, expires_at)
+    revoked(jti, expires_at)              -- revoked access tokens until they expire anyway
+
+Secrets (refresh tokens, codes, client secrets) are stored as SHA-256 digests only.
+Blocking sqlite3 calls run in a worker thread; one connection, guarded by a trio.Lock.
+WAL with synchronous=FULL: an issued refresh token or a revocation survives kill -9.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS oauth_apps (
+    client_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    secret_digest TEXT NOT NULL,
+    owner_id TEXT,
+    scopes TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    id TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_user ON refresh_tokens (user_id);
+CREATE TABLE IF NOT EXISTS auth_codes (
+    digest TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    challenge TEXT NOT NULL,
+    method TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revoked (
+    jti TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
+"""
+
+AUTH_DB_FILE_NAME = "auth.db"
+
+
+def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    found = dict(row)
+    if "scopes" in found:
+        found["scopes"] = json.loads(found["scopes"])
+    return found
+
+
+class AuthDB:
+    """The bookkeeping database. Open with `AuthDB.open(path)` (":memory:" for tests); `aclose()` it."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+        self._lock = trio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str | Path) -> AuthDB:
+        """Open (creating if needed) the database at `path`."""
+
+        def connect() -> sqlite3.Connection:
+            db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA busy_timeout=10000")
+            db.executescript(SCHEMA)
+            return db
+
+        return cls(await trio.to_thread.run_sync(connect))
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            if not self._closed:
+                self._closed = True
+                await trio.to_thread.run_sync(self._db.close)
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        async with self._lock:
+            if self._closed:
+                raise RuntimeError("the auth database is closed")
+            return await trio.to_thread.run_sync(fn, self._db)
+
+    # OAuth applications
+
+    async def put_app(self, app: dict[str, Any]) -> None:
+        """Insert or replace an OAuth application (keyed by client_id)."""
+        row = {**app, "scopes": json.dumps(app.get("scopes", []))}
+        await self._run(
+            partial(
+                _execute,
+                "INSERT OR REPLACE INTO oauth_apps (client_id, name, redirect_uri, secret_digest, owner_id,"
+                " scopes, created_at) VALUES (:client_id, :name, :redirect_uri, :secret_digest, :owner_id,"
+                " :scopes, :created_at)",
+                row,
+            )
+        )
+
+    async def get_app(self, client_id: str) -> dict[str, Any] | None:
+        return await self._run(partial(_one, "SELECT * FROM oauth_apps WHERE client_id = ?", (client_id,)))
+
+    async def list_apps(self) -> list[dict[str, Any]]:
+        return await self._run(partial(_all, "SELECT * FROM oauth_apps ORDER BY created_at, client_id", ()))
+
+    async def delete_app(self, client_id: str) -> bool:
+        return await self._run(partial(_delete, "DELETE FROM oauth_apps WHERE client_id = ?", (client_id,)))
+
+    # Refresh tokens
+
+    async def put_refresh(
+        self, *, id: str, digest: str, user_id: str, client_id: str, scopes: Iterable[str], expires_at: int
+    ) -> None:
+        row = (id, digest, user_id, client_id, json.dumps(list(scopes)), expires_at, int(time.time()))
+        await self._run(partial(_execute, "INSERT INTO refresh_tokens VALUES (?, ?, ?, ?, ?, ?, ?)", row))
+
+    async def take_refresh(self, id: str, digest: str) -> dict[str, Any] | None:
+        """Delete and return the refresh token with this id and digest (single use), or None."""
+        return await self._run(
+            partial(_one, "DELETE FROM refresh_tokens WHERE id = ? AND digest = ? RETURNING *", (id, digest))
+        )
+
+    async def delete_refresh(self, id: str, digest: str) -> bool:
+        return await self._run(
+            partial(_delete, "DELETE FROM refresh_tokens WHERE id = ? AND digest = ?", (id, digest))
+        )
+
+    async def delete_refresh_for_user(self, user_id: str) -> int:
+        """Drop every refresh token of a user (password change, user deleted)."""
+        return await self._run(
+            partial(_delete_count, "DELETE FROM refresh_tokens WHERE user_id = ?", (user_id,))
+        )
+
+    # Authorization codes
+
+    async def put_code(
+        self,
+        *,
+        digest: str,
+        user_id: str,
+        client_id: str,
+        redirect_uri: str,
+        scopes: Iterable[str],
+        challenge: str,
+        method: str,
+        expires_at: int,
+    ) -> None:
+        row = (
+            digest,
+            user_id,
+            client_id,
+            redirect_uri,
+            json.dumps(list(scopes)),
+            challenge,
+            method,
+            expires_at,
+        )
+        await self._run(partial(_execute, "INSERT INTO auth_codes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row))
+
+    async def take_code(self, digest: str) -> dict[str, Any] | None:
+        """Delete and return the code with this digest (single use), or None."""
+        return await self._run(
+            partial(_one, "DELETE FROM auth_codes WHERE digest = ? RETURNING *", (digest,))
+        )
+
+    # Revoked access tokens
+
+    async def revoke_jti(self, jti: str, expires_at: int) -> None:
+        await self._run(partial(_execute, "INSERT OR IGNORE INTO revoked VALUES (?, ?)", (jti, expires_at)))
+
+    async def is_revoked(self, jti: str) -> bool:
+        """Whether the token with this id was revoked."""
+        return (
+            await self._run(partial(_one, "SELECT 1 AS found FROM revoked WHERE jti = ?", (jti,))) is not None
+        )
+
+    async def purge_expired(self, now: int) -> None:
+        """Forget expired codes, refresh tokens and revocations."""
+
+        def purge(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DELETE FROM auth_codes WHERE expires_at < ?", (now,))
+                db.execute("DELETE FROM refresh_tokens WHERE expires_at < ?", (now,))
+                db.execute("DELETE FROM revoked WHERE expires_at < ?", (now,))
+
+        await self._run(purge)
+
+
+def _execute(sql: str, params: Any, db: sqlite3.Connection) -> None:
+    db.execute(sql, params)
+
+
+def _one(sql: str, params: Any, db: sqlite3.Connection) -> dict[str, Any] | None:
+    cursor = db.execute(sql, params)
+    found = _row(cursor.fetchone())
+    cursor.close()
+    return found
+
+
+def _all(sql: str, params: Any, db: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [r for r in (_row(row) for row in db.execute(sql, params).fetchall()) if r is not None]
+
+
+def _delete(sql: str, params: Any, db: sqlite3.Connection) -> bool:
+    return db.execute(sql, params).rowcount > 0
+
+
+def _delete_count(sql: str, params: Any, db: sqlite3.Connection) -> int:
+    return db.execute(sql, params).rowcount

@@ -1,0 +1,124 @@
+"""Access tokens (EdDSA JWTs with PlaceOS's claims) and login-session cookies (HS256 JWTs).
+
+Access-token claims, as PlaceOS's auth service writes them:
+
+    {iss: "POS", iat, exp, jti, aud: <authority domain>, sub: <user id>,
+     scope: [...], u: {n: name, e: email, p: bit flags 1=support 2=admin, r: groups}}
+
+The two kinds use different algorithms and keys, and each decoder accepts only
+its own algorithm, so a session cookie is never accepted as a bearer token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jwt
+
+from cloud.auth.errors import AuthenticationFailed
+from cloud.auth.keys import KeyRing
+
+ACCESS_ALGORITHM = "EdDSA"
+SESSION_ALGORITHM = "HS256"
+SESSION_AUDIENCE = "transom-login-session"
+SUPPORT_FLAG = 1
+ADMIN_FLAG = 2
+
+
+def permission_flags(user: Mapping[str, Any]) -> int:
+    """PlaceOS's `u.p`: 1 for support, 2 for admin (sys_admin), or both."""
+    flags = 0
+    if user.get("support"):
+        flags |= SUPPORT_FLAG
+    if user.get("sys_admin"):
+        flags |= ADMIN_FLAG
+    return flags
+
+
+def encode_access(
+    keys: KeyRing,
+    *,
+    user: Mapping[str, Any],
+    scopes: Iterable[str],
+    issuer: str,
+    audience: str,
+    ttl: int,
+    now: int | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Sign an access token for `user`; returns the token and its claims."""
+    issued = int(time.time()) if now is None else now
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "iat": issued,
+        "exp": issued + ttl,
+        "jti": secrets.token_urlsafe(16),
+        "aud": audience,
+        "sub": user["id"],
+        "scope": list(scopes),
+        "u": {
+            "n": user.get("name", ""),
+            "e": user.get("email", ""),
+            "p": permission_flags(user),
+            "r": list(user.get("groups", [])),
+        },
+    }
+    token = jwt.encode(claims, keys.signing_key, algorithm=ACCESS_ALGORITHM, headers={"kid": keys.key_id})
+    return token, claims
+
+
+def decode_access(keys: KeyRing, token: str, *, issuer: str) -> dict[str, Any]:
+    """Check an access token's signature, issuer and expiry; return its claims.
+
+    The audience is returned, not checked: the caller compares it with the user's authority.
+
+    Raises:
+        AuthenticationFailed: `token_expired` if past `exp`, `invalid_token` otherwise.
+    """
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            keys.verify_key,
+            algorithms=[ACCESS_ALGORITHM],
+            issuer=issuer,
+            options={"verify_aud": False, "require": ["exp", "iat", "jti", "sub", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise AuthenticationFailed("the access token has expired", error="token_expired") from None
+    except jwt.InvalidTokenError as exc:
+        raise AuthenticationFailed(f"the access token is not valid ({exc})", error="invalid_token") from None
+    if not isinstance(claims.get("scope"), list) or not isinstance(claims.get("sub"), str):
+        raise AuthenticationFailed("the access token lacks scope or sub claims", error="invalid_token")
+    return claims
+
+
+def encode_session(
+    keys: KeyRing, *, user_id: str, ttl: int, now: int | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Sign a login-session cookie value for `user_id`; returns it and its claims."""
+    issued = int(time.time()) if now is None else now
+    claims = {
+        "sub": user_id,
+        "iat": issued,
+        "exp": issued + ttl,
+        "jti": secrets.token_urlsafe(16),
+        "aud": SESSION_AUDIENCE,
+    }
+    return jwt.encode(claims, keys.session_key, algorithm=SESSION_ALGORITHM), claims
+
+
+def decode_session(keys: KeyRing, value: str) -> dict[str, Any] | None:
+    """The claims of a valid, unexpired session cookie, or None."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            value,
+            keys.session_key,
+            algorithms=[SESSION_ALGORITHM],
+            audience=SESSION_AUDIENCE,
+            options={"require": ["exp", "sub", "jti"]},
+        )
+    except jwt.InvalidTokenError:
+        return None
+    return claims

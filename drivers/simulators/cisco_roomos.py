@@ -1,5 +1,7 @@
-"""A Cisco RoomOS codec's xAPI shell over plain TCP or stdin/stdout, per Cisco's "RoomOS/CE API
-Reference Guide" (RoomOS 11.14); the protocol core is `cisco_xapi.CodecShell`.
+"""A Cisco RoomOS codec's xAPI shell served over plain TCP or on stdin/stdout (for sshd).
+
+Per Cisco's "RoomOS/CE API Reference Guide" (RoomOS 11.14); the protocol core is
+`cisco_xapi.CodecShell`.
 
 Two ways to run it:
 - `CiscoCodec` serves the shell on a TCP port (a plain line protocol: tests need no SSH), one

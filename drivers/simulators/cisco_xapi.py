@@ -1,5 +1,7 @@
-"""The line-protocol core of a Cisco RoomOS codec's xAPI shell (tsh), per Cisco's "RoomOS/CE API
-Reference Guide" (RoomOS 11.14) and the TC API guides (reference/protocols.md section 4).
+"""The line-protocol core of a Cisco RoomOS codec's xAPI shell (tsh), shared by every transport.
+
+Per Cisco's "RoomOS/CE API Reference Guide" (RoomOS 11.14) and the TC API guides
+(reference/protocols.md section 4).
 
 `CodecShell` is one session: feed it an input line, get its output lines (joined with `\\r\\n` by
 the host). `CodecState` is the codec, shared by every session; a host calls

@@ -1,5 +1,7 @@
-"""An Extron matrix switcher speaking SIS on TCP 23, per Extron's "CrossPoint/MAV Matrix Switchers
-Programmer's Guide" and "DXP DVI Pro/HDMI User Guide - SIS" (reference/protocols.md section 3).
+"""An Extron matrix switcher speaking SIS on TCP 23, per Extron's SIS programmer's guides.
+
+Sources: Extron "CrossPoint/MAV Matrix Switchers Programmer's Guide" and "DXP DVI Pro/HDMI User
+Guide - SIS" (reference/protocols.md section 3).
 
 Wire rules it follows: copyright banner and clock line on connect; optional `Password:` prompt
 answered by `Login Administrator` / `Login User` (a wrong one re-prompts); simple commands end

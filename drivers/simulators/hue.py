@@ -1,5 +1,7 @@
-"""A Philips Hue bridge's local REST API v1 over HTTP, per developers.meethue.com "Get Started",
-"Error messages" and "Things you need to know" (reference/protocols.md section 6).
+"""A Philips Hue bridge's local REST API v1 over HTTP, per the developers.meethue.com v1 docs.
+
+Sources: developers.meethue.com "Get Started", "Error messages" and "Things you need to know"
+(reference/protocols.md section 6).
 
 Wire rules it follows: HTTP 200 even for failures, errors in the body as
 `[{"error":{"type":N,"address":...,"description":...}}]`; `POST /api` pairs only within 30 s of

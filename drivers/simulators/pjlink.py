@@ -2,7 +2,7 @@
 
 Wire rules it follows (see reference/protocols.md section 1): `PJLINK 0` / `PJLINK 1 <8 hex>`
 greeting; with a password the first command carries md5(random + password) in front and a bad
-or missing digest gets `PJLINK ERRA` and a close; `%1CMND param\r` in, `%1CMND=result\r` out;
+or missing digest gets `PJLINK ERRA` and a close; `%1CMND param\\r` in, `%1CMND=result\\r` out;
 ERR1 undefined command, ERR2 out of parameter, ERR3 unavailable time, ERR4 projector failure;
 POWR runs 0 -> 3 (warm-up) -> 1 and 1 -> 2 (cooling) -> 0; INPT and AVMT answer ERR3 in standby
 and cooling; the session closes after 30 s without a command.

@@ -1,5 +1,7 @@
-"""A Samsung display speaking MDC on TCP 1515, per Samsung's "Multiple Display Control Protocol"
-Ver. 13.7c (2016) and v15.0 (2020) (reference/protocols.md section 2).
+"""A Samsung display speaking MDC on TCP 1515, per Samsung's "Multiple Display Control Protocol".
+
+Sources: the protocol document Ver. 13.7c (2016) and v15.0 (2020) (reference/protocols.md
+section 2).
 
 Wire rules it follows: requests `AA cmd id len data cs`, replies `AA FF id len 'A'|'N' cmd val cs`,
 checksum = sum of the bytes after 0xAA mod 256; an empty data field is a get, one byte a set and

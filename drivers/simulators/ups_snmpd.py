@@ -1,6 +1,8 @@
-"""A UPS for SNMP tests: configuration for the real Net-SNMP snmpd serving the RFC 1628 UPS-MIB
-(RFC 1628 "UPS Management Information Base"; Net-SNMP 5.9 snmpd.conf(5); reference/protocols.md
-section 5), its state as a JSON file, and UPS traps sent with `snmptrap`.
+"""A UPS for SNMP tests: the real Net-SNMP snmpd configured to serve the RFC 1628 UPS-MIB.
+
+Sources: RFC 1628 "UPS Management Information Base"; Net-SNMP 5.9 snmpd.conf(5)
+(reference/protocols.md section 5). Here: the snmpd.conf, the UPS state as a JSON file, and UPS
+traps sent with `snmptrap`.
 
 snmpd answers SNMP itself (v2c community and a v3 authPriv user); the UPS-MIB subtree
 1.3.6.1.2.1.33 comes from `ups_mib_agent.py` through `pass_persist`, which rereads the state file

@@ -185,3 +185,12 @@ async def test_closing_the_store_ends_its_changefeeds(store: SQLiteStore) -> Non
             await trio.sleep(0.05)
             await store.aclose()
     assert seen == [1]
+
+
+async def test_a_page_revision_is_where_its_changefeed_resumes(store: SQLiteStore) -> None:
+    """Snapshot then follow: the page shows every write up to its revision, the feed the rest."""
+    await store.put_many("zones", [{"name": f"z{i}"} for i in range(5)])
+    page = await store.query("zones")
+    later = await store.put("zones", {"name": "after the snapshot"})
+    assert page.revision == 5
+    assert await collect(store, page.revision, later.revision) == [later]

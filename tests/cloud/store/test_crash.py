@@ -60,3 +60,22 @@ async def test_kill_9_loses_no_acknowledged_write(tmp_path: Path) -> None:
                 assert entry is not None, f"acknowledged {table}/{id} at {revision} was lost"
                 assert entry.revision == revision
                 assert (by_revision[revision].table, by_revision[revision].id) == (table, id)
+
+
+async def test_a_subscriber_follows_a_writer_in_another_process(tmp_path: Path) -> None:
+    """Writes by another process arrive by polling, in order and without gaps."""
+    path = tmp_path / "shared.db"
+    async with await SQLiteStore.open(path, poll_interval=0.05) as store:  # creates the file first
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "tests.cloud.store.crash_writer", str(path), "p"],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            received = await collect(store, 0, 200)
+        finally:
+            process.kill()
+            await process.wait()
+        assert [c.revision for c in received] == list(range(1, 201))
+        for change in received:
+            assert await store.get_entry(change.table, change.id) is not None

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import random
+from pathlib import Path
 
-from cloud.store.errors import ConflictError, NotFoundError, StoreClosedError
+import pytest
+import trio
+
+from cloud.store.errors import ConflictError, NotFoundError, StoreClosedError, StoreError
 from cloud.store.sqlite import SQLiteStore
+from tests.cloud.store.helpers import collect
 
 
 async def test_put_assigns_a_placeos_style_id_and_get_returns_the_document(store: SQLiteStore) -> None:
@@ -97,3 +102,25 @@ async def test_documents_survive_reopening(store: SQLiteStore) -> None:
     async with await SQLiteStore.open(store.path) as reopened:
         assert await reopened.get("zones", change.id) == change.document
         assert await reopened.head_revision() == 1
+
+
+async def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match=r"garbage\.db"):
+        await SQLiteStore.open(path)
+
+
+async def test_cancelled_writes_are_all_or_nothing(store: SQLiteStore) -> None:
+    """A write cancelled by its caller either committed whole (and is in the feed) or not at all."""
+    for batch in range(40):
+        with trio.move_on_after(random.uniform(0, 0.004)):
+            await store.put_many("zones", [{"id": f"zone-{batch}-{i}", "name": "z"} for i in range(50)])
+    head = await store.head_revision()
+    feed = await collect(store, 0, head)
+    assert [c.revision for c in feed] == list(range(1, head + 1))
+    written = {c.id for c in feed}
+    for batch in range(40):
+        present = {f"zone-{batch}-{i}" for i in range(50)} & written
+        assert len(present) in (0, 50)
+    assert (await store.query("zones")).total == len(written) == head

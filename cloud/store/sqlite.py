@@ -29,12 +29,11 @@ the newest row so the head revision survives, is a later concern).
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 import trio
@@ -43,29 +42,21 @@ from cloud.store.base import Change, ConfigStore, Entry, Op, Page, Query, Valida
 from cloud.store.errors import ConflictError, NotFoundError, StoreClosedError, StoreError
 from cloud.store.recent import RecentChanges, Row, to_change
 from cloud.store.sqlite_query import select_page
+from cloud.store.sqlite_schema import (
+    ID_CHUNK,
+    SCHEMA,
+    Synchronous,
+    connect,
+    current_revisions,
+    head,
+    insert_batch,
+    read_changes,
+    translate_errors,
+)
 from cloud.store.validation import DEFAULT_VALIDATOR, prepare_documents
 
 T = TypeVar("T")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    tbl TEXT NOT NULL,
-    id TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    revision INTEGER NOT NULL,
-    PRIMARY KEY (tbl, id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS changes (
-    revision INTEGER PRIMARY KEY,
-    tbl TEXT NOT NULL,
-    id TEXT NOT NULL,
-    op TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
-    doc TEXT
-);
-"""
-
-# A writer waits this long for another process's write lock before giving up with an error.
-BUSY_TIMEOUT_MS = 10_000
 # Reads beyond this many at once wait their turn; SQLite readers are cheap, threads less so.
 READER_CONNECTIONS = 4
 # How often an idle changefeed looks for writes made by other processes on the same file.
@@ -75,32 +66,8 @@ FEED_BATCH = 1000
 # Newest changes kept in memory for in-process subscribers (see recent.py): enough for a
 # subscriber to lag 20 batches of 500 without touching the table; held as JSON text.
 RECENT_CHANGES = 10_000
-# SQLite's default limit on bound parameters is 32766; stay well inside it.
-ID_CHUNK = 500
 # Batches larger than this are validated in a worker thread so the trio loop stays responsive.
 THREAD_VALIDATE_OVER = 64
-
-Synchronous = Literal["FULL", "NORMAL"]
-
-
-def _connect(path: str, *, synchronous: Synchronous, readonly: bool) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
-    )
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute(f"PRAGMA synchronous = {synchronous}")
-    if readonly:
-        conn.execute("PRAGMA query_only = 1")
-    return conn
-
-
-@contextlib.contextmanager
-def _translate_errors(what: str) -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StoreError(f"{what} failed: {exc}") from exc
-
 
 class SQLiteStore(ConfigStore):
     """The SQLite engine. Open it with `await SQLiteStore.open(path)` (or `open_store`)."""
@@ -152,8 +119,8 @@ class SQLiteStore(ConfigStore):
         path = str(path)
 
         def setup() -> sqlite3.Connection:
-            with _translate_errors(f"opening {path!r}"):
-                conn = _connect(path, synchronous=synchronous, readonly=False)
+            with translate_errors(f"opening {path!r}"):
+                conn = connect(path, synchronous=synchronous, readonly=False)
                 try:
                     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                     if mode.lower() != "wal":
@@ -187,9 +154,9 @@ class SQLiteStore(ConfigStore):
 
             def run() -> T:
                 nonlocal conn
-                with _translate_errors("reading"):
+                with translate_errors("reading"):
                     if conn is None:
-                        conn = _connect(self.path, synchronous=self.synchronous, readonly=True)
+                        conn = connect(self.path, synchronous=self.synchronous, readonly=True)
                     return work(conn)
 
             try:
@@ -210,7 +177,7 @@ class SQLiteStore(ConfigStore):
 
         def run() -> tuple[T, list[Row]]:
             conn = self._writer
-            with _translate_errors("writing"):
+            with translate_errors("writing"):
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     result = work(conn)
@@ -269,7 +236,7 @@ class SQLiteStore(ConfigStore):
             try:
                 items = [orjson.loads(row[0]) for row in conn.execute(page_sql, page_params)]
                 total = conn.execute(count_sql, count_params).fetchone()[0]
-                revision = _head(conn)
+                revision = head(conn)
             finally:
                 conn.execute("COMMIT")
             return Page(items=items, total=total, revision=revision)
@@ -277,7 +244,7 @@ class SQLiteStore(ConfigStore):
         return await self._read(work)
 
     async def head_revision(self) -> int:
-        return await self._read(_head)
+        return await self._read(head)
 
     async def changes(self, since: int = 0) -> AsyncGenerator[Change, None]:
         cursor = since
@@ -288,7 +255,7 @@ class SQLiteStore(ConfigStore):
             batch: Iterable[Change]
             if rows is None or (not rows and read_table):
                 try:
-                    batch = await self._read(partial(_read_changes, after=cursor))
+                    batch = await self._read(partial(read_changes, after=cursor, limit=FEED_BATCH))
                 except StoreClosedError:
                     return
             else:
@@ -320,8 +287,8 @@ class SQLiteStore(ConfigStore):
             prepared = prepare_documents(table, documents, self._validator)
 
         def work(conn: sqlite3.Connection) -> tuple[list[Change], list[Row]]:
-            current = _current_revisions(conn, table, [p.id for p in prepared])
-            revision = _head(conn)
+            current = current_revisions(conn, table, [p.id for p in prepared])
+            revision = head(conn)
             changes: list[Change] = []
             rows: list[Row] = []
             for index, doc in enumerate(prepared):
@@ -333,19 +300,19 @@ class SQLiteStore(ConfigStore):
                 op: Op = "update" if now else "insert"
                 rows.append((revision, table, doc.id, op, doc.text))
                 changes.append(Change(revision, table, doc.id, op, doc.document))
-            _insert_batch(conn, table, rows)
+            insert_batch(conn, table, rows)
             return changes, rows
 
         return await self._write_txn(work)
 
     async def delete(self, table: str, id: str, *, expected_revision: int | None = None) -> Change | None:
         def work(conn: sqlite3.Connection) -> tuple[Change | None, list[Row]]:
-            now = _current_revisions(conn, table, [id]).get(id, 0)
+            now = current_revisions(conn, table, [id]).get(id, 0)
             if expected_revision is not None:
                 _check_expected(table, id, expected_revision, now)
             if not now:
                 return None, []
-            revision = _head(conn) + 1
+            revision = head(conn) + 1
             conn.execute("DELETE FROM documents WHERE tbl = ? AND id = ?", (table, id))
             conn.execute(
                 "INSERT INTO changes (revision, tbl, id, op, doc) VALUES (?, ?, ?, 'delete', NULL)",
@@ -372,60 +339,9 @@ class SQLiteStore(ConfigStore):
             await trio.to_thread.run_sync(close_all)
 
 
-def _head(conn: sqlite3.Connection) -> int:
-    revision: int = conn.execute("SELECT coalesce(max(revision), 0) FROM changes").fetchone()[0]
-    return revision
-
-
-def _current_revisions(conn: sqlite3.Connection, table: str, ids: list[str]) -> dict[str, int]:
-    unique = list(dict.fromkeys(ids))
-    found: dict[str, int] = {}
-    for start in range(0, len(unique), ID_CHUNK):
-        chunk = unique[start : start + ID_CHUNK]
-        rows = conn.execute(
-            f"SELECT id, revision FROM documents WHERE tbl = ? AND id IN ({', '.join('?' * len(chunk))})",
-            (table, *chunk),
-        )
-        found.update(rows)
-    return found
-
-
-def _insert_batch(conn: sqlite3.Connection, table: str, rows: list[Row]) -> None:
-    """Write documents and their change rows, passing the whole batch as one JSON parameter.
-
-    One statement per table instead of executemany: the GIL is released once, not per row
-    (see _read_changes), which keeps batched writes fast while other threads are busy.
-    """
-    batch = orjson.dumps(rows)  # [[revision, table, id, op, text], ...]
-    conn.execute(
-        "INSERT INTO documents (tbl, id, doc, revision)"
-        " SELECT ?, value ->> 2, value ->> 4, value ->> 0 FROM json_each(?) WHERE true"
-        " ON CONFLICT (tbl, id) DO UPDATE SET doc = excluded.doc, revision = excluded.revision",
-        (table, batch),
-    )
-    conn.execute(
-        "INSERT INTO changes (revision, tbl, id, op, doc)"
-        " SELECT value ->> 0, ?, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)",
-        (table, batch),
-    )
-
-
 def _check_expected(table: str, id: str, expected: int, actual: int) -> None:
     if expected == actual:
         return
     if expected > 0 and actual == 0:
         raise NotFoundError(table, id)
     raise ConflictError(table, id, expected=expected, actual=actual)
-
-
-def _read_changes(conn: sqlite3.Connection, after: int) -> list[Change]:
-    # One aggregate row instead of one row per change: Python's sqlite3 gives up and retakes the
-    # GIL at every row, and with a busy thread beside it each retake can wait a whole switch
-    # interval (5 ms). One step and one orjson.loads keep a subscriber fast under load.
-    (text,) = conn.execute(
-        "SELECT json_group_array(json_array(revision, tbl, id, op, json(doc))) FROM ("
-        " SELECT revision, tbl, id, op, doc FROM changes WHERE revision > ? ORDER BY revision LIMIT ?)",
-        (after, FEED_BATCH),
-    ).fetchone()
-    rows = sorted(orjson.loads(text))  # revision first: sorting restores order if SQLite did not keep it
-    return [Change(revision, tbl, id, op, doc) for revision, tbl, id, op, doc in rows]

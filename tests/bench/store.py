@@ -11,7 +11,8 @@ from typing import Any
 import trio
 
 from cli.bench import Figure
-from cloud.store.sqlite import SQLiteStore, Synchronous
+from cloud.store.sqlite import SQLiteStore
+from cloud.store.sqlite_schema import Synchronous
 
 DESCRIPTION = "config store: batched writes/s and changefeed delivery latency (100,000 documents, SQLite)"
 

@@ -6,10 +6,13 @@ import contextlib
 import socket
 import ssl
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 
 import trio
+
+from drivers.sdk.transport import StreamTransport
 
 Handler = Callable[[trio.abc.Stream], Awaitable[None]]
 
@@ -63,3 +66,13 @@ async def babble(stream: trio.abc.Stream) -> None:
 async def silent(stream: trio.abc.Stream) -> None:
     """Accept and never say a word (a TLS client waits for a handshake forever)."""
     await trio.sleep_forever()
+
+
+@asynccontextmanager
+async def connected(transport: StreamTransport) -> AsyncIterator[StreamTransport]:
+    """Connect `transport` and close it however the block ends, as the runtime does."""
+    await transport.connect()
+    try:
+        yield transport
+    finally:
+        await transport.aclose()

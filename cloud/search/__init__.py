@@ -9,3 +9,5 @@ indexer.py        serve_indexer (follow the changefeed) and reindex (rebuild fro
 reindex.py        reindex_data_dir, the body of `transom cloud reindex`
 errors.py         the errors search raises
 """
+
+from __future__ import annotations

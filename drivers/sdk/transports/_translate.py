@@ -21,7 +21,7 @@ def translate_connect_errors(peer: str) -> Iterator[None]:
     try:
         yield
     except _NETWORK_ERRORS as exc:
-        raise ConnectError(f"could not connect to {peer}: {_describe(exc)}") from exc
+        raise ConnectError(f"could not connect to {peer}: {describe(exc)}") from exc
 
 
 @contextmanager
@@ -30,10 +30,12 @@ def translate_stream_errors(peer: str) -> Iterator[None]:
     try:
         yield
     except _NETWORK_ERRORS as exc:
-        raise ConnectionLostError(f"connection to {peer} lost: {_describe(exc)}") from exc
+        raise ConnectionLostError(f"connection to {peer} lost: {describe(exc)}") from exc
 
 
-def _describe(exc: BaseException) -> str:
-    """Name the root cause: trio's BrokenResourceError wraps the OSError that says why."""
-    cause = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) and exc.__cause__ else exc
-    return str(cause) or type(cause).__name__
+def describe(exc: BaseException) -> str:
+    """Say why, from the innermost cause: wrappers (trio's BrokenResourceError, httpx's
+    ConnectError) often carry an empty message over the OSError or SSLError that explains."""
+    while exc.__cause__ is not None or (exc.__context__ is not None and not str(exc)):
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return str(exc) or type(exc).__name__

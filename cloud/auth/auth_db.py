@@ -84,19 +84,20 @@ class AuthDB:
         self._closed = False
 
     @classmethod
+    def connect(cls, path: str | Path) -> AuthDB:
+        """Open (creating if needed) the database at `path`, blocking; see `open`."""
+        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=10000")
+        db.executescript(SCHEMA)
+        return cls(db)
+
+    @classmethod
     async def open(cls, path: str | Path) -> AuthDB:
-        """Open (creating if needed) the database at `path`."""
-
-        def connect() -> sqlite3.Connection:
-            db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA busy_timeout=10000")
-            db.executescript(SCHEMA)
-            return db
-
-        return cls(await trio.to_thread.run_sync(connect))
+        """Open (creating if needed) the database at `path` (":memory:" for one that dies with it)."""
+        return await trio.to_thread.run_sync(cls.connect, path)
 
     async def aclose(self) -> None:
         async with self._lock:

@@ -12,8 +12,9 @@ from typing import Any
 from fastapi import Request
 
 from cloud.auth.errors import AuthenticationFailed, OAuthError
+from cloud.auth.oauth_apps import check_app_scopes, parse_scopes
 from cloud.auth.params import basic_client
-from cloud.auth.service import AuthService, check_app_scopes, parse_scopes
+from cloud.auth.service import AuthService
 
 Grant = Callable[[AuthService, dict[str, str], "str | None"], Awaitable[dict[str, Any]]]
 
@@ -30,8 +31,8 @@ async def _app(auth: AuthService, client_id: str, client_secret: str | None) -> 
     if not client_id:
         return None
     if client_secret:
-        return await auth.check_client(client_id, client_secret)
-    app = await auth.oauth_app(client_id)
+        return await auth.apps.check_client(client_id, client_secret)
+    app = await auth.apps.get(client_id)
     if app is None:
         raise OAuthError("invalid_client", f"no application is registered with client_id {client_id!r}")
     return app
@@ -46,7 +47,7 @@ async def password_grant(auth: AuthService, params: dict[str, str], address: str
     if app is not None:
         check_app_scopes(app, scopes)
     try:
-        user = await auth.check_login(username, password, address=address)
+        user = await auth.users.check_login(username, password, address=address)
     except AuthenticationFailed as exc:
         raise OAuthError("invalid_grant", exc.message) from None
     return await auth.issue_tokens(user, scopes, client_id)

@@ -21,9 +21,10 @@ from cloud.auth.dependencies import auth_service
 from cloud.auth.errors import AuthenticationFailed, AuthError, LoginRateLimited, OAuthError
 from cloud.auth.grants import GRANTS, basic_client_into
 from cloud.auth.login_page import SECURITY_HEADERS, login_page
+from cloud.auth.oauth_apps import parse_scopes
 from cloud.auth.params import oauth_params
 from cloud.auth.pkce import METHODS
-from cloud.auth.service import AuthService, parse_scopes
+from cloud.auth.service import AuthService
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -55,6 +56,18 @@ def safe_continue(request: Request, value: str | None) -> str:
     return value
 
 
+def _same_origin(request: Request) -> bool:
+    """Whether a form post came from this site (or from no browser page at all).
+
+    Refusing other origins stops login CSRF (a foreign page logging the browser into
+    an attacker's account); non-browser clients send no Origin and pass.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return origin != "null" and urlsplit(origin).netloc == request.headers.get("host")
+
+
 def _oauth_error(error: AuthError) -> JSONResponse:
     body: dict[str, Any] = (
         error.body()
@@ -68,10 +81,7 @@ def _oauth_error(error: AuthError) -> JSONResponse:
 async def authority(request: Request) -> dict[str, Any]:
     """The authority (tenant) this host serves, with the fields ts-client reads."""
     auth = auth_service(request)
-    host = request.headers.get("host", "")
-    found = await auth.authority_for_host(host)
-    if found["domain"] != host.lower():
-        found = await auth.authority_for_host(host.rsplit(":", 1)[0])
+    found = await auth.users.authority_for_host(request.headers.get("host"))
     return {
         "id": found["id"],
         "name": found["name"],
@@ -107,6 +117,9 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """Check the login form; on success set the session cookie and go on to `continue`."""
     auth = auth_service(request)
+    if not _same_origin(request):
+        problem = {"error": "cross_origin_login", "message": "the login form was posted from another site"}
+        return JSONResponse(problem, status_code=403)
     try:
         params = await oauth_params(request)
     except OAuthError as exc:
@@ -114,7 +127,7 @@ async def login(request: Request) -> Response:
     target = safe_continue(request, params.get("continue"))
     username = params.get("username") or params.get("email") or ""
     try:
-        user = await auth.check_login(username, params.get("password", ""), address=_address(request))
+        user = await auth.users.check_login(username, params.get("password", ""), address=_address(request))
     except (AuthenticationFailed, LoginRateLimited) as exc:
         if not _wants_html(request):
             return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers() or None)
@@ -153,7 +166,7 @@ async def authorize(request: Request) -> Response:
     auth = auth_service(request)
     query = request.query_params
     client_id = query.get("client_id", "")
-    app = await auth.oauth_app(client_id) if client_id else None
+    app = await auth.apps.get(client_id) if client_id else None
     if app is None:
         return _oauth_error(OAuthError("invalid_client", f"no application has client_id {client_id!r}"))
     redirect_uri = query.get("redirect_uri") or app["redirect_uri"]

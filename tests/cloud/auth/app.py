@@ -17,7 +17,8 @@ from cloud.auth.dependencies import (
 from cloud.auth.principal import Principal
 from cloud.auth.redaction import redact_for
 from cloud.auth.routes import router
-from cloud.auth.service import AuthService, without_secrets
+from cloud.auth.service import AuthService
+from cloud.auth.users import without_secrets
 from sync.model import Role
 
 # Settings documents of each encryption level, as the API would load them.

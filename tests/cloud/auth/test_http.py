@@ -16,7 +16,8 @@ import pytest
 import trio
 from trio_websocket import ConnectionRejected, open_websocket_url
 
-from cloud.auth.service import AuthService, backoffice_redirect_uri
+from cloud.auth.oauth_apps import backoffice_redirect_uri
+from cloud.auth.service import AuthService
 from cloud.auth.tokens import encode_access
 from sync.model import Role
 from tests.asgi_server import serve_asgi
@@ -39,7 +40,7 @@ PASSWORDS = {"user": "pw-of-user-1", "support": "pw-of-support-1"}
 @pytest.fixture
 async def site(auth: AuthService) -> AsyncIterator[Site]:
     users = {
-        "admin": await auth.find_login_user("admin") or {},
+        "admin": await auth.users.find_login_user("admin") or {},
         "user": await auth.create_user(name="Una", email="user@example.com", password=PASSWORDS["user"]),
         "support": await auth.create_user(
             name="Sue", email="support@example.com", password=PASSWORDS["support"], role=Role.SUPPORT
@@ -453,3 +454,30 @@ async def test_websocket_takes_bearer_token_or_api_key(site: Site) -> None:
             async with open_websocket_url(url):
                 pass
         assert caught.value.status_code == 403
+
+
+async def test_credentials_are_read_in_placeos_order(site: Site) -> None:
+    admin_token = await token_for(site, "admin")
+    _, user_key = await site.auth.create_api_key(site.users["user"]["id"], "k", ["public"])
+    # A bearer header wins over an API key header.
+    response = await site.client.get("/api/test/me", headers={**bearer(admin_token), "X-API-Key": user_key})
+    assert response.json()["role"] == "admin"
+    # A bad credential found first is not skipped in favour of a later good one.
+    response = await site.client.get("/api/test/me", headers={**bearer("bad"), "X-API-Key": user_key})
+    assert response.status_code == 401
+
+
+async def test_authority_by_host(site: Site) -> None:
+    other = await site.auth.store.put(
+        "authorities", {"name": "Other", "domain": "other.example.com", "login_url": "/x?u={{url}}"}
+    )
+    response = await site.client.get("/auth/authority", headers={"Host": "other.example.com:8443"})
+    assert response.json()["id"] == other.id and response.json()["login_url"] == "/x?u={{url}}"
+
+
+async def test_login_form_refuses_cross_site_posts(site: Site) -> None:
+    form = {"username": "admin", "password": ADMIN_PASSWORD}
+    foreign = await site.client.post("/auth/login", data=form, headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403 and foreign.json()["error"] == "cross_origin_login"
+    same = await site.client.post("/auth/login", data=form, headers={"Origin": site.url})
+    assert same.status_code == 302

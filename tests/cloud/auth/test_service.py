@@ -9,6 +9,7 @@ from pathlib import Path
 import jwt
 import pytest
 
+from cloud.auth.bootstrap import open_auth_service
 from cloud.auth.errors import (
     AuthenticationFailed,
     FirstAdminPasswordMissing,
@@ -17,7 +18,8 @@ from cloud.auth.errors import (
     UserExists,
 )
 from cloud.auth.keys import load_or_create_secret
-from cloud.auth.service import AuthService, client_id_for, open_auth_service
+from cloud.auth.oauth_apps import client_id_for
+from cloud.auth.service import AuthService
 from cloud.auth.tokens import encode_access
 from cloud.store.base import Query
 from cloud.store.sqlite import SQLiteStore
@@ -27,7 +29,7 @@ from .conftest import ADMIN_PASSWORD, FAST_PASSWORDS, SECRET
 
 
 async def admin_of(auth: AuthService) -> dict:
-    user = await auth.find_login_user("admin")
+    user = await auth.users.find_login_user("admin")
     assert user is not None
     return user
 
@@ -77,13 +79,13 @@ async def test_duplicate_users_are_refused(auth: AuthService) -> None:
 async def test_login_by_email_login_name_or_name(auth: AuthService) -> None:
     user = await auth.create_user(name="Sam", email="sam@example.com", login_name="sam1", password="pw-sam-1")
     for name in ("sam@example.com", "SAM@example.com", "sam1", "Sam"):
-        found = await auth.check_login(name, "pw-sam-1", address="10.0.0.1")
+        found = await auth.users.check_login(name, "pw-sam-1", address="10.0.0.1")
         assert found["id"] == user["id"]
     with pytest.raises(AuthenticationFailed) as caught:
-        await auth.check_login("sam1", "wrong", address="10.0.0.1")
+        await auth.users.check_login("sam1", "wrong", address="10.0.0.1")
     assert caught.value.error == "invalid_credentials"
     with pytest.raises(AuthenticationFailed):
-        await auth.check_login("nobody", "pw-sam-1", address="10.0.0.1")
+        await auth.users.check_login("nobody", "pw-sam-1", address="10.0.0.1")
 
 
 async def test_set_password_replaces_it_and_drops_refresh_tokens(auth: AuthService) -> None:
@@ -91,8 +93,8 @@ async def test_set_password_replaces_it_and_drops_refresh_tokens(auth: AuthServi
     tokens = await auth.issue_tokens(admin, ["public"], "")
     await auth.set_password(admin["id"], "a new password")
     with pytest.raises(AuthenticationFailed):
-        await auth.check_login("admin", ADMIN_PASSWORD, address=None)
-    await auth.check_login("admin", "a new password", address=None)
+        await auth.users.check_login("admin", ADMIN_PASSWORD, address=None)
+    await auth.users.check_login("admin", "a new password", address=None)
     with pytest.raises(OAuthError, match="unknown, used or expired"):
         await auth.refresh(tokens["refresh_token"], None)
 
@@ -144,7 +146,7 @@ async def test_tampered_and_foreign_tokens_are_refused(auth: AuthService, store:
     tokens = await auth.issue_tokens(admin, ["public"], "")
     header, payload, signature = tokens["access_token"].split(".")
     flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
-    other = AuthService(store, secret=b"x" * 32, db=await auth.db(), passwords=FAST_PASSWORDS)
+    other = AuthService(store, secret=b"x" * 32, db=auth.db, passwords=FAST_PASSWORDS)
     foreign = (await other.issue_tokens(admin, ["public"], ""))["access_token"]
     hs256 = jwt.encode({"sub": admin["id"], "exp": time.time() + 60}, "k" * 32, algorithm="HS256")
     for bad in (f"{header}.{payload}.{flipped}", foreign, hs256, "not-a-jwt", ""):
@@ -223,9 +225,9 @@ async def test_oauth_apps_are_registered_by_redirect_uri(auth: AuthService) -> N
     # PlaceOS front ends compute this themselves: md5 hex of the redirect URI.
     assert app["client_id"] == hashlib.md5(uri.encode()).hexdigest() == client_id_for(uri)
     assert app["secret"]
-    found = await auth.oauth_app(app["client_id"])
+    found = await auth.apps.get(app["client_id"])
     assert found is not None and found["redirect_uri"] == uri and "secret" not in found
-    again = await auth.ensure_oauth_app("Backoffice", uri)
+    again = await auth.apps.ensure("Backoffice", uri)
     assert again["client_id"] == app["client_id"] and "secret" not in again
 
 
@@ -233,11 +235,11 @@ async def test_login_rate_limit_locks_the_account_not_others(auth: AuthService) 
     await auth.create_user(name="Other", email="other@example.com", password="pw-other-1")
     for _ in range(5):
         with pytest.raises(AuthenticationFailed):
-            await auth.check_login("admin", "wrong", address="10.1.1.1")
+            await auth.users.check_login("admin", "wrong", address="10.1.1.1")
     with pytest.raises(LoginRateLimited) as caught:
-        await auth.check_login("admin", ADMIN_PASSWORD, address="10.1.1.1")  # even the right one
+        await auth.users.check_login("admin", ADMIN_PASSWORD, address="10.1.1.1")  # even the right one
     assert 1 <= caught.value.retry_after <= 30
-    await auth.check_login("other@example.com", "pw-other-1", address="10.1.1.1")
+    await auth.users.check_login("other@example.com", "pw-other-1", address="10.1.1.1")
 
 
 async def test_secret_file_is_private_and_stable(tmp_path: Path, store: SQLiteStore) -> None:

@@ -103,6 +103,14 @@ class AuthService:
         """Whether `password` matches an argon2 `digest`."""
         return self.passwords.verify_password(digest, password)
 
+    async def default_authority(self) -> dict[str, Any]:
+        """The first authority in the store, created for `domain` if there is none."""
+        return await self.users.default_authority()
+
+    async def authority_for_host(self, host: str | None) -> dict[str, Any]:
+        """The authority whose domain is `host` (a Host header), else the default one."""
+        return await self.users.authority_for_host(host)
+
     async def ensure_first_admin(self, password: str | None) -> None:
         """On a store with no users, create the admin user `admin` with `password`.
 

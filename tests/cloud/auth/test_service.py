@@ -259,3 +259,13 @@ async def test_secret_file_is_private_and_stable(tmp_path: Path, store: SQLiteSt
     assert (await reopened.authenticate_bearer(tokens["access_token"])).user_id == admin["id"]
     await reopened.refresh(tokens["refresh_token"], None)
     await reopened.aclose()
+
+
+async def test_authorities(auth: AuthService, store: SQLiteStore) -> None:
+    default = await auth.default_authority()
+    assert default["domain"] == "localhost" and "{{url}}" in default["login_url"]
+    assert (await auth.default_authority())["id"] == default["id"]
+    other = await store.put("authorities", {"name": "B", "domain": "b.example.com"})
+    assert (await auth.authority_for_host("B.example.com:443"))["id"] == other.id
+    assert (await auth.authority_for_host("unknown.example.com"))["id"] == default["id"]
+    assert (await auth.authority_for_host(None))["id"] == default["id"]

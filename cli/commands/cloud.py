@@ -2,6 +2,77 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+import trio
 import typer
+from rich.console import Console
 
 app = typer.Typer(help="Run and administer the cloud tier.", no_args_is_help=True)
+
+err = Console(stderr=True)
+out = Console()
+
+
+@app.command(name="run", context_settings={"help_option_names": ["-h", "--help"]})
+def run(
+    data_dir: str = typer.Option(..., "--data-dir", help="Directory for the store, auth secret and state."),
+    listen: str = typer.Option("127.0.0.1:8080", "--listen", help="HOST:PORT to serve the API on."),
+    store: str = typer.Option(
+        "", "--store", help="Config store URL (default: the SQLite file store.db in --data-dir)."
+    ),
+    admin_password: str = typer.Option(
+        "",
+        "--admin-password",
+        envvar="TRANSOM_ADMIN_PASSWORD",
+        help="Password of the first admin user `admin`; needed only on a store with no users.",
+        show_envvar=True,
+    ),
+) -> None:
+    """Serve the cloud API (REST and WebSocket control) until Ctrl-C or SIGTERM.
+
+    Example:
+
+        TRANSOM_ADMIN_PASSWORD=changeme transom cloud run --data-dir ./cloud --listen 127.0.0.1:8080
+    """
+    from cloud.auth.errors import FirstAdminPasswordMissing
+    from cloud.server import ListenAddressInvalid, serve_cloud
+    from cloud.store.errors import StoreError
+
+    serve = partial(
+        serve_cloud,
+        data_dir=data_dir,
+        listen=listen,
+        store_url=store or None,
+        admin_password=admin_password or None,
+        task_status=_Announce(),
+    )
+    try:
+        trio.run(serve)
+    except BaseException as raised:
+        exc = _single(raised)
+        if isinstance(exc, KeyboardInterrupt):
+            out.print("stopped")
+            return
+        if isinstance(exc, FirstAdminPasswordMissing):
+            err.print(f"[red]error:[/] {exc.message}")
+            raise typer.Exit(2) from None
+        if isinstance(exc, ListenAddressInvalid | StoreError | ValueError | OSError):
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+        raise
+    out.print("stopped")
+
+
+class _Announce:
+    """The task status of serve_cloud: prints where the API listens once it does."""
+
+    def started(self, binds: list[str] | None = None) -> None:
+        out.print(f"Transom cloud API on {', '.join(binds or [])}/api/engine/v2 (Ctrl-C stops it)")
+
+
+def _single(exc: BaseException) -> BaseException:
+    """The one error inside nested one-member exception groups (trio's nurseries wrap errors)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc

@@ -1,0 +1,126 @@
+"""create_app: the cloud's FastAPI application, with every router, handler and seam in place.
+
+/auth/*                      cloud.auth.routes (OAuth2, login, authority)
+/api/engine/v2/...           REST (systems, modules, drivers, zones, settings, triggers,
+                             trigger_instances, users, api_keys, edges, metadata, root)
+/api/engine/v2/systems/control   the control WebSocket
+/api/engine/v2/openapi.json  the OpenAPI document; /api/engine/v2/docs its browser
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import trio
+from fastapi import APIRouter, FastAPI
+
+from cloud.api import (
+    api_keys,
+    drivers,
+    edges,
+    metadata,
+    root,
+    settings,
+    systems,
+    triggers,
+    users,
+    websocket,
+    zones,
+)
+from cloud.api import modules as module_routes
+from cloud.api.changes import ChangeHub
+from cloud.api.handlers import install_handlers
+from cloud.api.openapi import install_openapi
+from cloud.api.root import version_info
+from cloud.api.routing import ModuleRouter, StatusBus
+from cloud.api.search_seam import SearchIndex, SubstringSearch
+from cloud.api.state import ApiState, ClusterNode
+from cloud.auth.routes import router as auth_router
+from cloud.store.base import ConfigStore
+from sync.model import SettingsCipher
+
+API_PREFIX = "/api/engine/v2"
+
+
+def create_app(
+    *,
+    store: ConfigStore,
+    auth: Any,
+    modules: ModuleRouter,
+    status: StatusBus,
+    search: SearchIndex | None = None,
+    cipher: SettingsCipher | None = None,
+    node_uri: str = "",
+) -> FastAPI:
+    """Build the API around its collaborators; the caller owns (and closes) each of them.
+
+    Args:
+        store: the config store.
+        auth: the AuthService (`cloud.auth.service`), also at `app.state.auth`.
+        modules: how exec and debug reach modules (`cloud.api.routing.ModuleRouter`).
+        status: where module status is read and followed (`cloud.api.routing.StatusBus`).
+        search: the index behind `q`; without one, `q` scans the store.
+        cipher: seals settings above `none` at rest; without one they are stored as given.
+        node_uri: this node's address, as `/cluster` lists it.
+
+    Returns:
+        The app. Its lifespan runs the changefeed reader that keeps WebSocket bindings
+        following their systems, so serve it with lifespan events (hypercorn does).
+    """
+    hub = ChangeHub(store)
+    state = ApiState(
+        store=store,
+        auth=auth,
+        modules=modules,
+        status=status,
+        search=search if search is not None else SubstringSearch(store),
+        cipher=cipher,
+        hub=hub,
+        nodes=[ClusterNode(id="cloud-1", uri=node_uri, version=version_info()["version"])],
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(hub.serve)
+            yield
+            nursery.cancel_scope.cancel()
+
+    app = FastAPI(
+        title="Transom cloud API",
+        version=version_info()["version"],
+        description="PlaceOS-compatible REST and WebSocket control for Transom's cloud tier.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.api = state
+    app.state.store = store
+    app.state.auth = auth
+    app.state.modules = modules
+    app.state.status = status
+    app.state.search = state.search
+    install_handlers(app)
+    app.include_router(auth_router)
+    api = APIRouter(prefix=API_PREFIX)
+    for family in (
+        root,
+        websocket,
+        systems,
+        module_routes,
+        zones,
+        drivers,
+        settings,
+        triggers,
+        users,
+        api_keys,
+        edges,
+        metadata,
+    ):
+        api.include_router(family.router)
+    app.include_router(api)
+    install_openapi(app, websocket_path=f"{API_PREFIX}/systems/control")
+    return app

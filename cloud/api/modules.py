@@ -1,0 +1,155 @@
+"""/modules: CRUD (name and role copied from the driver), start/stop, exec and state by module id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+
+from cloud.api import execution
+from cloud.api.body import json_body
+from cloud.api.cascade import delete_where, remove_from_lists
+from cloud.api.context import Ctx, context
+from cloud.api.crud import ListParam, Resource, install_crud, parse_bool
+from cloud.api.errors import NotFound
+from cloud.api.routing import as_args
+from cloud.api.schemas import ERROR_RESPONSES
+from cloud.api.views import settings_view
+from cloud.store.base import Filter, Query
+from sync.model import TABLES, DocumentInvalid, DriverRole
+
+router = APIRouter(tags=["modules"])
+
+_NOT_LOGIC = [role.value for role in DriverRole if role is not DriverRole.LOGIC]
+
+
+class ModulesResource(Resource):
+    table = "modules"
+    path = "modules"
+    model = TABLES["modules"]
+    params = {
+        "driver_id": ListParam("driver_id"),
+        "edge_id": ListParam("edge_id"),
+        "connected": ListParam("connected", "bool"),
+        "running": ListParam("running", "bool"),
+    }
+
+    async def list_filters(self, ctx: Ctx) -> list[Filter]:
+        filters = await super().list_filters(ctx)
+        query = ctx.request.query_params
+        if query.get("no_logic") and parse_bool("no_logic", query["no_logic"]):
+            filters.append(Filter.in_("role", _NOT_LOGIC))
+        sys_id = query.get("control_system_id") or query.get("sys_id")
+        if sys_id:
+            system = await ctx.api.store.get("systems", sys_id)
+            filters.append(Filter.in_("id", (system or {}).get("modules", [])))
+        return filters
+
+    async def _from_driver(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
+        """Copy name and role from the driver (PlaceOS's set_name_and_role), and its defaults."""
+        driver_id = document.get("driver_id")
+        driver = await ctx.api.store.get("drivers", driver_id) if isinstance(driver_id, str) else None
+        if driver is None:
+            message = "is required" if driver_id is None else f"{driver_id!r} does not exist"
+            raise DocumentInvalid("modules", [{"field": "driver_id", "message": message}])
+        document["name"] = driver["module_name"]
+        document["role"] = driver["role"]
+        if not document.get("port") and driver.get("default_port"):
+            document["port"] = driver["default_port"]
+        if not document.get("uri") and driver.get("default_uri"):
+            document["uri"] = driver["default_uri"]
+        return document
+
+    async def prepare_create(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
+        return await self._from_driver(ctx, document)
+
+    async def prepare_update(self, ctx: Ctx, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+        if after.get("driver_id") != before.get("driver_id"):
+            return await self._from_driver(ctx, after)
+        after["name"], after["role"] = before["name"], before["role"]
+        return after
+
+    async def after_write(self, ctx: Ctx, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        # A logic module joins the system it belongs to (PlaceOS adds it too).
+        sys_id = after.get("control_system_id")
+        if before is None and sys_id:
+            system = await ctx.api.store.get("systems", sys_id)
+            if system is not None and after["id"] not in system.get("modules", []):
+                modules = [*system.get("modules", []), after["id"]]
+                version = int(system.get("version") or 0) + 1
+                await ctx.api.store.put("systems", {**system, "modules": modules, "version": version})
+
+    async def after_delete(self, ctx: Ctx, document: dict[str, Any]) -> None:
+        await remove_from_lists(ctx.api.store, "systems", "modules", document["id"])
+        await delete_where(ctx.api.store, "settings", "parent_id", document["id"])
+
+
+modules = ModulesResource()
+
+
+async def load_module(ctx: Ctx, module_id: str) -> dict[str, Any]:
+    entry = await modules.load(ctx, module_id)
+    await modules.check_read(ctx, entry.document)
+    return entry.document
+
+
+async def _set_running(ctx: Ctx, module_id: str, running: bool) -> Response:
+    entry = await modules.load(ctx, module_id)
+    await modules.check_write(ctx, entry.document)
+    updated = await modules.update(ctx, entry, {"running": running})
+    return JSONResponse(updated)
+
+
+@router.post("/modules/{module_id}/start", summary="Start a module", responses=ERROR_RESPONSES)
+async def start_module(module_id: str, ctx: Ctx = Depends(context)) -> Response:
+    return await _set_running(ctx, module_id, True)
+
+
+@router.post("/modules/{module_id}/stop", summary="Stop a module", responses=ERROR_RESPONSES)
+async def stop_module(module_id: str, ctx: Ctx = Depends(context)) -> Response:
+    return await _set_running(ctx, module_id, False)
+
+
+@router.post(
+    "/modules/{module_id}/exec/{method}",
+    summary="Call a function of a module (body: JSON array of arguments)",
+    responses=ERROR_RESPONSES,
+)
+async def module_exec(module_id: str, method: str, ctx: Ctx = Depends(context)) -> Response:
+    module = await load_module(ctx, module_id)
+    args = as_args(await json_body(ctx.request, empty=[]))
+    result = await execution.execute(ctx.api.store, ctx.api.modules, ctx.principal, module, method, args)
+    return JSONResponse(result)
+
+
+@router.get("/modules/{module_id}/state", summary="A module's whole status", responses=ERROR_RESPONSES)
+async def module_state(module_id: str, ctx: Ctx = Depends(context)) -> Response:
+    module = await load_module(ctx, module_id)
+    return JSONResponse(await execution.read_state(ctx.api.status, ctx.principal, module))
+
+
+@router.get(
+    "/modules/{module_id}/state/{key}", summary="One status value of a module", responses=ERROR_RESPONSES
+)
+async def module_state_key(module_id: str, key: str, ctx: Ctx = Depends(context)) -> Response:
+    module = await load_module(ctx, module_id)
+    try:
+        return JSONResponse(await execution.read_state_key(ctx.api.status, ctx.principal, module, key))
+    except KeyError:
+        raise NotFound(f"module {module_id!r} has no status {key!r}") from None
+
+
+@router.get(
+    "/modules/{module_id}/settings", summary="The module's own settings documents", responses=ERROR_RESPONSES
+)
+async def module_settings(module_id: str, ctx: Ctx = Depends(context)) -> Response:
+    await load_module(ctx, module_id)
+    ctx.require_scope("settings", write=False)
+    page = await ctx.api.store.query(
+        "settings", Query([Filter.eq("parent_id", module_id), Filter.eq("settings_id", None)])
+    )
+    return JSONResponse([settings_view(doc, ctx.principal, ctx.api.cipher) for doc in page.items])
+
+
+install_crud(router, modules)

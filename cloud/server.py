@@ -1,0 +1,109 @@
+"""serve_cloud: the cloud tier in one process (store, auth, API) served by hypercorn's trio worker."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from cloud.api.app import create_app
+from cloud.api.module_router import CallableModuleRouter
+from cloud.api.status_bus import InMemoryStatusBus
+from cloud.auth.bootstrap import start_auth
+from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
+from cloud.store.factory import open_store
+from sync.model import SettingsCipher
+
+STORE_FILE_NAME = "store.db"
+# Seconds open requests and WebSockets get to finish when the server is asked to stop.
+GRACEFUL_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
+
+
+class ListenAddressInvalid(ValueError):
+    """Raised when `--listen` is not HOST:PORT with a port in 0..65535."""
+
+
+def check_listen(listen: str) -> str:
+    """Check a HOST:PORT address (`[::1]:8080` for IPv6) and return it.
+
+    Raises:
+        ListenAddressInvalid: naming the problem.
+    """
+    host, colon, port = listen.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65_535:
+        raise ListenAddressInvalid(f"--listen must be HOST:PORT (e.g. 127.0.0.1:8080), not {listen!r}")
+    return listen
+
+
+async def serve_cloud(
+    *,
+    data_dir: str | Path,
+    listen: str,
+    store_url: str | None = None,
+    admin_password: str | None = None,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the cloud API until SIGINT or SIGTERM (or cancellation), then stop cleanly.
+
+    Args:
+        data_dir: holds the SQLite store (unless `store_url` names another), the auth
+            secret and auth's bookkeeping; created if missing.
+        listen: HOST:PORT to bind (port 0: any free port).
+        store_url: the config store's URL (default: `<data_dir>/store.db`).
+        admin_password: the first admin's password, needed only on a store with no users.
+
+    Raises:
+        ListenAddressInvalid: `listen` is malformed.
+        FirstAdminPasswordMissing: the store has no users and no password was given.
+        StoreError, ValueError: the store cannot be opened.
+
+    task_status.started() gets the bound URLs, e.g. ["http://127.0.0.1:8080"].
+    """
+    check_listen(listen)
+    directory = Path(data_dir)
+    await trio.Path(directory).mkdir(parents=True, exist_ok=True)
+    store = await open_store(store_url or str(directory / STORE_FILE_NAME))
+    async with store:
+        origin = None if listen.endswith(":0") else f"http://{listen}"
+        auth = await start_auth(store, directory, admin_password=admin_password, public_origin=origin)
+        try:
+            secret = await trio.to_thread.run_sync(load_or_create_secret, directory / SECRET_FILE_NAME)
+            app = create_app(
+                store=store,
+                auth=auth,
+                modules=CallableModuleRouter(),
+                status=InMemoryStatusBus(),
+                cipher=SettingsCipher(secret),
+                node_uri=f"http://{listen}",
+            )
+            config = Config()
+            config.bind = [listen]
+            config.accesslog = None
+            config.graceful_timeout = GRACEFUL_SECONDS
+            stop = trio.Event()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_stop_on_signal, stop)
+                asgi: Any = app  # hypercorn's ASGI type is narrower than Starlette's
+                binds = await nursery.start(partial(serve, asgi, config, shutdown_trigger=stop.wait))
+                task_status.started(binds)
+                await stop.wait()
+                # serve() returns once its connections close; then nothing else is left to wait for.
+            log.info("cloud API stopped")
+        finally:
+            await auth.aclose()
+
+
+async def _stop_on_signal(stop: trio.Event) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            log.info("received %s; stopping", signal.Signals(signum).name)
+            stop.set()
+            return

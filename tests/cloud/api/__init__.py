@@ -1,0 +1,1 @@
+"""Tests of the cloud API, through a real hypercorn server socket."""

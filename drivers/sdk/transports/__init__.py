@@ -4,6 +4,9 @@
     udp.UDPTransport            stream: one datagram per chunk
     websocket.WebSocketTransport stream: one WebSocket message per chunk (ws://, wss://)
     http.HTTPClient             request: get/post/put/delete on httpx, errors translated
+    asyncio_bridge              open_asyncio_loop() / run_aio(): asyncio-only libraries under trio
+    ssh.SSHShellTransport       stream: an interactive shell over SSH (asyncssh)
+    ssh.SSHExecClient           request: run(command) -> SSHResult(exit_status, stdout, stderr)
 """
 
 from __future__ import annotations

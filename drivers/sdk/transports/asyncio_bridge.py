@@ -18,43 +18,60 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import trio
 import trio_asyncio
 
 T = TypeVar("T")
 
+# The loop open for this trio run, so that every task of the run finds it, including tasks
+# not started inside the `open_asyncio_loop()` block (trio_asyncio's own marker is a context
+# variable, which only tasks spawned inside the block inherit).
+_RUN_LOOP: trio.lowlevel.RunVar[asyncio.AbstractEventLoop | None] = trio.lowlevel.RunVar(
+    "transom_asyncio_loop", default=None
+)
+
 
 @asynccontextmanager
 async def open_asyncio_loop() -> AsyncIterator[asyncio.AbstractEventLoop]:
-    """Make sure an asyncio loop runs on top of trio for the body of the block.
+    """Make sure an asyncio loop runs on top of trio for the current trio run.
 
-    Reuses the loop of an enclosing `open_asyncio_loop()` (so nesting is cheap and every
-    module of a process shares one loop); otherwise opens one in a nursery owned by this
-    block, and closes it, cancelling its asyncio tasks, when the block ends.
+    Reuses the loop already open in this run (so nesting is cheap and every module of a
+    process shares one loop); otherwise opens one in a nursery owned by this block, and
+    closes it, cancelling its asyncio tasks, when the block ends.
 
     Yields:
-        The loop, for `run_aio(..., loop=...)` from tasks started outside the block.
+        The loop.
     """
-    loop = trio_asyncio.current_loop.get()
-    if loop is not None and not loop.is_closed():
+    loop = _open_loop()
+    if loop is not None:
         yield loop
         return
     async with trio_asyncio.open_loop() as new_loop:
-        yield new_loop
+        _RUN_LOOP.set(new_loop)
+        try:
+            yield new_loop
+        finally:
+            _RUN_LOOP.set(None)
 
 
 def current_asyncio_loop() -> asyncio.AbstractEventLoop:
-    """Return the loop of the enclosing `open_asyncio_loop()`.
+    """Return the loop `open_asyncio_loop()` keeps open for this trio run.
 
     Raises:
         RuntimeError: there is none; the message says where to open it.
     """
-    loop = trio_asyncio.current_loop.get()
-    if loop is None or loop.is_closed():
+    loop = _open_loop()
+    if loop is None:
         raise RuntimeError(
             "no asyncio loop for this trio task: run asyncio-backed transports (SSH, SNMP) "
             "inside `async with open_asyncio_loop():`"
         )
     return loop
+
+
+def _open_loop() -> asyncio.AbstractEventLoop | None:
+    loop = trio_asyncio.current_loop.get() or _RUN_LOOP.get()
+    return loop if loop is not None and not loop.is_closed() else None
 
 
 async def run_aio(
@@ -64,9 +81,9 @@ async def run_aio(
 
     Args:
         fn: an asyncio-flavoured async function (or bound method).
-        loop: the loop to run it on; by default the current task's (see
-            `current_asyncio_loop`). Objects of asyncio libraries belong to the loop that
-            made them, so a transport passes the loop it connected on.
+        loop: the loop to run it on; by default the run's (see `current_asyncio_loop`).
+            Objects of asyncio libraries belong to the loop that made them, so a
+            transport passes the loop it connected on.
 
     Raises:
         RuntimeError: there is no loop (see `current_asyncio_loop`).

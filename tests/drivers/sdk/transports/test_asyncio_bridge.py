@@ -40,18 +40,20 @@ async def _collect(results: list[int], i: int) -> None:
     results.append(await run_aio(asyncio_only, i))
 
 
-async def test_an_explicit_loop_serves_a_task_started_outside() -> None:
+async def test_tasks_started_outside_the_block_find_the_loop() -> None:
     async with trio.open_nursery() as nursery:
-        send, receive = trio.open_memory_channel[asyncio.AbstractEventLoop](1)
+        opened = trio.Event()
+        results: list[int] = []
 
         async def outsider() -> None:
-            loop = await receive.receive()
-            assert await run_aio(asyncio_only, 5, loop=loop) == 10
+            await opened.wait()
+            results.append(await run_aio(asyncio_only, 5))
 
         nursery.start_soon(outsider)
-        async with open_asyncio_loop() as loop:
-            await send.send(loop)
+        async with open_asyncio_loop():
+            opened.set()
             await trio.sleep(0.1)
+    assert results == [10]
 
 
 async def test_trio_cancellation_cancels_the_asyncio_side() -> None:

@@ -40,9 +40,10 @@ from drivers.sdk.interfaces import (
 )
 from drivers.sdk.loader import load_driver
 from drivers.sdk.metadata import DriverMetadata, FunctionSpec, metadata_of
-from drivers.sdk.runtime import ModuleRuntime, StatusChange
+from drivers.sdk.runtime import ModuleRuntime
 from drivers.sdk.scheduler import ScheduledJob, Scheduler
 from drivers.sdk.security import Level, security
+from drivers.sdk.status import StatusChange
 from drivers.sdk.system import ModuleRef, SystemDirectory, SystemProxy
 from drivers.sdk.tokenizers import (
     CallableTokenizer,

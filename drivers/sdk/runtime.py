@@ -18,9 +18,8 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-import orjson
 import trio
 from pydantic_core import to_jsonable_python
 
@@ -42,7 +41,8 @@ from drivers.sdk.metadata import DriverMetadata, metadata_of
 from drivers.sdk.scheduler import Scheduler
 from drivers.sdk.security import Level
 from drivers.sdk.settings import Settings, merge
-from drivers.sdk.system import Args, ModuleRef, StatusCallback, SystemProxy, Unsubscribe
+from drivers.sdk.status import StatusChange, StatusSink, StatusStore
+from drivers.sdk.system import Args, ModuleRef, StatusCallback, SystemDirectory, SystemProxy, Unsubscribe
 from drivers.sdk.transport_registry import (
     TRANSPORT_FACTORIES,
     TransportFactory,
@@ -73,21 +73,9 @@ MAKEBREAK_IDLE = 5.0
 # so a flood from another module cannot grow memory here.
 CALLBACK_BACKLOG = 1000
 
-_SCALARS = (bool, int, float, str, type(None))
-
 log = logging.getLogger("drivers.module")
 
-
-class StatusChange(NamedTuple):
-    """One status value that changed: the decoded value and its JSON text."""
-
-    module_id: str
-    key: str
-    value: Any
-    json: str
-
-
-StatusSink = Callable[[StatusChange], None]
+# Persists a setting a driver defined: (module id, key, JSON value).
 SettingSink = Callable[[str, str, Any], Awaitable[None]]
 
 
@@ -148,7 +136,7 @@ class ModuleRuntime:
         *,
         status_sink: StatusSink | None = None,
         setting_sink: SettingSink | None = None,
-        directory: Any = None,
+        directory: SystemDirectory | None = None,
         transport_factory: TransportFactory | None = None,
         backoff: Backoff | None = None,
         hook_timeout: float = HOOK_TIMEOUT,
@@ -171,11 +159,10 @@ class ModuleRuntime:
         )
         self.kind = resolve_kind(cls, self.config)
         self.logger: logging.LoggerAdapter[logging.Logger] = _ModuleLogger(log, {"module_id": config.id})
-        self.status: dict[str, Any] = {}
-        self._status_json: dict[str, bytes] = {}
+        self._status = StatusStore(config.id, status_sink, self.logger)
+        self.status: dict[str, Any] = self._status.values
         self._defaults = declared_settings(cls)
         self.settings = Settings(merge(self._defaults, self.config.settings))
-        self._status_sink = status_sink
         self._setting_sink = setting_sink
         self._factory = transport_factory
         self.hook_timeout = hook_timeout
@@ -201,7 +188,7 @@ class ModuleRuntime:
         )
         self._callbacks: trio.MemorySendChannel[tuple[StatusCallback, Any]] | None = None
         self.system = SystemProxy(
-            directory or _NoDirectory(),
+            directory if directory is not None else _NoDirectory(),
             self.config.system_id,
             dispatch=self._dispatch,
             resolve_handler=self._handler,
@@ -311,30 +298,11 @@ class ModuleRuntime:
         Raises:
             TypeError: the value is not JSON-serialisable.
         """
-        try:
-            encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        except TypeError:
-            raise TypeError(f"status {key!r}: {value!r} is not JSON-serialisable") from None
-        if self._status_json.get(key) == encoded:
-            return
-        self._status_json[key] = encoded
-        decoded = value if type(value) in _SCALARS else orjson.loads(encoded)
-        self.status[key] = decoded
-        self._emit(StatusChange(self.config.id, key, decoded, encoded.decode()))
+        self._status.set(key, value)
 
     def delete_status(self, key: str) -> None:
         """Remove status `key` (emitted as null)."""
-        if self._status_json.pop(key, None) is not None:
-            self.status.pop(key, None)
-            self._emit(StatusChange(self.config.id, key, None, "null"))
-
-    def _emit(self, change: StatusChange) -> None:
-        if self._status_sink is None:
-            return
-        try:
-            self._status_sink(change)
-        except Exception:
-            self.logger.exception("status sink raised on %r", change.key)
+        self._status.delete(key)
 
     # -- settings -----------------------------------------------------------------------------
 

@@ -27,8 +27,9 @@ from drivers.sdk.connection import Backoff
 from drivers.sdk.driver import Driver
 from drivers.sdk.errors import ConnectError, ConnectionLostError
 from drivers.sdk.local_directory import LocalDirectory
-from drivers.sdk.runtime import ModuleRuntime, StatusChange
+from drivers.sdk.runtime import ModuleRuntime
 from drivers.sdk.security import Level
+from drivers.sdk.status import StatusChange
 from drivers.sdk.transport import StreamTransport
 
 # How long the harness waits for a module to load and connect before failing the test.

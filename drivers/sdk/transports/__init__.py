@@ -7,6 +7,8 @@
     asyncio_bridge              open_asyncio_loop() / run_aio(): asyncio-only libraries under trio
     ssh.SSHShellTransport       stream: an interactive shell over SSH (asyncssh)
     ssh.SSHExecClient           request: run(command) -> SSHResult(exit_status, stdout, stderr)
+    snmp.SNMPClient             request: get/set/walk over SNMP v2c or v3 (pysnmp)
+    snmp_traps.SNMPTrapReceiver listener: v1/v2c traps as dicts
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ from cloud.api.module_router import CallableModuleRouter
 from cloud.api.status_bus import InMemoryStatusBus
 from cloud.auth.bootstrap import start_auth
 from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
+from cloud.search.indexer import serve_indexer
+from cloud.search.reindex import index_path
+from cloud.search.sqlite_fts import SQLiteSearchIndex
 from cloud.store.factory import open_store
 from sync.model import SettingsCipher
 
@@ -71,7 +74,8 @@ async def serve_cloud(
     directory = Path(data_dir)
     await trio.Path(directory).mkdir(parents=True, exist_ok=True)
     store = await open_store(store_url or str(directory / STORE_FILE_NAME))
-    async with store:
+    search = await SQLiteSearchIndex.open(index_path(directory))
+    async with store, search:
         origin = None if listen.endswith(":0") else f"http://{listen}"
         auth = await start_auth(store, directory, admin_password=admin_password, public_origin=origin)
         try:
@@ -81,6 +85,7 @@ async def serve_cloud(
                 auth=auth,
                 modules=CallableModuleRouter(),
                 status=InMemoryStatusBus(),
+                search=search,
                 cipher=SettingsCipher(secret),
                 node_uri=f"http://{listen}",
             )
@@ -91,11 +96,14 @@ async def serve_cloud(
             stop = trio.Event()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_stop_on_signal, stop)
+                # The index follows the store's changefeed, resuming from its last revision.
+                await nursery.start(serve_indexer, store, search)
                 asgi: Any = app  # hypercorn's ASGI type is narrower than Starlette's
                 binds = await nursery.start(partial(serve, asgi, config, shutdown_trigger=stop.wait))
                 task_status.started(binds)
                 await stop.wait()
-                # serve() returns once its connections close; then nothing else is left to wait for.
+                # serve() returns once its connections close; the indexer is then all that is left.
+                nursery.cancel_scope.cancel()
             log.info("cloud API stopped")
         finally:
             await auth.aclose()

@@ -76,3 +76,36 @@ def _single(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
     return exc
+
+
+@app.command(name="reindex", context_settings={"help_option_names": ["-h", "--help"]})
+def reindex(
+    data_dir: str = typer.Option(..., "--data-dir", help="The cloud's data directory."),
+    store: str = typer.Option("", "--store", help="Config store URL (default: store.db in --data-dir)."),
+) -> None:
+    """Rebuild the search index from the config store, showing progress (run it with the cloud stopped).
+
+    Example:
+
+        transom cloud reindex --data-dir ./cloud
+    """
+    from pathlib import Path
+
+    from rich.progress import Progress
+
+    from cloud.search.errors import SearchError
+    from cloud.search.reindex import reindex_data_dir
+    from cloud.store.errors import StoreError
+
+    with Progress(console=out) as bar:
+        task = bar.add_task("indexing", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            count = trio.run(reindex_data_dir, Path(data_dir), store or None, progress)
+        except (StoreError, SearchError, ValueError, OSError) as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+    out.print(f"indexed {count:,} documents")

@@ -1,0 +1,1 @@
+"""Cluster on a site: etcd membership with fencing, rendezvous placement of modules on nodes."""

@@ -1,0 +1,1 @@
+"""Tests of the site cluster: rendezvous hashing, etcd client, membership and fencing, placement."""

@@ -1,0 +1,1 @@
+"""Tests of the state bus, in-process and on a real Redis."""

@@ -1,1 +1,1 @@
-"""Tests of the edge appliance."""
+"""Tests of the edge node: site config, supervision, module manager, local API, `transom edge run`."""

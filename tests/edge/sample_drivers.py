@@ -1,0 +1,100 @@
+"""Small drivers the edge tests run in real driver host processes.
+
+EchoDevice   tcp, line based: `echo(text)` round-trips through a device (a trio server in the test)
+RoomLogic    logic: answers `ping()` from its own process, for "the others never notice"
+Emitter      logic: `emit(rate, count, keys)` sets status values at a rate (the fan-out bench)
+Doomed       logic: its host process exits as the module loads (a crash loop)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import trio
+import trio.lowlevel
+
+from drivers.sdk import DelimiterTokenizer, Driver, Level, Task, security
+
+
+class EchoDevice(Driver):
+    """A line device: sends `text\\n`, the device answers the same line."""
+
+    descriptive_name = "Echo device"
+    generic_name = "Display"
+    default_port = 4999
+    default_settings = {"greeting": "hello"}
+    tokenizer = DelimiterTokenizer(b"\n")
+
+    async def echo(self, text: str) -> str:
+        reply = await self.send(f"{text}\n", timeout=2.0)
+        self["last"] = reply
+        return str(reply)
+
+    async def set_value(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    async def greeting(self) -> str:
+        return str(self.setting("greeting", str))
+
+    async def pid(self) -> int:
+        return os.getpid()
+
+    @security(Level.ADMIN)
+    async def reboot(self) -> str:
+        return "rebooting"
+
+    async def fail(self) -> None:
+        raise RuntimeError("the device is on fire")
+
+    async def received(self, data: bytes, task: Task | None) -> None:
+        if task is not None:
+            task.success(data.decode())
+
+
+class RoomLogic(Driver):
+    """A logic module: needs no device."""
+
+    descriptive_name = "Room logic"
+    generic_name = "Room"
+
+    async def on_load(self) -> None:
+        self["ready"] = True
+
+    async def ping(self) -> str:
+        return "pong"
+
+    async def pid(self) -> int:
+        return os.getpid()
+
+
+class Emitter(Driver):
+    """Sets `k<i>` status values to `[sequence, monotonic send time]` at a rate."""
+
+    generic_name = "Emitter"
+
+    async def emit(self, rate: float, count: int, keys: int = 100) -> int:
+        interval = 1.0 / rate if rate > 0 else 0.0
+        start = time.monotonic()
+        for sequence in range(count):
+            if interval:
+                due = start + sequence * interval
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await trio.sleep(delay)
+                elif sequence % 200 == 0:
+                    await trio.lowlevel.checkpoint()
+            elif sequence % 200 == 0:
+                await trio.lowlevel.checkpoint()
+            self[f"k{sequence % keys}"] = [sequence, time.monotonic()]
+        return count
+
+
+class Doomed(Driver):
+    """Takes its whole host process down as it loads."""
+
+    generic_name = "Doomed"
+
+    async def on_load(self) -> None:
+        os._exit(3)

@@ -1,0 +1,343 @@
+"""The driver host process: `python -m drivers.sdk.host DRIVER` runs every module of one driver.
+
+The node spawns one per driver (crash isolation, several cores) and speaks the framed
+protocol of `host_protocol.py` over its stdin/stdout. Each module is a `ModuleRuntime` in
+its own task; each exec, update and stop runs in a task of its own, so a function or hook
+that hangs or raises stalls nobody else. Status leaves in batches, logs rate-limited
+(`host_batching.py`); lookups of other modules go to the node (`host_directory.py`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import trio
+
+from drivers.sdk.config import ModuleConfig
+from drivers.sdk.driver import Driver
+from drivers.sdk.errors import DriverError, UnknownModuleError
+from drivers.sdk.host_batching import LogForwarder, StatusBatcher
+from drivers.sdk.host_directory import ParentDirectory
+from drivers.sdk.host_errors import ModuleStartError, ProtocolError, error_to_wire
+from drivers.sdk.host_protocol import READ_SIZE, FrameDecoder, FrameWriter, Message, encode
+from drivers.sdk.loader import load_driver
+from drivers.sdk.metadata import metadata_of
+from drivers.sdk.runtime import ModuleRuntime
+
+# How long a graceful shutdown waits for modules' on_unload before cancelling them.
+SHUTDOWN_GRACE = 5.0
+# ModuleConfig fields a `start` message may set.
+_CONFIG_FIELDS = frozenset(ModuleConfig.__dataclass_fields__)
+
+log = logging.getLogger("drivers.host")
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside nested exception groups (what a person wants to read)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
+    leaf = _leaf(exc)
+    return f"{type(leaf).__name__}: {leaf}"
+
+
+class _Module:
+    __slots__ = ("config", "ended", "error", "runtime", "scope", "started", "stopping")
+
+    def __init__(self, config: ModuleConfig) -> None:
+        self.config = config
+        self.runtime: ModuleRuntime | None = None
+        self.scope = trio.CancelScope()
+        self.started = trio.Event()
+        self.ended = trio.Event()
+        self.error: str | None = None
+        self.stopping = False
+
+    @property
+    def running(self) -> bool:
+        return self.runtime is not None and self.runtime.running
+
+
+class DriverHost:
+    """Serves one driver's modules for the node on the other end of `receive`/`writer`."""
+
+    def __init__(
+        self, driver_class: type[Driver], receive: trio.abc.ReceiveStream, writer: FrameWriter
+    ) -> None:
+        self.driver_class = driver_class
+        self._receive = receive
+        self.writer = writer
+        self.batcher = StatusBatcher(writer)
+        self.directory = ParentDirectory(writer)
+        self.logs = LogForwarder(writer)
+        self.modules: dict[str, _Module] = {}
+        self._tasks: trio.Nursery | None = None
+
+    async def serve(self) -> None:
+        """Say `ready`, then serve requests until `shutdown` or EOF; stop every module."""
+        async with trio.open_nursery() as outer:
+            outer.start_soon(self._write, outer.cancel_scope)
+            async with trio.open_nursery() as tasks:
+                self._tasks = tasks
+                await tasks.start(self.batcher.serve)
+                await self.writer.send(
+                    {
+                        "t": "ready",
+                        "pid": os.getpid(),
+                        "driver": f"{self.driver_class.__module__}:{self.driver_class.__qualname__}",
+                        "metadata": metadata_of(self.driver_class).as_json(),
+                    }
+                )
+                await self._read()
+                await self._stop_all()
+                tasks.cancel_scope.cancel()
+            await self.batcher.flush()
+            self.writer.close()
+
+    async def _write(self, scope: trio.CancelScope) -> None:
+        try:
+            await self.writer.serve()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            scope.cancel()  # the node has gone: nobody to serve
+
+    async def _read(self) -> None:
+        decoder = FrameDecoder()
+        while True:
+            data = await self._receive.receive_some(READ_SIZE)
+            if not data:
+                return
+            for item in decoder.feed(data):
+                if isinstance(item, ProtocolError):
+                    await self.writer.send({"t": "error", "message": str(item)})
+                    continue
+                if item["t"] == "shutdown":
+                    return
+                try:
+                    self._dispatch(item)
+                except (KeyError, TypeError, ValueError) as exc:
+                    await self._refuse(item, f"bad {item['t']!r} message: {type(exc).__name__}: {exc}")
+
+    async def _refuse(self, message: Message, text: str) -> None:
+        reply: Message = {"t": "error", "message": text}
+        request_id = message.get("id")
+        if isinstance(request_id, int):
+            reply["id"] = request_id
+        await self.writer.send(reply)
+
+    def _dispatch(self, message: Message) -> None:
+        kind = message["t"]
+        tasks = self._tasks
+        assert tasks is not None
+        if kind == "exec":
+            tasks.start_soon(self._exec, message)
+        elif kind == "start":
+            self._start(message)
+        elif kind == "stop":
+            tasks.start_soon(self._stop, int(message["id"]), str(message["module_id"]))
+        elif kind == "update":
+            tasks.start_soon(self._update, message)
+        elif kind == "system_reply":
+            self.directory.reply(message)
+        elif kind == "notify":
+            self.directory.notify(message)
+        elif kind == "debug":
+            self.logs.set_debug(str(message["module_id"]), bool(message["enabled"]))
+        elif kind == "ping":
+            tasks.start_soon(self.writer.send, {"t": "pong", "id": message["id"]})
+        else:
+            raise ValueError(f"unknown message type {kind!r}")
+
+    # -- modules ------------------------------------------------------------------------------
+
+    def _start(self, message: Message) -> None:
+        request_id = int(message["id"])
+        fields = dict(message["module"])
+        unknown = set(fields) - _CONFIG_FIELDS
+        if unknown:
+            raise ValueError(f"unknown module fields {sorted(unknown)}")
+        config = ModuleConfig(**fields)
+        if not config.id:
+            raise ValueError("a module needs an id")
+        assert self._tasks is not None
+        if config.id in self.modules:
+            self._tasks.start_soon(
+                self.writer.send,
+                {"t": "started", "id": request_id, "module_id": config.id, "error": "already running"},
+            )
+            return
+        entry = self.modules[config.id] = _Module(config)
+        self._tasks.start_soon(self._run_module, entry, request_id)
+
+    async def _run_module(self, entry: _Module, request_id: int) -> None:
+        module_id = entry.config.id
+        try:
+            with entry.scope:
+                async with trio.open_nursery() as nursery:
+                    runtime = ModuleRuntime(
+                        entry.config,
+                        self.driver_class,
+                        status_sink=self.batcher.add,
+                        setting_sink=self._persist_setting,
+                        directory=self.directory,
+                    )
+                    entry.runtime = runtime
+                    await nursery.start(runtime.serve)
+                    entry.started.set()
+                    await self.writer.send({"t": "started", "id": request_id, "module_id": module_id})
+        except Exception as exc:
+            entry.error = _describe(exc)
+            log.error("[%s] module failed: %s", module_id, entry.error)
+        finally:
+            started = entry.started.is_set()
+            entry.started.set()
+            entry.ended.set()
+            if self.modules.get(module_id) is entry:
+                del self.modules[module_id]
+            self.logs.forget(module_id)
+            if not started:
+                error = entry.error or "stopped before it started"
+                self.writer.send_nowait(
+                    {"t": "started", "id": request_id, "module_id": module_id, "error": error}
+                )
+            elif not entry.stopping:
+                self.writer.send_nowait({"t": "stopped", "module_id": module_id, "error": entry.error})
+
+    async def _running(self, module_id: str) -> ModuleRuntime:
+        entry = self.modules.get(module_id)
+        if entry is None:
+            raise UnknownModuleError(f"no module {module_id!r} in this host")
+        await entry.started.wait()
+        if not entry.running or entry.runtime is None:
+            raise ModuleStartError(f"module {module_id!r} is not running: {entry.error or 'stopping'}")
+        return entry.runtime
+
+    async def _stop(self, request_id: int, module_id: str) -> None:
+        entry = self.modules.get(module_id)
+        if entry is None:
+            await self.writer.send(
+                {"t": "stopped", "id": request_id, "module_id": module_id, "error": "not running"}
+            )
+            return
+        entry.stopping = True
+        self._unload(entry)
+        await entry.ended.wait()
+        await self.writer.send(
+            {"t": "stopped", "id": request_id, "module_id": module_id, "error": entry.error}
+        )
+
+    def _unload(self, entry: _Module) -> None:
+        if entry.running and entry.runtime is not None:
+            entry.runtime.stop()
+        else:
+            entry.scope.cancel()  # still loading: give up on on_load
+
+    async def _stop_all(self) -> None:
+        entries = list(self.modules.values())
+        for entry in entries:
+            entry.stopping = True
+            self._unload(entry)
+        with trio.move_on_after(SHUTDOWN_GRACE):
+            for entry in entries:
+                await entry.ended.wait()
+
+    async def _persist_setting(self, module_id: str, key: str, value: Any) -> None:
+        await self.writer.send({"t": "setting", "module_id": module_id, "key": key, "value": value})
+
+    # -- requests -----------------------------------------------------------------------------
+
+    async def _exec(self, message: Message) -> None:
+        request_id = message["id"]
+        method = str(message["method"])
+        try:
+            runtime = await self._running(str(message["module_id"]))
+            value = await runtime.execute(method, message.get("args"), level=message.get("level") or "user")
+            frame = encode({"t": "result", "id": request_id, "ok": True, "value": value})
+        except Exception as exc:
+            await self._fail(request_id, exc, f"{method}() raised")
+            return
+        await self.writer.send_frame(frame)
+
+    async def _update(self, message: Message) -> None:
+        request_id = message["id"]
+        try:
+            settings = message["settings"]
+            if not isinstance(settings, Mapping):
+                raise TypeError(f"settings must be an object, not {type(settings).__name__}")
+            runtime = await self._running(str(message["module_id"]))
+            await runtime.update_settings(settings)
+        except Exception as exc:
+            await self._fail(request_id, exc, "")
+            return
+        await self.writer.send({"t": "result", "id": request_id, "ok": True, "value": None})
+
+    async def _fail(self, request_id: Any, exc: Exception, context: str) -> None:
+        error = error_to_wire(_leaf(exc))
+        if context and not isinstance(_leaf(exc), DriverError):
+            error["message"] = f"{context} {error['kind']}: {error['message']}"
+        await self.writer.send({"t": "result", "id": request_id, "ok": False, "error": error})
+
+
+@contextlib.asynccontextmanager
+async def _asyncio_if_needed(driver_class: type[Driver]) -> AsyncIterator[None]:
+    """SSH and SNMP transports sit on asyncio libraries: run one bridged loop for them."""
+    if driver_class.transport_kind() not in ("ssh", "snmp"):
+        yield
+        return
+    from drivers.sdk.transports.asyncio_bridge import open_asyncio_loop
+
+    async with open_asyncio_loop():
+        yield
+
+
+async def _serve(driver_class: type[Driver], read_fd: int, write_fd: int) -> None:
+    async with (
+        trio.lowlevel.FdStream(read_fd) as receive,
+        trio.lowlevel.FdStream(write_fd) as send,
+        _asyncio_if_needed(driver_class),
+    ):
+        host = DriverHost(driver_class, receive, FrameWriter(send))
+        root = logging.getLogger()
+        root.handlers[:] = [host.logs]
+        root.setLevel(logging.INFO)
+        await host.serve()
+
+
+def _take_protocol_fds() -> tuple[int, int]:
+    """Move the protocol off fds 0/1: stdin reads /dev/null, stdout goes to stderr."""
+    read_fd, write_fd = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    return read_fd, write_fd
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a host for the driver named on the command line; returns the exit status."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m drivers.sdk.host DRIVER (pkg.module:Class or file.py)", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the node decides when a host ends
+    read_fd, write_fd = _take_protocol_fds()
+    try:
+        driver_class = load_driver(args[0])
+        metadata_of(driver_class)
+    except DriverError as exc:
+        os.write(write_fd, encode({"t": "error", "fatal": True, "message": str(exc)}))
+        return 3
+    trio.run(_serve, driver_class, read_fd, write_fd)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""The framed protocol between a node and a driver host process, over the host's stdin/stdout.
+
+Frame: a 4-byte big-endian payload length, then the payload: one JSON object (orjson)
+with its type in `t`. Why pipes and not a UNIX socket (PlaceOS's choice): the node
+already owns the child's pipes, so there is no socket path to create, secure and clean
+up, and the host's death is seen at once as EOF. The host moves the protocol off fds 0/1
+at start-up and points fd 1 at stderr, so a stray `print()` in a driver cannot corrupt
+the stream.
+
+Node -> host                                  Host -> node
+  start   {id, module: ModuleConfig fields}     ready    {pid, driver, metadata}
+  stop    {id, module_id}                       started  {id, module_id, error?}
+  update  {id, module_id, settings}             stopped  {id?, module_id, error?}  (no id:
+  exec    {id, module_id, method, args, level}           the module ended on its own)
+  debug   {module_id, enabled}                  result   {id, ok, value | error}
+  system_reply {id, ok, value | error}          status   {entries: [[module_id, key, json]]}
+  notify  {sub, value}                          log      {module_id, level, message}
+  ping    {id}                                  setting  {module_id, key, value}
+  shutdown {}                                   system_call {id, op, ...}  (modules, execute,
+                                                         status; subscribe/unsubscribe {sub})
+                                                pong     {id}
+                                                error    {message, id?}  (a frame was bad)
+
+An error object is `{kind, message}` (see host_errors.py). Status `json` is the value's
+JSON text, as a status store keeps it.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import orjson
+import trio
+
+from drivers.sdk.host_errors import ProtocolError
+
+# A frame's payload bound: big enough for a large exec result or a full settings document,
+# small enough that a corrupt length cannot make a reader buffer gigabytes.
+MAX_FRAME = 16 * 1024 * 1024
+# Frames waiting for the writer; past this a sender waits (or a log line is dropped).
+WRITE_BACKLOG = 4096
+# Bytes joined into one write when several frames are waiting (one syscall, not many).
+WRITE_CHUNK = 256 * 1024
+# Bytes asked of the pipe per read.
+READ_SIZE = 256 * 1024
+
+_HEADER = struct.Struct(">I")
+
+Message = dict[str, Any]
+
+
+def encode(message: Message, *, max_frame: int = MAX_FRAME) -> bytes:
+    """One frame holding `message`.
+
+    Raises:
+        ProtocolError: the message is not JSON-serialisable or its payload passes `max_frame`.
+    """
+    try:
+        payload = orjson.dumps(message)
+    except TypeError as exc:
+        raise ProtocolError(f"cannot encode {message.get('t')!r} message: {exc}") from None
+    if len(payload) > max_frame:
+        raise ProtocolError(f"{message.get('t')!r} message is {len(payload)} bytes; the bound is {max_frame}")
+    return _HEADER.pack(len(payload)) + payload
+
+
+class FrameDecoder:
+    """Turns bytes, however they were split by reads, into messages and errors.
+
+    `feed()` returns each message (a dict with a str `t`) or a ProtocolError for a frame
+    that was too long (its bytes are skipped as they arrive) or not a JSON object.
+    """
+
+    def __init__(self, *, max_frame: int = MAX_FRAME) -> None:
+        self.max_frame = max_frame
+        self._buffer = bytearray()
+        self._skip = 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held waiting for the rest of a frame."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes | bytearray) -> list[Message | ProtocolError]:
+        out: list[Message | ProtocolError] = []
+        if self._skip:
+            skipped = min(self._skip, len(data))
+            self._skip -= skipped
+            data = data[skipped:]
+        buffer = self._buffer
+        buffer += data
+        pos = 0
+        end = len(buffer)
+        while end - pos >= 4:
+            (length,) = _HEADER.unpack_from(buffer, pos)
+            if length > self.max_frame:
+                out.append(ProtocolError(f"frame of {length} bytes passes the bound of {self.max_frame}"))
+                available = end - pos - 4
+                if available >= length:
+                    pos += 4 + length
+                    continue
+                self._skip = length - available
+                pos = end
+                break
+            if end - pos - 4 < length:
+                break
+            start = pos + 4
+            pos = start + length
+            out.append(_decode(memoryview(buffer)[start:pos]))
+        if pos:
+            del buffer[:pos]
+        return out
+
+
+def _decode(payload: memoryview) -> Message | ProtocolError:
+    try:
+        message = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        return ProtocolError(f"undecodable frame ({len(payload)} bytes): {exc}")
+    finally:
+        payload.release()
+    if not isinstance(message, dict) or not isinstance(message.get("t"), str):
+        return ProtocolError(f"a frame must hold an object with a string 't', not {_short(message)}")
+    return message
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class FrameWriter:
+    """The one task that writes to a stream; everyone else queues frames with it.
+
+    `send()` waits while the backlog is full (back-pressure); `send_nowait()` drops and
+    returns False instead (for logs and notifications, which must never block).
+    """
+
+    def __init__(self, stream: trio.abc.SendStream, *, backlog: int = WRITE_BACKLOG) -> None:
+        self._stream = stream
+        self._send, self._receive = trio.open_memory_channel[bytes](backlog)
+        self.frames_written = 0
+
+    async def send(self, message: Message) -> None:
+        """Queue `message`; raises ProtocolError if it cannot be encoded or is too long."""
+        await self._send.send(encode(message))
+
+    async def send_frame(self, frame: bytes) -> None:
+        """Queue a frame already made by `encode()`."""
+        await self._send.send(frame)
+
+    def send_nowait(self, message: Message) -> bool:
+        """Queue `message` unless the backlog is full (or the writer has closed)."""
+        try:
+            self._send.send_nowait(encode(message))
+        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+            return False
+        return True
+
+    def close(self) -> None:
+        """No more frames: `serve()` writes what is queued and returns."""
+        self._send.close()
+
+    async def serve(self) -> None:
+        """Write queued frames, several per write when they pile up; until closed or the
+        stream breaks (trio.BrokenResourceError / ClosedResourceError propagate)."""
+        receive = self._receive
+        stream = self._stream
+        with receive:  # closed on the way out, so senders see BrokenResourceError
+            await self._pump(receive, stream)
+
+    async def _pump(self, receive: trio.MemoryReceiveChannel[bytes], stream: trio.abc.SendStream) -> None:
+        async for frame in receive:
+            chunks = [frame]
+            size = len(frame)
+            while size < WRITE_CHUNK:
+                try:
+                    more = receive.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+                chunks.append(more)
+                size += len(more)
+            await stream.send_all(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            self.frames_written += len(chunks)

@@ -1,0 +1,1 @@
+"""PJLink projector drivers (JBMIA PJLink Class 1)."""

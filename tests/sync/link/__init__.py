@@ -1,0 +1,1 @@
+"""Tests of the edge-cloud link: protocol, cloud hub, edge uplink."""

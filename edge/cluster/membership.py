@@ -1,0 +1,268 @@
+"""Who is in the site's cluster: a one-node default, or etcd leases with self-fencing.
+
+`EtcdMembership` registers `/<prefix>/sites/<site>/nodes/<node_id>` under a lease (default TTL
+3 s), renews it every TTL/3, and mirrors the nodes prefix into `ClusterView`s.
+
+Fencing. etcd expires a lease TTL seconds after the last renewal *it received*; a renewal we
+sent at time t reached etcd after t, so the lease cannot expire before `t + TTL` (a leader
+change only extends leases). If renewals stop succeeding, this node declares itself FENCED at
+`t + TTL - fence_margin`: it publishes a view owning nothing, so its modules are stopped while
+the lease is still alive. Other nodes see the member leave only when etcd expires the lease,
+after the deadline, so no device is ever driven by two nodes. When etcd answers again the
+node registers under a NEW lease and rejoins.
+
+The default margin is TTL/3 (1 s of a 3 s lease), the time a module manager gets to stop its
+modules; with renewals every TTL/3, a renewal that fails leaves TTL/3 for retries (and failover
+to another endpoint, see `EtcdClient`) before fencing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import math
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+import trio
+
+from edge.cluster.etcd_client import EtcdClient, EtcdError, LeaseNotFoundError
+from edge.cluster.latest import Latest
+from edge.cluster.prefix_view import Snapshot, serve_prefix_view
+
+log = logging.getLogger(__name__)
+
+# A clean leave revokes the lease so the others take over at once instead of after the TTL;
+# if etcd does not answer within this, the lease just expires.
+REVOKE_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """The cluster as one node sees it.
+
+    Attributes:
+        node_id: the node holding this view.
+        members: every registered node (empty while fenced).
+        revision: the etcd revision the view was read at (0 without etcd).
+        fenced: True when this node lost its lease (or never had one) and must run nothing.
+        infos: each member's registration info (for example its local API address).
+    """
+
+    node_id: str
+    members: frozenset[str]
+    revision: int = 0
+    fenced: bool = False
+    infos: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def active(self) -> bool:
+        """True when this node may run modules: it is a member and not fenced."""
+        return not self.fenced and self.node_id in self.members
+
+
+class Membership(Protocol):
+    """The membership seam: one node alone, or a real etcd cluster."""
+
+    node_id: str
+
+    @property
+    def view(self) -> ClusterView:
+        """The newest view."""
+        ...
+
+    def views(self) -> AsyncIterator[ClusterView]:
+        """Yield the current view, then every newer one (a slow reader skips to the newest)."""
+        ...
+
+    async def serve(self, *, task_status: trio.TaskStatus[ClusterView] = trio.TASK_STATUS_IGNORED) -> None:
+        """Take part in the cluster until cancelled; started with the first view."""
+        ...
+
+
+class SingleNodeMembership:
+    """Without etcd: a one-node cluster that owns everything."""
+
+    def __init__(self, node_id: str, *, info: Mapping[str, Any] | None = None) -> None:
+        self.node_id = node_id
+        self._view = Latest(ClusterView(node_id, frozenset({node_id}), infos={node_id: dict(info or {})}))
+
+    @property
+    def view(self) -> ClusterView:
+        return self._view.value
+
+    def views(self) -> AsyncIterator[ClusterView]:
+        return self._view.follow()
+
+    async def serve(self, *, task_status: trio.TaskStatus[ClusterView] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started(self._view.value)
+        await trio.sleep_forever()
+
+
+def nodes_prefix(prefix: str, site: str) -> str:
+    """Return the etcd prefix under which the nodes of `site` register (ends with '/')."""
+    return f"/{prefix.strip('/')}/sites/{site}/nodes/"
+
+
+class EtcdMembership:
+    """Membership through etcd leases, with self-fencing before the lease can expire.
+
+    Attributes (for tests and health):
+        fenced_at: trio time of the last fencing, or None.
+        lease_deadline: trio time before which etcd cannot expire the current lease.
+        leases_granted: how many leases this node registered under (1 + rejoins).
+        revoke_on_exit: revoke the lease when `serve` ends (a clean leave). Tests clear it to
+            act out kill -9, after which the others notice only when the lease expires.
+    """
+
+    def __init__(
+        self,
+        client: EtcdClient,
+        *,
+        prefix: str,
+        site: str,
+        node_id: str,
+        ttl: float = 3.0,
+        info: Mapping[str, Any] | None = None,
+        fence_margin: float | None = None,
+        retry_interval: float | None = None,
+    ) -> None:
+        if "/" in node_id or not node_id:
+            raise ValueError(f"node id must be non-empty and contain no '/': {node_id!r}")
+        self.node_id = node_id
+        self._client = client
+        self._prefix = nodes_prefix(prefix, site)
+        self.key = f"{self._prefix}{node_id}"
+        self._ttl = max(1, math.ceil(ttl))  # etcd leases are whole seconds
+        self._info = dict(info or {})
+        self._fence_margin = fence_margin if fence_margin is not None else self._ttl / 3
+        self._retry = retry_interval if retry_interval is not None else self._ttl / 15
+        self._view = Latest(ClusterView(node_id, frozenset(), fenced=True))
+        self._lease = 0
+        self._session: trio.CancelScope | None = None
+        self.fenced_at: float | None = None
+        self.lease_deadline = 0.0
+        self.leases_granted = 0
+        self.revoke_on_exit = True
+
+    def __repr__(self) -> str:
+        return f"<EtcdMembership {self.key} lease={self._lease:x}>"
+
+    @property
+    def view(self) -> ClusterView:
+        return self._view.value
+
+    def views(self) -> AsyncIterator[ClusterView]:
+        return self._view.follow()
+
+    async def serve(self, *, task_status: trio.TaskStatus[ClusterView] = trio.TASK_STATUS_IGNORED) -> None:
+        """Register, renew, watch and rejoin until cancelled; then revoke the lease (a clean leave).
+
+        Signals started with the first view that includes this node.
+        """
+        started = False
+        try:
+            while True:
+                try:
+                    renewed_at, ttl = await self._register()
+                except EtcdError as exc:
+                    log.warning("etcd registration of %s failed: %s", self.node_id, exc)
+                    await trio.sleep(self._retry)
+                    continue
+                async with trio.open_nursery() as session:
+                    self._session = session.cancel_scope
+                    session.start_soon(self._keep_alive, renewed_at, ttl)
+                    await session.start(
+                        functools.partial(
+                            serve_prefix_view, self._client, self._prefix, self._on_snapshot,
+                            quiet_check=float(self._ttl), retry_interval=self._retry,
+                        )
+                    )  # fmt: skip
+                    if not started:
+                        task_status.started(self.view)
+                        started = True
+                # Fenced: the session was cancelled. Rejoin under a new lease once etcd answers.
+                await trio.sleep(self._retry)
+        finally:
+            self._fence("leaving")
+            if self.revoke_on_exit:
+                with trio.CancelScope(shield=True), trio.move_on_after(REVOKE_TIMEOUT):
+                    await self._revoke()
+
+    async def _register(self) -> tuple[float, int]:
+        asked_at = trio.current_time()
+        lease, ttl = await self._client.grant_lease(self._ttl)
+        self._lease = lease
+        self.lease_deadline = asked_at + ttl
+        self.leases_granted += 1
+        await self._client.put(self.key, orjson.dumps(self._info), lease=lease)
+        log.info("node %s registered under lease %x (TTL %d s)", self.node_id, lease, ttl)
+        return asked_at, ttl
+
+    async def _revoke(self) -> None:
+        lease, self._lease = self._lease, 0
+        if lease:
+            with contextlib.suppress(EtcdError):
+                await self._client.revoke(lease)
+
+    async def _keep_alive(self, renewed_at: float, ttl: int) -> None:
+        """Renew every TTL/3; fence at `lease_deadline - fence_margin` if renewals stop working."""
+        interval = ttl / 3
+        next_send = renewed_at + interval
+        lease = self._lease
+        while True:
+            await trio.sleep_until(next_send)
+            renewed = False
+            with trio.move_on_at(self.lease_deadline - self._fence_margin):
+                while not renewed:
+                    sent = trio.current_time()
+                    try:
+                        granted = await self._client.keepalive(lease)
+                    except LeaseNotFoundError:
+                        break  # expired already (say, etcd was down longer than the TTL)
+                    except EtcdError as exc:
+                        log.warning("lease renewal of %s failed: %s", self.node_id, exc)
+                        await trio.sleep(self._retry)
+                        continue
+                    self.lease_deadline = sent + granted
+                    next_send = sent + interval
+                    renewed = True
+            if not renewed:
+                self._fence("lease renewal failed")
+                self._cancel_session()
+                return
+
+    def _on_snapshot(self, snapshot: Snapshot, revision: int) -> None:
+        if self.key not in snapshot:
+            # Our registration vanished (deleted by hand, or expired): stop and register again.
+            self._fence("registration key disappeared")
+            self._cancel_session()
+            return
+        infos: dict[str, Mapping[str, Any]] = {}
+        for key, kv in snapshot.items():
+            node = key[len(self._prefix) :]
+            if not node or "/" in node:
+                continue
+            try:
+                info = orjson.loads(kv.value) if kv.value else {}
+            except orjson.JSONDecodeError:
+                info = {}
+            infos[node] = info if isinstance(info, dict) else {}
+        self._view.set(ClusterView(self.node_id, frozenset(infos), revision, infos=infos))
+
+    def _fence(self, reason: str) -> None:
+        if self.view.fenced:
+            return
+        self.fenced_at = trio.current_time()
+        log.warning(
+            "node %s fenced (%s), %.2f s before its lease could expire",
+            self.node_id, reason, self.lease_deadline - self.fenced_at,
+        )  # fmt: skip
+        self._view.set(ClusterView(self.node_id, frozenset(), self.view.revision, fenced=True))
+
+    def _cancel_session(self) -> None:
+        if self._session is not None:
+            self._session.cancel()

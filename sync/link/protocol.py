@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, Valid
 
 from sync.link.errors import LinkError
 
-VERSION = 1
+VERSION: Literal[1] = 1
 
 ItemKind = Literal["status", "runtime", "event", "log", "exec_result"]
 

@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
@@ -138,13 +138,22 @@ class DriverHost:
         tasks = self._tasks
         assert tasks is not None
         if kind == "exec":
-            tasks.start_soon(self._exec, message)
+            args = message.get("args") or []
+            if not isinstance(args, list | dict):
+                raise TypeError(f"args must be a list or an object, not {type(args).__name__}")
+            level = str(message.get("level") or "user")
+            tasks.start_soon(
+                self._exec, message["id"], str(message["module_id"]), str(message["method"]), args, level
+            )
         elif kind == "start":
             self._start(message)
         elif kind == "stop":
             tasks.start_soon(self._stop, int(message["id"]), str(message["module_id"]))
         elif kind == "update":
-            tasks.start_soon(self._update, message)
+            settings = message["settings"]
+            if not isinstance(settings, dict):
+                raise TypeError(f"settings must be an object, not {type(settings).__name__}")
+            tasks.start_soon(self._update, message["id"], str(message["module_id"]), settings)
         elif kind == "system_reply":
             self.directory.reply(message)
         elif kind == "notify":
@@ -254,25 +263,19 @@ class DriverHost:
 
     # -- requests -----------------------------------------------------------------------------
 
-    async def _exec(self, message: Message) -> None:
-        request_id = message["id"]
-        method = str(message["method"])
+    async def _exec(self, request_id: Any, module_id: str, method: str, args: Any, level: str) -> None:
         try:
-            runtime = await self._running(str(message["module_id"]))
-            value = await runtime.execute(method, message.get("args"), level=message.get("level") or "user")
+            runtime = await self._running(module_id)
+            value = await runtime.execute(method, args, level=level)
             frame = encode({"t": "result", "id": request_id, "ok": True, "value": value})
         except Exception as exc:
             await self._fail(request_id, exc, f"{method}() raised")
             return
         await self.writer.send_frame(frame)
 
-    async def _update(self, message: Message) -> None:
-        request_id = message["id"]
+    async def _update(self, request_id: Any, module_id: str, settings: dict[str, Any]) -> None:
         try:
-            settings = message["settings"]
-            if not isinstance(settings, Mapping):
-                raise TypeError(f"settings must be an object, not {type(settings).__name__}")
-            runtime = await self._running(str(message["module_id"]))
+            runtime = await self._running(module_id)
             await runtime.update_settings(settings)
         except Exception as exc:
             await self._fail(request_id, exc, "")

@@ -327,7 +327,7 @@ class HostProcess:
             elif kind == "system_call":
                 self._system_call(message)
             elif kind == "setting":
-                self._spawn(self._setting, message)
+                self._setting(message)
             elif kind == "ready":
                 self.driver = str(message.get("driver") or "")
                 self.metadata = dict(message.get("metadata") or {})
@@ -361,17 +361,21 @@ class HostProcess:
         else:
             log.warning("host pid %d: %s", self.pid, text)
 
-    def _spawn(self, fn: Callable[[Message], Awaitable[None]], message: Message) -> None:
+    def _spawn(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
         if self._nursery is not None:
-            self._nursery.start_soon(fn, message)
+            self._nursery.start_soon(fn, *args)
 
-    async def _setting(self, message: Message) -> None:
+    def _setting(self, message: Message) -> None:
+        """Hand a defined setting to `on_setting` now (in order); await it in a task if async."""
         if self._on_setting is None:
             return
+        result = self._on_setting(str(message["module_id"]), str(message["key"]), message.get("value"))
+        if inspect.isawaitable(result):
+            self._spawn(self._await_setting, message, result)
+
+    async def _await_setting(self, message: Message, result: Awaitable[None]) -> None:
         try:
-            result = self._on_setting(str(message["module_id"]), str(message["key"]), message.get("value"))
-            if inspect.isawaitable(result):
-                await result
+            await result
         except Exception:
             log.exception("persisting setting %r of %r raised", message.get("key"), message.get("module_id"))
 

@@ -1,0 +1,153 @@
+"""Host protocol framing: splits, bounds and garbage, in memory and against a real host."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import orjson
+import pytest
+import trio
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drivers.sdk import DeviceError, UnknownFunctionError
+from drivers.sdk.host_errors import FunctionRaisedError, ProtocolError, error_from_wire, error_to_wire
+from drivers.sdk.host_protocol import FrameDecoder, encode
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+messages = st.builds(lambda t, v: {"t": t, "v": v}, st.sampled_from(["exec", "status", "log"]), json_values)
+
+
+def _decode_in_pieces(data: bytes, cuts: list[int], decoder: FrameDecoder) -> list[Any]:
+    out: list[Any] = []
+    start = 0
+    for cut in [*sorted(cuts), len(data)]:
+        out.extend(decoder.feed(data[start:cut]))
+        start = max(start, cut)
+    return out
+
+
+@given(st.lists(messages, min_size=1, max_size=8), st.lists(st.integers(0, 2000), max_size=12))
+def test_any_split_across_reads_decodes_the_same(batch: list[dict[str, Any]], cuts: list[int]) -> None:
+    data = b"".join(encode(m) for m in batch)
+    cuts = [c % (len(data) + 1) for c in cuts]
+    decoder = FrameDecoder()
+    assert _decode_in_pieces(data, cuts, decoder) == batch
+    assert decoder.buffered == 0
+
+
+@given(st.lists(st.integers(0, 200), max_size=6))
+def test_an_oversize_frame_is_reported_and_skipped_however_it_arrives(cuts: list[int]) -> None:
+    big = encode({"t": "exec", "blob": "x" * 150})
+    data = encode({"t": "ping", "id": 1}) + big + encode({"t": "ping", "id": 2})
+    cuts = [c % (len(data) + 1) for c in cuts]
+    out = _decode_in_pieces(data, cuts, FrameDecoder(max_frame=100))
+    assert out[0] == {"t": "ping", "id": 1}
+    assert isinstance(out[1], ProtocolError) and "passes the bound of 100" in str(out[1])
+    assert out[2] == {"t": "ping", "id": 2}
+    assert len(out) == 3
+
+
+@pytest.mark.parametrize(
+    ("payload", "says"),
+    [
+        (b"{not json", "undecodable frame"),
+        (b"[1, 2]", "must hold an object"),
+        (b'{"t": 5}', "must hold an object"),
+        (b"\xff\xfe", "undecodable frame"),
+    ],
+)
+def test_garbage_frames_are_errors_and_the_next_frame_still_decodes(payload: bytes, says: str) -> None:
+    data = len(payload).to_bytes(4, "big") + payload + encode({"t": "ping", "id": 7})
+    bad, good = FrameDecoder().feed(data)
+    assert isinstance(bad, ProtocolError) and says in str(bad)
+    assert good == {"t": "ping", "id": 7}
+
+
+def test_encode_refuses_what_it_cannot_send() -> None:
+    with pytest.raises(ProtocolError, match="bound"):
+        encode({"t": "result", "value": "x" * 200}, max_frame=100)
+    with pytest.raises(ProtocolError, match="cannot encode"):
+        encode({"t": "result", "value": object()})
+
+
+def test_errors_cross_the_pipe_as_their_sdk_class_or_as_function_raised() -> None:
+    unknown = error_from_wire(error_to_wire(UnknownFunctionError("no function 'x'")))
+    assert type(unknown) is UnknownFunctionError and str(unknown) == "no function 'x'"
+    assert type(error_from_wire(error_to_wire(DeviceError("ERR2")))) is DeviceError
+    other = error_from_wire({"kind": "KeyError", "message": "power() raised KeyError: 'x'"})
+    assert isinstance(other, FunctionRaisedError)
+    assert other.kind == "KeyError" and str(other) == "power() raised KeyError: 'x'"
+    assert isinstance(error_from_wire("nonsense"), ProtocolError)
+
+
+async def _raw_host() -> trio.Process:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p or os.getcwd() for p in sys.path))
+    return await trio.lowlevel.open_process(
+        [sys.executable, "-m", "drivers.sdk.host", "tests.drivers.sdk.host.sample_drivers:Workbench"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+
+
+async def _next(process: trio.Process, decoder: FrameDecoder, pending: list[Any]) -> Any:
+    assert process.stdout is not None
+    while not pending:
+        data = await process.stdout.receive_some(65536)
+        assert data, "the host closed its stdout"
+        pending.extend(decoder.feed(data))
+    return pending.pop(0)
+
+
+async def test_a_real_host_answers_bad_frames_with_errors_and_keeps_serving() -> None:
+    process = await _raw_host()
+    assert process.stdin is not None
+    decoder, pending = FrameDecoder(), []
+    try:
+        with trio.fail_after(20):
+            ready = await _next(process, decoder, pending)
+            assert ready["t"] == "ready" and ready["pid"] == process.pid
+            garbage = b"\x00\x00\x00\x05hello"
+            oversize = (64 * 1024 * 1024).to_bytes(4, "big") + b"x" * 1000
+            unknown = encode({"t": "teleport", "id": 3})
+            missing = encode({"t": "exec", "id": 4})
+            await process.stdin.send_all(garbage + unknown + missing + oversize)
+            errors = [await _next(process, decoder, pending) for _ in range(4)]
+            assert [e["t"] for e in errors] == ["error"] * 4
+            texts = " | ".join(e["message"] for e in errors)
+            assert "undecodable" in texts and "unknown message type 'teleport'" in texts
+            assert "bad 'exec' message: KeyError" in texts and "passes the bound" in texts
+            assert {e.get("id") for e in errors} >= {3, 4}
+            # the rest of the oversize frame is skipped; then the host serves as before
+            await process.stdin.send_all(b"y" * (64 * 1024 * 1024 - 1000) + encode({"t": "ping", "id": 9}))
+            assert await _next(process, decoder, pending) == {"t": "pong", "id": 9}
+            await process.stdin.send_all(encode({"t": "shutdown"}))
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_a_host_that_cannot_load_its_driver_says_why() -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p or os.getcwd() for p in sys.path))
+    process = await trio.run_process(
+        [sys.executable, "-m", "drivers.sdk.host", "no.such.driver:Nothing"],
+        stdin=subprocess.DEVNULL,
+        capture_stdout=True,
+        check=False,
+        env=env,
+    )
+    assert process.returncode == 3
+    (frame,) = FrameDecoder().feed(process.stdout)
+    assert frame["t"] == "error" and frame["fatal"] is True
+    assert "cannot import 'no.such.driver'" in frame["message"]
+    assert orjson.loads(process.stdout[4:]) == frame

@@ -1,0 +1,96 @@
+"""create_app and serve_local_api: the node's local API, served by hypercorn's trio worker."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import trio
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from edge.api import control, routes
+from edge.api.auth import AuthenticationFailed
+from edge.api.context import ApiContext, api_context
+
+PREFIX = "/api/engine/v2"
+# Seconds open requests and WebSockets get to finish when the node stops.
+GRACEFUL_SECONDS = 2.0
+
+
+class ListenAddressInvalid(ValueError):
+    """Raised when `--listen` is not HOST:PORT with a port in 0..65535."""
+
+
+def check_listen(listen: str) -> str:
+    """Check a HOST:PORT address (`[::1]:8080` for IPv6) and return it.
+
+    Raises:
+        ListenAddressInvalid: naming the problem.
+    """
+    host, colon, port = listen.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65_535:
+        raise ListenAddressInvalid(f"--listen must be HOST:PORT (e.g. 127.0.0.1:8081), not {listen!r}")
+    return listen
+
+
+async def authenticated(request: Request) -> None:
+    """Dependency of every REST route: the caller, in `request.state.principal`, or 401."""
+    request.state.principal = api_context(request).auth.authenticate(request)
+
+
+def create_app(context: ApiContext) -> FastAPI:
+    """The local API app; `context` is what it reaches the node through."""
+    app = FastAPI(
+        title="Transom edge node",
+        summary="Offline control of the site: exec, state and the control WebSocket",
+        openapi_url=f"{PREFIX}/edge/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.edge = context
+    app.include_router(routes.router, prefix=PREFIX, dependencies=[Depends(authenticated)])
+    app.include_router(control.router, prefix=PREFIX)
+
+    @app.exception_handler(AuthenticationFailed)
+    async def _unauthenticated(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AuthenticationFailed)
+        return JSONResponse(
+            {"error": exc.error, "message": exc.message},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="transom-edge"'},
+        )
+
+    @app.exception_handler(routes.RouteError)
+    async def _refused(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, routes.RouteError)
+        return JSONResponse({"error": exc.error, "message": exc.message}, status_code=exc.status)
+
+    return app
+
+
+async def serve_local_api(
+    app: FastAPI,
+    listen: str,
+    *,
+    shutdown: trio.Event,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve `app` on `listen` until `shutdown` is set; started() gets the bound URLs.
+
+    Raises:
+        ListenAddressInvalid: `listen` is malformed.
+        OSError: the address cannot be bound.
+    """
+    check_listen(listen)
+    config = Config()
+    config.bind = [listen]
+    config.accesslog = None
+    config.graceful_timeout = GRACEFUL_SECONDS
+    config.websocket_ping_interval = None
+    asgi: Any = app  # hypercorn's ASGI type is narrower than Starlette's
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(partial(serve, asgi, config, shutdown_trigger=shutdown.wait))
+        task_status.started(binds)

@@ -1,0 +1,223 @@
+"""Who is calling the local API: API keys checked against the site's hashes, JWTs against its keys.
+
+Credentials are read, first found wins, as the cloud reads them (so ts-client works on both):
+
+    HTTP:      Authorization: Bearer <jwt>, ?bearer_token=, X-API-Key, ?api-key=, api-key cookie
+    WebSocket: ?bearer_token=, ?api-key=, Authorization: Bearer, X-API-Key, cookies
+
+API keys are `<key id>.<secret>`; the site holds `sha256:<hex>` of the secret and the key's
+user, whose role the key's `permissions` cap. Access tokens are the cloud's EdDSA JWTs
+(`{sub, exp, scope, u: {p: 1 support | 2 admin}}`), verified with the public keys of the
+site's `auth` section (a JWKS or PEMs) and never with anything secret: a node can check
+tokens but not mint them. A user the site knows as deleted is refused either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from starlette.requests import HTTPConnection
+
+from drivers.sdk import Level
+from edge.config.site import SiteConfig
+from sync.model import Role
+
+ACCESS_ALGORITHM = "EdDSA"
+SUPPORT_FLAG = 1
+ADMIN_FLAG = 2
+# Longest credential accepted: a JWT with a large scope list stays well under this.
+MAX_CREDENTIAL_LENGTH = 8192
+
+_ROLE_RANK = {Role.USER: 0, Role.SUPPORT: 1, Role.ADMIN: 2}
+_LEVELS = {Role.USER: Level.USER, Role.SUPPORT: Level.SUPPORT, Role.ADMIN: Level.ADMIN}
+
+
+class AuthenticationFailed(Exception):
+    """Raised when a request has no credentials or bad ones (HTTP 401, WebSocket close 1008)."""
+
+    def __init__(self, message: str, *, error: str = "invalid_credentials") -> None:
+        super().__init__(message)
+        self.message = message
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: `role` is already capped (an API key's permissions)."""
+
+    user_id: str
+    role: Role
+    scopes: frozenset[str]
+    via: Literal["jwt", "api_key"]
+
+    def at_least(self, role: Role) -> bool:
+        return _ROLE_RANK[self.role] >= _ROLE_RANK[role]
+
+    @property
+    def level(self) -> Level:
+        """The driver security level calls made for this caller carry."""
+        return _LEVELS[self.role]
+
+
+_HTTP_ORDER = (
+    ("bearer", "header", "authorization"),
+    ("bearer", "query", "bearer_token"),
+    ("api_key", "header", "x-api-key"),
+    ("api_key", "query", "api-key"),
+    ("api_key", "cookie", "api-key"),
+)
+_WEBSOCKET_ORDER = (
+    ("bearer", "query", "bearer_token"),
+    ("api_key", "query", "api-key"),
+    ("bearer", "header", "authorization"),
+    ("api_key", "header", "x-api-key"),
+    ("bearer", "cookie", "bearer_token"),
+    ("api_key", "cookie", "api-key"),
+)
+
+
+def _credential(connection: HTTPConnection, websocket: bool) -> tuple[str, str] | None:
+    for kind, place, name in _WEBSOCKET_ORDER if websocket else _HTTP_ORDER:
+        if place == "header" and name == "authorization":
+            scheme, _, value = (connection.headers.get("authorization") or "").partition(" ")
+            value = value.strip() if scheme.lower() == "bearer" else ""
+        elif place == "header":
+            value = connection.headers.get(name) or ""
+        elif place == "query":
+            value = connection.query_params.get(name) or ""
+        else:
+            value = connection.cookies.get(name) or ""
+        if value.strip():
+            return kind, value.strip()
+    return None
+
+
+def _role_of_flags(flags: Any) -> Role:
+    if not isinstance(flags, int) or isinstance(flags, bool):
+        return Role.USER
+    if flags & ADMIN_FLAG:
+        return Role.ADMIN
+    if flags & SUPPORT_FLAG:
+        return Role.SUPPORT
+    return Role.USER
+
+
+class EdgeAuthenticator:
+    """Checks credentials against the site configuration current at each request."""
+
+    def __init__(self, site: Callable[[], SiteConfig]) -> None:
+        self._site = site
+        self._keys_for: tuple[int, list[tuple[str, Any]]] | None = None
+
+    def authenticate(self, connection: HTTPConnection, *, websocket: bool = False) -> Principal:
+        """The caller of a request or WebSocket handshake.
+
+        Raises:
+            AuthenticationFailed: no credentials, or bad ones.
+        """
+        found = _credential(connection, websocket)
+        if found is None:
+            raise AuthenticationFailed(
+                "authentication required: send Authorization: Bearer <token> or X-API-Key: <key>",
+                error="missing_credentials",
+            )
+        kind, value = found
+        if len(value) > MAX_CREDENTIAL_LENGTH:
+            raise AuthenticationFailed("the credential is too long", error="invalid_token")
+        if kind == "bearer":
+            return self.authenticate_bearer(value)
+        return self.authenticate_api_key(value)
+
+    def authenticate_api_key(self, key: str) -> Principal:
+        """The principal an API key stands for.
+
+        Raises:
+            AuthenticationFailed: unknown, wrong, expired, or its user is deleted.
+        """
+        site = self._site()
+        key_id, dot, secret = key.partition(".")
+        document = site.api_keys.get(key_id) if dot and secret else None
+        expected = "sha256:" + hashlib.sha256(secret.encode()).hexdigest()
+        if document is None or not hmac.compare_digest(str(document.get("secret", "")), expected):
+            raise AuthenticationFailed("the API key is not valid", error="invalid_api_key")
+        expires_at = document.get("expires_at")
+        if expires_at is not None and expires_at <= time.time():
+            raise AuthenticationFailed("the API key has expired", error="api_key_expired")
+        user = site.users.get(document["user_id"])
+        if user is None or user.get("deleted"):
+            raise AuthenticationFailed("the API key's user is disabled", error="user_disabled")
+        try:
+            cap = Role(document.get("permissions") or Role.USER)
+        except ValueError:
+            cap = Role.USER  # an unreadable cap grants the least
+        role = min(Role.of_user(user), cap, key=_ROLE_RANK.__getitem__)
+        return Principal(user["id"], role, frozenset(document.get("scopes", [])), "api_key")
+
+    def _verify_keys(self, site: SiteConfig) -> list[tuple[str, Any]]:
+        """(kid, key) pairs from the site's auth material, parsed once per configuration."""
+        if self._keys_for is not None and self._keys_for[0] == id(site.auth):
+            return self._keys_for[1]
+        keys: list[tuple[str, Any]] = []
+        for jwk in site.auth.jwks.get("keys", []):
+            keys.append((str(jwk.get("kid", "")), jwt.PyJWK(jwk, algorithm=ACCESS_ALGORITHM).key))
+        for pem in site.auth.public_keys:
+            keys.append(("", load_pem_public_key(pem.encode())))
+        self._keys_for = (id(site.auth), keys)
+        return keys
+
+    def authenticate_bearer(self, token: str) -> Principal:
+        """The principal an access token stands for (role from its `u.p` flags).
+
+        Raises:
+            AuthenticationFailed: no keys, malformed, bad signature, expired, wrong issuer.
+        """
+        site = self._site()
+        keys = self._verify_keys(site)
+        if not keys:
+            raise AuthenticationFailed("this node holds no token verification keys", error="invalid_token")
+        try:
+            kid = jwt.get_unverified_header(token).get("kid", "")
+        except jwt.InvalidTokenError as exc:
+            raise AuthenticationFailed(
+                f"the access token is not valid ({exc})", error="invalid_token"
+            ) from None
+        candidates = [key for key_id, key in keys if not kid or not key_id or key_id == kid] or [
+            key for _, key in keys
+        ]
+        options = {"verify_aud": False, "require": ["exp", "sub"]}
+        last: Exception | None = None
+        for key in candidates:
+            try:
+                claims: dict[str, Any] = jwt.decode(
+                    token,
+                    key,
+                    algorithms=[ACCESS_ALGORITHM],
+                    issuer=site.auth.issuer or None,
+                    options=options,  # type: ignore[arg-type]
+                )
+            except jwt.ExpiredSignatureError:
+                raise AuthenticationFailed("the access token has expired", error="token_expired") from None
+            except jwt.InvalidTokenError as exc:
+                last = exc
+                continue
+            break
+        else:
+            raise AuthenticationFailed(f"the access token is not valid ({last})", error="invalid_token")
+        user_id = claims.get("sub")
+        if not isinstance(user_id, str):
+            raise AuthenticationFailed("the access token lacks a sub claim", error="invalid_token")
+        user = site.users.get(user_id)
+        if user is not None and user.get("deleted"):
+            raise AuthenticationFailed("the user is disabled", error="user_disabled")
+        u = claims.get("u")
+        flags = u.get("p") if isinstance(u, dict) else None
+        scopes = claims.get("scope")
+        scope_set = frozenset(map(str, scopes)) if isinstance(scopes, list) else frozenset()
+        return Principal(user_id, _role_of_flags(flags), scope_set, "jwt")

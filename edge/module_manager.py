@@ -1,0 +1,293 @@
+"""ModuleManager: the modules this node runs, one supervised driver host per driver class.
+
+It is the cluster coordinator's `ModuleHost` (`start_module`, `stop_module`, `stop_all`):
+placement decides which module runs here, this decides how. It
+
+- keeps a `DriverHostSupervisor` per driver class path, in its own cancel scope, started
+  with the first module of that driver and stopped with the last;
+- writes every status batch a host sends into the state bus (`set_nowait`, never blocking)
+  and tracks each module's runtime state (`ModuleState`): running, connected, last error,
+  host pid and restarts; when a host dies its modules' `connected` becomes false;
+- routes `execute` to the module's host, or for a module placed on another node, to that
+  node's local API (`PeerForwarder`), using the `Placement` seam;
+- answers modules' system calls (`NodeDirectory`) and follows their logs for `debug`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import trio
+
+from drivers.sdk import Level, UnknownModuleError
+from drivers.sdk.host_client import LogLine, StatusBatch
+from edge.config.holder import SiteHolder
+from edge.errors import ModuleNotRunning
+from edge.forwarding import PeerForwarder
+from edge.module_state import ModuleState
+from edge.node_directory import NodeDirectory
+from edge.state.bus import StateBus
+from edge.supervisor import DriverHostSupervisor, ModuleEvent, RestartPolicy
+
+log = logging.getLogger(__name__)
+
+# Log lines a `debug` follower may be behind before lines are dropped for it.
+DEBUG_BACKLOG = 500
+
+
+class Placement(Protocol):
+    """Where modules run (the cluster coordinator); the default owns everything."""
+
+    def owner_of(self, module_id: str) -> str | None:
+        """The node id that runs the module, or None while nobody does."""
+        ...
+
+    def address_of(self, node_id: str) -> str | None:
+        """The base URL of a node's local API, e.g. http://10.0.0.7:8081."""
+        ...
+
+
+class LocalPlacement:
+    """A one-node site: this node owns every module."""
+
+    def __init__(self, node_id: str) -> None:
+        self.node_id = node_id
+
+    def owner_of(self, module_id: str) -> str | None:
+        return self.node_id
+
+    def address_of(self, node_id: str) -> str | None:
+        return None
+
+
+class _Hosted:
+    """A supervisor and the cancel scope its serve() runs in."""
+
+    def __init__(self, supervisor: DriverHostSupervisor) -> None:
+        self.supervisor = supervisor
+        self.scope = trio.CancelScope()
+
+
+class ModuleManager:
+    """Starts, stops, updates and calls this node's modules (see the module docstring)."""
+
+    def __init__(
+        self,
+        node_id: str,
+        site: SiteHolder,
+        bus: StateBus,
+        *,
+        placement: Placement | None = None,
+        forwarder: PeerForwarder | None = None,
+        policy: RestartPolicy | None = None,
+        health_interval: float | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self.site = site
+        self.bus = bus
+        self.placement: Placement = placement or LocalPlacement(node_id)
+        self.forwarder = forwarder
+        self.policy = policy
+        self.health_interval = health_interval
+        self.states: dict[str, ModuleState] = {}
+        self.hosts: dict[str, _Hosted] = {}
+        self.directory = NodeDirectory(self)
+        self._debug: dict[str, set[trio.MemorySendChannel[tuple[str, str]]]] = {}
+        self._nursery: trio.Nursery | None = None
+
+    async def serve(self, *, task_status: trio.TaskStatus[ModuleManager] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the hosts until cancelled (then every host is shut down)."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self.directory.nursery = nursery
+            task_status.started(self)
+            await trio.sleep_forever()
+
+    # -- ModuleHost ---------------------------------------------------------------------------
+
+    async def start_module(self, module_id: str) -> None:
+        """Run a module of the site here (a no-op if it already runs).
+
+        Raises:
+            UnknownModuleError: the site has no such module.
+        """
+        site = self.site()
+        if module_id not in site.modules:
+            raise UnknownModuleError(f"the site has no module {module_id!r}")
+        config = site.module_config(module_id)
+        hosted = await self._host_for(config.driver)
+        state = self.states.setdefault(module_id, ModuleState(module_id, config.driver))
+        state.state = "starting"
+        await hosted.supervisor.start_module(config)
+
+    async def stop_module(self, module_id: str) -> None:
+        """Stop a module here (a no-op if it does not run here)."""
+        for driver, hosted in list(self.hosts.items()):
+            if module_id in hosted.supervisor.modules:
+                await hosted.supervisor.stop_module(module_id)
+                if not hosted.supervisor.modules:
+                    hosted.scope.cancel()
+                    del self.hosts[driver]
+        state = self.states.pop(module_id, None)
+        if state is not None and state.connected:
+            self.bus.set_nowait(module_id, "connected", "false")
+
+    async def stop_all(self) -> None:
+        """Stop every module and host (fencing, shutdown)."""
+        for module_id in list(self.running_modules()):
+            await self.stop_module(module_id)
+
+    def running_modules(self) -> set[str]:
+        return {m for hosted in self.hosts.values() for m in hosted.supervisor.modules}
+
+    async def apply_site(self) -> None:
+        """Give running modules their new configuration (settings, address) after a site change;
+        modules the site dropped are stopped. Placement of new modules is the coordinator's."""
+        site = self.site()
+        for module_id in sorted(self.running_modules()):
+            if module_id not in site.modules:
+                await self.stop_module(module_id)
+                continue
+            config = site.module_config(module_id)
+            hosted = self._hosted_of(module_id)
+            if hosted is None:
+                continue
+            if hosted.supervisor.driver != config.driver:
+                await self.stop_module(module_id)
+                await self.start_module(module_id)
+            elif hosted.supervisor.modules.get(module_id) != config:
+                await hosted.supervisor.update_module(config)
+        for sys_id, lookup in site.system_lookups().items():
+            await self.bus.set_system_lookup(sys_id, lookup)
+
+    async def _host_for(self, driver: str) -> _Hosted:
+        hosted = self.hosts.get(driver)
+        if hosted is not None:
+            return hosted
+        assert self._nursery is not None, "serve() first"
+        supervisor = DriverHostSupervisor(
+            driver,
+            on_status=self._status,
+            on_module=self._module_event,
+            on_log=self._log,
+            directory=self.directory,
+            policy=self.policy,
+            **({"health_interval": self.health_interval} if self.health_interval else {}),
+        )
+        hosted = self.hosts[driver] = _Hosted(supervisor)
+
+        async def run(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+            with hosted.scope:
+                await supervisor.serve(task_status=task_status)
+
+        await self._nursery.start(run)
+        return hosted
+
+    def _hosted_of(self, module_id: str) -> _Hosted | None:
+        for hosted in self.hosts.values():
+            if module_id in hosted.supervisor.modules:
+                return hosted
+        return None
+
+    # -- events from hosts --------------------------------------------------------------------
+
+    def _status(self, batch: StatusBatch) -> None:
+        set_nowait = self.bus.set_nowait
+        states = self.states
+        for module_id, key, value_json in batch:
+            set_nowait(module_id, key, value_json)
+            if key == "connected":
+                state = states.get(module_id)
+                if state is not None:
+                    state.connected = value_json == "true"
+
+    def _module_event(self, event: ModuleEvent) -> None:
+        state = self.states.get(event.module_id)
+        hosted = self._hosted_of(event.module_id)
+        if state is None or hosted is None:
+            return
+        supervisor = hosted.supervisor
+        state.running = event.running
+        state.host_pid = supervisor.pid
+        state.restarts = supervisor.restarts
+        if event.running:
+            state.state = "running"
+            state.last_error = None
+            return
+        if event.error:
+            state.last_error = event.error
+        if supervisor.state in ("restarting", "crash_loop"):
+            state.state = supervisor.state
+        elif event.error:
+            state.state = "failed"
+        if state.connected or supervisor.host is None:
+            state.connected = False
+            self.bus.set_nowait(event.module_id, "connected", "false")
+
+    def _log(self, line: LogLine) -> None:
+        followers = self._debug.get(line.module_id)
+        if line.module_id and line.level in ("error", "critical"):
+            state = self.states.get(line.module_id)
+            if state is not None:
+                state.last_error = line.message
+        if not followers:
+            return
+        for channel in list(followers):
+            try:
+                channel.send_nowait((line.level, line.message))
+            except trio.WouldBlock:
+                pass
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                followers.discard(channel)
+
+    # -- calls --------------------------------------------------------------------------------
+
+    async def execute(
+        self, module_id: str, method: str, args: Sequence[Any] | Mapping[str, Any], *, level: Level
+    ) -> Any:
+        """Run a function of a module of the site, here or on the node that runs it.
+
+        Raises:
+            UnknownModuleError: the site has no such module.
+            ModuleNotRunning: nobody runs it now.
+            DriverError: whatever the host, the driver or the peer raised.
+        """
+        hosted = self._hosted_of(module_id)
+        if hosted is not None:
+            return await hosted.supervisor.execute(module_id, method, args, level=level)
+        if module_id not in self.site().modules:
+            raise UnknownModuleError(f"the site has no module {module_id!r}")
+        owner = self.placement.owner_of(module_id)
+        address = self.placement.address_of(owner) if owner and owner != self.node_id else None
+        if address is None or self.forwarder is None:
+            where = "this node" if owner in (None, self.node_id) else f"node {owner!r} (no address known)"
+            raise ModuleNotRunning(f"module {module_id!r} is not running on {where}")
+        return await self.forwarder.execute(address, module_id, method, args, level=level)
+
+    @asynccontextmanager
+    async def debug(self, module_id: str) -> AsyncIterator[AsyncIterator[tuple[str, str]]]:
+        """Follow a module's log lines, DEBUG included, while the block runs."""
+        hosted = self._hosted_of(module_id)
+        if hosted is None:
+            raise ModuleNotRunning(f"module {module_id!r} is not running on this node")
+        send, receive = trio.open_memory_channel[tuple[str, str]](DEBUG_BACKLOG)
+        followers = self._debug.setdefault(module_id, set())
+        followers.add(send)
+        hosted.supervisor.set_debug(module_id, True)
+        try:
+            yield receive
+        finally:
+            followers.discard(send)
+            if not followers:
+                self._debug.pop(module_id, None)
+                hosted.supervisor.set_debug(module_id, False)
+
+    def health(self) -> dict[str, Any]:
+        """Modules and hosts, for `GET /edge/health`."""
+        return {
+            "modules": {module_id: state.as_json() for module_id, state in sorted(self.states.items())},
+            "hosts": [hosted.supervisor.describe() for hosted in self.hosts.values()],
+        }

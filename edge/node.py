@@ -1,0 +1,170 @@
+"""serve_node: one edge node: state bus, membership, placement, module manager and local API.
+
+    options = NodeOptions(data_dir="/var/lib/transom", config="site.yaml", listen="0.0.0.0:8081")
+    await serve_node(options)            # until cancelled, SIGINT or SIGTERM
+
+Start-up order: the site configuration (an invalid one stops here, before anything runs),
+the state bus, membership, the module manager, placement (which starts this node's
+modules), the local API. Shutdown runs it backwards: the API stops taking requests, every
+module is stopped (on_unload runs), every driver host exits, the bus flushes.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import signal
+import socket
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from edge.api.app import check_listen, create_app, serve_local_api
+from edge.api.auth import EdgeAuthenticator
+from edge.api.context import ApiContext
+from edge.cluster.membership import Membership, SingleNodeMembership
+from edge.config.holder import SiteHolder
+from edge.config.source import FileConfigSource, SiteConfigSource
+from edge.module_manager import ModuleManager
+from edge.placement import ViewPlacement
+from edge.state.bus import StateBus
+from edge.state.in_process import InProcessStateBus
+from edge.supervisor import RestartPolicy
+
+log = logging.getLogger(__name__)
+
+NODE_ID_FILE = "node-id"
+
+
+@dataclass
+class NodeOptions:
+    """What `transom edge run` is given (see its --help)."""
+
+    data_dir: str | Path
+    config: str | Path | None = None
+    node_id: str = ""
+    site: str = "default"
+    etcd: list[str] = field(default_factory=list)
+    redis: str = ""
+    listen: str = "127.0.0.1:8081"
+    etcd_prefix: str = "transom"
+    policy: RestartPolicy | None = None
+    health_interval: float | None = None
+    source: SiteConfigSource | None = None
+    stop_on_signals: bool = True
+
+
+def node_identity(data_dir: Path, given: str) -> str:
+    """The node id: given, else kept in `<data_dir>/node-id` (made from the hostname once)."""
+    if given:
+        return given
+    path = data_dir / NODE_ID_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        node_id = f"{socket.gethostname() or platform.node() or 'node'}".replace("/", "-")
+        path.write_text(node_id + "\n")
+        return node_id
+
+
+def _source(options: NodeOptions) -> SiteConfigSource:
+    if options.source is not None:
+        return options.source
+    if options.config is None:
+        raise ValueError("no site configuration: give --config FILE (the sync replica comes later)")
+    return FileConfigSource(options.config)
+
+
+def _bus(options: NodeOptions) -> StateBus:
+    if not options.redis:
+        return InProcessStateBus()
+    from edge.state.redis_bus import RedisStateBus
+
+    return RedisStateBus(options.redis)
+
+
+def _membership(options: NodeOptions, node_id: str, info: dict[str, Any]) -> Membership:
+    if not options.etcd:
+        return SingleNodeMembership(node_id, info=info)
+    from edge.cluster.etcd_client import EtcdClient
+    from edge.cluster.membership import EtcdMembership
+
+    return EtcdMembership(
+        EtcdClient(options.etcd), prefix=options.etcd_prefix, site=options.site, node_id=node_id, info=info
+    )
+
+
+async def serve_node(
+    options: NodeOptions, *, task_status: trio.TaskStatus[dict[str, Any]] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Run the node until cancelled (or SIGINT/SIGTERM); started() gets `{node_id, api, manager}`.
+
+    Raises:
+        SiteConfigInvalid: the configuration is invalid (nothing was started).
+        ListenAddressInvalid: `listen` is malformed.
+        OSError: the listen address cannot be bound.
+    """
+    check_listen(options.listen)
+    data_dir = Path(options.data_dir)
+    await trio.Path(data_dir).mkdir(parents=True, exist_ok=True)
+    node_id = node_identity(data_dir, options.node_id)
+    source = _source(options)
+    site = SiteHolder(await source.snapshot())
+    bus = _bus(options)
+    shutdown = trio.Event()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(bus.serve)
+        membership = _membership(options, node_id, {"api": f"http://{options.listen}"})
+        await nursery.start(membership.serve)
+        manager = ModuleManager(
+            node_id, site, bus, policy=options.policy, health_interval=options.health_interval
+        )
+        await nursery.start(manager.serve)
+        placement = ViewPlacement(membership, site, manager)
+        manager.placement = placement
+        for sys_id, lookup in site().system_lookups().items():
+            await bus.set_system_lookup(sys_id, lookup)
+        async with trio.open_nursery() as running:
+            await running.start(placement.serve)
+            running.start_soon(_follow_source, source, site, manager)
+            context = ApiContext(
+                node_id=node_id,
+                site=site,
+                executor=manager,
+                status=bus,
+                debug=manager,
+                auth=EdgeAuthenticator(site),
+                health=lambda: {"node_id": node_id, "revision": site().revision, **manager.health()},
+            )
+            binds = await running.start(
+                partial(serve_local_api, create_app(context), options.listen, shutdown=shutdown)
+            )
+            if options.stop_on_signals:
+                running.start_soon(_stop_on_signal, shutdown)
+            log.info("edge node %s serving %s", node_id, ", ".join(binds))
+            task_status.started({"node_id": node_id, "api": binds[0], "manager": manager})
+            try:
+                await shutdown.wait()
+            finally:
+                shutdown.set()
+            running.cancel_scope.cancel()
+        # placement's finally stopped every module; the hosts go with the manager's nursery.
+        nursery.cancel_scope.cancel()
+    log.info("edge node %s stopped", node_id)
+
+
+async def _follow_source(source: SiteConfigSource, site: SiteHolder, manager: ModuleManager) -> None:
+    async for config in source.changes():
+        site.replace(config)
+        await manager.apply_site()
+
+
+async def _stop_on_signal(shutdown: trio.Event) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            log.info("received %s; stopping", signal.Signals(signum).name)
+            shutdown.set()
+            return

@@ -190,9 +190,7 @@ class EtcdClient:
     Use as `async with EtcdClient([...]) as client:` (or call `aclose()`).
     """
 
-    def __init__(
-        self, endpoints: Sequence[str], *, request_timeout: float = DEFAULT_REQUEST_TIMEOUT
-    ) -> None:
+    def __init__(self, endpoints: Sequence[str], *, request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> None:
         if not endpoints:
             raise ValueError("EtcdClient needs at least one endpoint")
         self.endpoints = [e.rstrip("/") for e in endpoints]

@@ -1,0 +1,1 @@
+"""Extron drivers (SIS: Simple Instruction Set)."""

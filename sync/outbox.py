@@ -251,8 +251,14 @@ class Outbox:
 
     # Reading and acknowledging ----------------------------------------------------------
 
-    async def next_batch(self, limit: int, cursor: BatchCursor) -> list[OutboxItem]:
+    async def next_batch(
+        self, limit: int, cursor: BatchCursor, *, max_bytes: int | None = None
+    ) -> list[OutboxItem]:
         """Up to `limit` durable items not yet taken through `cursor`: live first, then backlog.
+
+        Args:
+            max_bytes: stop before the payloads pass this many bytes (at least one item is
+                returned, however big).
 
         Advances the cursor past what it returns.
         """
@@ -266,6 +272,8 @@ class Outbox:
             return live, backlog
 
         live, backlog = await self._db(run)
+        if max_bytes is not None:
+            live, backlog = _within(live, backlog, max_bytes)
         if live:
             cursor.live_sent = live[-1].seq
         if backlog:
@@ -326,3 +334,17 @@ class Outbox:
         if conn is None:
             raise OutboxClosedError(f"the outbox {self.path!r} is closed")
         return await trio.to_thread.run_sync(fn, conn, limiter=self._db_lock)
+
+
+def _within(
+    live: list[OutboxItem], backlog: list[OutboxItem], max_bytes: int
+) -> tuple[list[OutboxItem], list[OutboxItem]]:
+    """The longest prefix of live + backlog within `max_bytes` of payload (at least one item)."""
+    total = 0
+    kept = 0
+    for item in [*live, *backlog]:
+        total += len(item.body)
+        if total > max_bytes and kept:
+            break
+        kept += 1
+    return live[:kept], backlog[: max(0, kept - len(live))]

@@ -164,3 +164,16 @@ async def test_compacted_kinds_cannot_be_appended_as_events(tmp_path: Path) -> N
     async with Outbox(tmp_path / "o.db") as outbox:
         with pytest.raises(ValueError, match="compacted"):
             outbox.append_event("status", "mod-a", 1)
+
+
+async def test_a_batch_stops_at_its_byte_budget(tmp_path: Path) -> None:
+    async with Outbox(tmp_path / "o.db") as outbox:
+        seqs = [outbox.append_event("event", "mod-a", "x" * 98) for _ in range(10)]
+        await outbox.flush()
+        cursor = BatchCursor(live_after=0)
+        first = await outbox.next_batch(100, cursor, max_bytes=350)
+        assert [i.seq for i in first] == seqs[:3]
+        huge = await outbox.next_batch(100, cursor, max_bytes=10)  # one item, however big
+        assert [i.seq for i in huge] == seqs[3:4]
+        rest = await outbox.next_batch(100, cursor)
+        assert [i.seq for i in rest] == seqs[4:]

@@ -1,0 +1,313 @@
+"""EdgeHub: the cloud end of the edge link, as a library the API mounts.
+
+- Sessions: one per connected node, registered by edge; an edge is online while any of
+  its nodes is connected (the Edge document's `online` and `last_seen` follow).
+- Up: batches are stored once by (edge, node, seq) in the hub's SQLite file, status and
+  runtime values are published into the StatusBus (so WebSocket bindings see edge status
+  live), and each batch is acknowledged after it commits.
+- Exec: `execute` (the CallableModuleRouter fallback) sends a call to the node that last
+  reported the module's status (else any node of its edge) with a correlation id and a
+  timeout; a module whose edge is offline fails at once with ModuleOffline.
+- Health: `health(edge_id)` for `GET /api/engine/v2/edges/{id}`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from cloud.api.routing import (
+    AccessDenied,
+    BadArguments,
+    ExecTimeout,
+    FunctionNotFound,
+    ModuleOffline,
+    ModuleRouteError,
+    RequestFailed,
+    StatusBus,
+)
+from cloud.auth.errors import AuthenticationFailed
+from cloud.auth.principal import Principal
+from cloud.edges.db import EdgeDB
+from cloud.edges.session import EdgeSession
+from cloud.store.base import ConfigStore, Filter, Query
+from sync.link import Batch, Exec, ExecResult
+from sync.model import SettingsCipher
+
+# Seconds an exec waits for the edge's answer unless the caller gives less.
+EXEC_TIMEOUT = 30.0
+
+_ERRORS: dict[str, type[ModuleRouteError]] = {
+    "module_offline": ModuleOffline,
+    "function_not_found": FunctionNotFound,
+    "access_denied": AccessDenied,
+    "bad_arguments": BadArguments,
+    "timeout": ExecTimeout,
+}
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NodeHealth:
+    """One node's link health, as the API shows it."""
+
+    node_id: str
+    online: bool = False
+    last_seen: float | None = None
+    last_seq: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        stats = self.stats
+        return {
+            "node_id": self.node_id,
+            "online": self.online,
+            "last_seen": self.last_seen,
+            "backlog": stats.get("depth", 0),
+            "lag": stats.get("oldest_age") or 0.0,
+            "last_acked_seq": self.last_seq,
+            "last_seq": stats.get("last_seq", self.last_seq),
+            "dropped": stats.get("dropped", {}),
+        }
+
+
+class EdgeHub:
+    """The cloud end of the link (see the module docstring).
+
+    Args:
+        store: the config store (site documents come from it; Edge documents are updated).
+        auth: the AuthService (edge keys, JWKS for the edges).
+        status: the StatusBus edge status is published into.
+        path: the hub's SQLite file.
+        cipher: the cipher settings are sealed with at rest (None: stored in plaintext).
+    """
+
+    def __init__(
+        self,
+        store: ConfigStore,
+        auth: Any,
+        status: StatusBus,
+        *,
+        path: str | Path,
+        cipher: SettingsCipher | None = None,
+        exec_timeout: float = EXEC_TIMEOUT,
+    ) -> None:
+        self.store = store
+        self.auth = auth
+        self.status = status
+        self.cipher = cipher
+        self.exec_timeout = exec_timeout
+        self.db = EdgeDB(path)
+        self._sessions: dict[str, list[EdgeSession]] = {}
+        self._nodes: dict[str, dict[str, NodeHealth]] = {}
+        self._owner: dict[str, str] = {}  # module id -> node id that last reported it
+        self._marks_wanted: dict[str, bool] = {}
+        self._mark_wake = trio.Event()
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Restore stored status into the bus and health from the file; run until cancelled."""
+        status, nodes = await self.db.load()
+        for row in status:
+            if row.kind == "status":
+                await self.status.publish(row.module_id, row.key, row.value)
+            self._owner[row.module_id] = row.node_id
+        for node in nodes:
+            self._nodes.setdefault(node.edge_id, {})[node.node_id] = NodeHealth(
+                node.node_id, False, node.last_seen, node.last_seq, node.stats
+            )
+        for edge in (await self.store.query("edges", Query(filters=[Filter.eq("online", True)]))).items:
+            self._marks_wanted[edge["id"]] = False  # online in a previous life of this process
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._write_marks)
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.db.aclose()
+
+    async def _write_marks(self) -> None:
+        """Keep each Edge document's `online` and `last_seen` in step with its sessions."""
+        while True:
+            marks, self._marks_wanted = self._marks_wanted, {}
+            for edge_id, online in marks.items():
+                try:
+                    edge = await self.store.get("edges", edge_id)
+                    if edge is not None:
+                        await self.store.put(
+                            "edges", {**edge, "online": online, "last_seen": int(time.time())}
+                        )
+                except Exception:
+                    log.exception("could not mark edge %s %s", edge_id, "online" if online else "offline")
+            await self._mark_wake.wait()
+            self._mark_wake = trio.Event()
+
+    # Authentication ----------------------------------------------------------------------
+
+    async def edge_for_key(self, key: str) -> dict[str, Any]:
+        """The Edge document an edge key belongs to.
+
+        Raises:
+            AuthenticationFailed: the key is not valid, or no edge uses it.
+        """
+        principal: Principal = await self.auth.authenticate_api_key(key)
+        key_id = key.strip().partition(".")[0]
+        page = await self.store.query("edges", Query(filters=[Filter.eq("api_key_id", key_id)], limit=1))
+        if principal.via != "edge" or not page.items:
+            raise AuthenticationFailed("this API key belongs to no edge", error="invalid_api_key")
+        return page.items[0]
+
+    def jwks(self) -> dict[str, Any]:
+        """The key set edges verify access tokens with."""
+        method = getattr(self.auth, "verification_jwks", None)
+        return dict(method()) if method is not None else {}
+
+    # Sessions ----------------------------------------------------------------------------
+
+    @contextmanager
+    def registered(self, session: EdgeSession) -> Iterator[None]:
+        """Count the session's node online for as long as the block runs."""
+        sessions = self._sessions.setdefault(session.edge_id, [])
+        sessions.append(session)
+        node = self._node(session.edge_id, session.node_id)
+        node.online = True
+        node.last_seen = time.time()
+        if len(sessions) == 1:
+            self._mark_edge(session.edge_id, True)
+        try:
+            yield
+        finally:
+            sessions.remove(session)
+            node.online = any(s.node_id == session.node_id for s in sessions)
+            node.last_seen = time.time()
+            for event, _ in session.pending.values():
+                event.set()  # no result: the caller reports the edge went away
+            if not sessions:
+                self._sessions.pop(session.edge_id, None)
+                self._mark_edge(session.edge_id, False)
+
+    def _node(self, edge_id: str, node_id: str) -> NodeHealth:
+        nodes = self._nodes.setdefault(edge_id, {})
+        return nodes.setdefault(node_id, NodeHealth(node_id))
+
+    def _mark_edge(self, edge_id: str, online: bool) -> None:
+        self._marks_wanted[edge_id] = online
+        self._mark_wake.set()
+
+    # Up: batches and health --------------------------------------------------------------
+
+    async def store_batch(self, edge_id: str, node_id: str, batch: Batch) -> None:
+        """Store a batch once, publish its new status values, note the node's health."""
+        fresh = await self.db.store_batch(edge_id, node_id, batch.items, dict(batch.stats))
+        for row in fresh:
+            if row.kind == "status":
+                await self.status.publish(row.module_id, row.key, row.value)
+            self._owner[row.module_id] = node_id
+        node = self._node(edge_id, node_id)
+        node.last_seen = time.time()
+        node.last_seq = max([node.last_seq, *(item.seq for item in batch.items)])
+        if batch.stats:
+            node.stats = {**node.stats, **batch.stats}
+
+    def note_health(self, edge_id: str, node_id: str, stats: dict[str, Any]) -> None:
+        node = self._node(edge_id, node_id)
+        node.last_seen = time.time()
+        node.stats = stats
+
+    def health(self, edge_id: str) -> dict[str, Any]:
+        """Sync health of one edge: online, last seen, and per node backlog, lag, acked seq, drops."""
+        nodes = self._nodes.get(edge_id, {})
+        views = [n.as_json() for n in nodes.values()]
+        seen = [n.last_seen for n in nodes.values() if n.last_seen is not None]
+        dropped: dict[str, int] = {}
+        for view in views:
+            for kind, tally in view["dropped"].items():
+                dropped[kind] = dropped.get(kind, 0) + int(
+                    tally.get("count", 0) if isinstance(tally, dict) else tally
+                )
+        return {
+            "online": edge_id in self._sessions,
+            "last_seen": max(seen) if seen else None,
+            "backlog": sum(int(v["backlog"] or 0) for v in views),
+            "lag": max((float(v["lag"] or 0) for v in views), default=0.0),
+            "last_acked_seq": max((v["last_acked_seq"] for v in views), default=0),
+            "dropped": dropped,
+            "nodes": views,
+        }
+
+    async def events(self, edge_id: str | None = None, *, kind: str | None = None) -> list[dict[str, Any]]:
+        """Events the edges sent (for tests and the API)."""
+        return await self.db.events(edge_id, kind=kind)
+
+    # Down: exec --------------------------------------------------------------------------
+
+    async def execute(
+        self, module_id: str, method: str, args: list[Any] | dict[str, Any], principal: Principal
+    ) -> Any:
+        """Run a function on the edge that owns the module (the CallableModuleRouter fallback).
+
+        Raises:
+            ModuleOffline: the module has no edge, or its edge is not connected (at once).
+            ExecTimeout: no answer within `exec_timeout`.
+            ModuleRouteError: the error the edge answered with.
+        """
+        module = await self.store.get("modules", module_id)
+        edge_id = module.get("edge_id") if module else None
+        if not edge_id:
+            raise ModuleOffline(f"module {module_id!r} runs on no edge")
+        sessions = self._sessions.get(edge_id)
+        if not sessions:
+            raise ModuleOffline(f"module {module_id!r} is offline: its edge {edge_id!r} is not connected")
+        owner = self._owner.get(module_id)
+        session = next((s for s in sessions if s.node_id == owner), sessions[0])
+        call_id = uuid.uuid4().hex
+        done = trio.Event()
+        results: list[ExecResult] = []
+        session.pending[call_id] = (done, results)
+        try:
+            await session.send(
+                Exec(
+                    id=call_id,
+                    module_id=module_id,
+                    method=method,
+                    args=args,
+                    role=principal.role.value,
+                    timeout=self.exec_timeout,
+                )
+            )
+            with trio.move_on_after(self.exec_timeout):
+                await done.wait()
+        finally:
+            session.pending.pop(call_id, None)
+        if not done.is_set():
+            raise ExecTimeout(f"{method} on {module_id!r} got no answer in {self.exec_timeout:g} s")
+        if not results:
+            raise ModuleOffline(f"module {module_id!r}: its edge {edge_id!r} disconnected during the call")
+        return _result(results[0])
+
+    def install(self, router: Any) -> None:
+        """Make the hub the fallback of a CallableModuleRouter (modules on edges)."""
+        router.set_fallback(self.execute)
+
+
+def _result(answer: ExecResult) -> Any:
+    if answer.ok:
+        return answer.result
+    error = answer.error
+    if error is None:
+        raise RequestFailed("the edge answered with an error it did not describe")
+    kind = _ERRORS.get(error.error)
+    if kind is not None:
+        raise kind(error.message)
+    raise RequestFailed(error.message, status=error.status or 500)

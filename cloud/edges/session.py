@@ -1,0 +1,299 @@
+"""EdgeSession: one connected edge node, from hello to disconnect.
+
+Tasks in the session's nursery:
+    reader    hello first; then batches (stored, published, acked), exec results, health
+    writer    the only task that sends; fed by a bounded queue
+    config    a snapshot (full, or a delta against what the node holds), then the
+              changefeed, filtered and diffed against the site's scope
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
+
+import trio
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from cloud.edges import scope as site
+from cloud.store.base import Change
+from sync.link import (
+    Ack,
+    Batch,
+    ChangeItem,
+    Changes,
+    ErrorFrame,
+    ExecResult,
+    FrameInvalid,
+    Health,
+    Hello,
+    HelloOk,
+    Snapshot,
+    edge_settings_cipher,
+    encode,
+    error_frame,
+    parse_up,
+    reseal_for_edge,
+)
+from sync.model import SettingsDecryptionFailed
+
+if TYPE_CHECKING:
+    from cloud.edges.hub import EdgeHub
+
+# Frames queued for the writer before producers wait.
+SEND_QUEUE = 64
+# Documents per snapshot frame: well under any WebSocket message limit.
+SNAPSHOT_CHUNK = 500
+# Seconds a node has to say hello after the handshake.
+HELLO_TIMEOUT = 15.0
+# Changes gathered into one `changes` frame (and one scope recomputation) at most.
+CHANGES_PER_FRAME = 1000
+
+log = logging.getLogger(__name__)
+
+
+class EdgeSession:
+    """One node's link session (see the module docstring)."""
+
+    def __init__(self, hub: EdgeHub, websocket: WebSocket, edge: dict[str, Any], edge_key: str) -> None:
+        self.hub = hub
+        self.websocket = websocket
+        self.edge_id: str = edge["id"]
+        self.key_id = edge_key.partition(".")[0]
+        self.node_id = ""
+        self._edge_cipher = edge_settings_cipher(edge_key)
+        self._send, self._queue = trio.open_memory_channel[bytes](SEND_QUEUE)
+        self.pending: dict[str, tuple[trio.Event, list[ExecResult]]] = {}
+        self._held: dict[str, set[str]] = {}
+
+    async def run(self) -> None:
+        """Serve the session until the node goes away (or the hub is cancelled)."""
+        hello = await self._await_hello()
+        if hello is None:
+            return
+        self.node_id = hello.node_id
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._writer, nursery.cancel_scope)
+            with self.hub.registered(self):
+                try:
+                    head = await self.hub.store.head_revision()
+                    await self.send(
+                        HelloOk(
+                            edge_id=self.edge_id, node_id=self.node_id, revision=head, jwks=self.hub.jwks()
+                        )
+                    )
+                    nursery.start_soon(self._config, hello, head)
+                    await self._reader()
+                finally:
+                    nursery.cancel_scope.cancel()
+
+    async def send(self, frame: Any) -> None:
+        """Queue a frame (a protocol model, or encoded bytes) for the writer."""
+        await self._send.send(frame if isinstance(frame, bytes) else encode(frame))
+
+    # Reading -----------------------------------------------------------------------------
+
+    async def _receive(self) -> str | None:
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is None:
+            text = (message.get("bytes") or b"").decode(errors="replace")
+        return str(text)
+
+    async def _await_hello(self) -> Hello | None:
+        with trio.move_on_after(HELLO_TIMEOUT):
+            while True:
+                text = await self._receive()
+                if text is None:
+                    return None
+                try:
+                    frame = parse_up(text)
+                except FrameInvalid as exc:
+                    await self.websocket.send_text(error_frame(exc).decode())
+                    continue
+                if isinstance(frame, Hello):
+                    return frame
+                await self.websocket.send_text(
+                    encode(
+                        ErrorFrame(code="unexpected", message=f"say hello first, not {frame.type!r}")
+                    ).decode()
+                )
+        return None
+
+    async def _reader(self) -> None:
+        while (text := await self._receive()) is not None:
+            try:
+                frame = parse_up(text)
+            except FrameInvalid as exc:
+                await self.send(error_frame(exc))
+                continue
+            if isinstance(frame, Batch):
+                await self._store(frame)
+            elif isinstance(frame, ExecResult):
+                waiter = self.pending.get(frame.id)
+                if waiter is not None:
+                    waiter[1].append(frame)
+                    waiter[0].set()
+            elif isinstance(frame, Health):
+                self.hub.note_health(self.edge_id, self.node_id, dict(frame.stats))
+            elif isinstance(frame, ErrorFrame):
+                log.warning(
+                    "edge %s node %s could not read a frame: %s", self.edge_id, self.node_id, frame.message
+                )
+            else:
+                await self.send(ErrorFrame(code="unexpected", message="hello was already said"))
+
+    async def _store(self, batch: Batch) -> None:
+        await self.hub.store_batch(self.edge_id, self.node_id, batch)
+        newest = max((item.seq for item in batch.items), default=0)
+        await self.send(Ack(batch=batch.batch, last_seq=newest))
+
+    async def _writer(self, scope: trio.CancelScope) -> None:
+        try:
+            async for frame in self._queue:
+                await self.websocket.send_text(frame.decode())
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass  # the node left; the reader sees it too
+        scope.cancel()
+
+    # Configuration down ------------------------------------------------------------------
+
+    async def _config(self, hello: Hello, head: int) -> None:
+        documents = await site.site_documents(self.hub.store, self.edge_id)
+        full = hello.replica_revision == 0 or hello.sealed_for != self.key_id or hello.replica_revision > head
+        if full:
+            upserts = documents
+            deletes: dict[str, list[str]] = {}
+        else:
+            have = {table: set(ids) for table, ids in hello.have.items()}
+            upserts = {
+                table: {i: d for i, d in docs.items() if i not in have.get(table, set())}
+                for table, docs in documents.items()
+            }
+            changed = await self._changed_since(hello.replica_revision, head)
+            for table, doc_id in changed:
+                doc = documents.get(table, {}).get(doc_id)
+                if doc is not None:
+                    upserts[table][doc_id] = doc
+            deletes = {table: sorted(ids - set(documents.get(table, {}))) for table, ids in have.items()}
+            deletes = {table: ids for table, ids in deletes.items() if ids}
+        await self._send_snapshot(head, "full" if full else "delta", upserts, deletes)
+        self._held = site.ids_of(documents)
+        await self._follow(head)
+
+    async def _changed_since(self, since: int, head: int) -> set[tuple[str, str]]:
+        changed: set[tuple[str, str]] = set()
+        if since >= head:
+            return changed
+        async with aclosing(self.hub.store.changes(since)) as feed:
+            async for change in feed:
+                changed.add((change.table, change.id))
+                if change.revision >= head:
+                    break
+        return changed
+
+    async def _send_snapshot(
+        self, revision: int, mode: str, upserts: site.Documents, deletes: dict[str, list[str]]
+    ) -> None:
+        rows = [
+            (table, self._for_edge(table, doc)) for table, docs in upserts.items() for doc in docs.values()
+        ]
+        rows = [(table, doc) for table, doc in rows if doc is not None]
+        chunks = [rows[i : i + SNAPSHOT_CHUNK] for i in range(0, len(rows), SNAPSHOT_CHUNK)] or [[]]
+        for n, chunk in enumerate(chunks):
+            tables: dict[str, list[Any]] = {}
+            for table, doc in chunk:
+                tables.setdefault(table, []).append(doc)
+            last = n == len(chunks) - 1
+            await self.send(
+                Snapshot(
+                    revision=revision,
+                    mode="full" if mode == "full" else "delta",
+                    tables=tables,
+                    deletes=deletes if last else {},
+                    sealed_for=self.key_id,
+                    chunk=n,
+                    last=last,
+                )
+            )
+
+    def _for_edge(self, table: str, document: dict[str, Any]) -> dict[str, Any] | None:
+        if table != "settings":
+            return document
+        try:
+            return reseal_for_edge(document, self._edge_cipher, self.hub.cipher)
+        except SettingsDecryptionFailed as exc:
+            log.error("settings %s cannot go to edge %s: %s", document.get("id"), self.edge_id, exc)
+            return None
+
+    async def _follow(self, since: int) -> None:
+        send, receive = trio.open_memory_channel[Change](CHANGES_PER_FRAME)
+        async with trio.open_nursery() as nursery:
+
+            async def pump() -> None:
+                async with send, aclosing(self.hub.store.changes(since)) as feed:
+                    async for change in feed:
+                        await send.send(change)
+
+            nursery.start_soon(pump)
+            async with receive:
+                async for first in receive:
+                    batch = [first]
+                    while len(batch) < CHANGES_PER_FRAME:
+                        try:
+                            batch.append(receive.receive_nowait())
+                        except trio.WouldBlock:
+                            break
+                    await self._forward(batch)
+
+    async def _forward(self, batch: list[Change]) -> None:
+        if any(c.table == "api_keys" and c.id == self.key_id and c.op == "delete" for c in batch):
+            log.info("edge %s: its key was deleted; closing the session", self.edge_id)
+            await self.websocket.close(code=1008)
+            return
+        newest = batch[-1].revision
+        items: list[ChangeItem] = []
+        scoped = site.SCOPED + site.EVERYONE
+        if any(c.table in site.SCOPED for c in batch):
+            documents = await site.site_documents(self.hub.store, self.edge_id)
+            now = site.ids_of(documents)
+        else:
+            documents, now = {}, {table: set(ids) for table, ids in self._held.items()}
+        sent: set[tuple[str, str]] = set()
+        for change in batch:
+            if change.table in site.EVERYONE:
+                ids = now.setdefault(change.table, set())
+                (ids.discard if change.op == "delete" else ids.add)(change.id)
+            elif change.table not in scoped or change.id not in now.get(change.table, set()):
+                continue
+            document = None if change.document is None else self._for_edge(change.table, change.document)
+            if change.op != "delete" and document is None:
+                continue
+            items.append(
+                ChangeItem(
+                    revision=change.revision,
+                    table=change.table,
+                    id=change.id,
+                    op=change.op,
+                    document=document,
+                )
+            )
+            sent.add((change.table, change.id))
+        for table, ids in now.items():
+            held = self._held.get(table, set())
+            for doc_id in sorted(ids - held):  # entered the site
+                doc = documents.get(table, {}).get(doc_id)
+                if (table, doc_id) not in sent and doc is not None:
+                    shaped = self._for_edge(table, doc)
+                    if shaped is not None:
+                        items.append(
+                            ChangeItem(revision=newest, table=table, id=doc_id, op="update", document=shaped)
+                        )
+            for doc_id in sorted(held - ids):  # left it
+                items.append(ChangeItem(revision=newest, table=table, id=doc_id, op="delete"))
+        self._held = now
+        if items:
+            await self.send(Changes(changes=items))

@@ -1,0 +1,224 @@
+"""UplinkSession: one connection to the cloud, from hello until it drops.
+
+Tasks in the session's nursery:
+    receiver   snapshot chunks and changes into the replica; acks into the outbox; execs started
+    sender     outbox batches, live items first, with at most WINDOW batches unacknowledged
+    health     the outbox's stats every HEALTH_INTERVAL seconds
+    writer     the only task that sends on the socket; fed by a bounded queue
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import trio
+from trio_websocket import WebSocketConnection
+
+from sync.link import (
+    Ack,
+    Changes,
+    ErrorFrame,
+    Exec,
+    ExecError,
+    ExecFailed,
+    ExecResult,
+    FrameInvalid,
+    Health,
+    Hello,
+    HelloOk,
+    Snapshot,
+    encode,
+    encode_batch,
+    error_frame,
+    parse_down,
+)
+from sync.outbox import BatchCursor, Outbox
+from sync.replica import Replica
+
+ExecHandler = Callable[[str, str, list[Any] | dict[str, Any], str], Awaitable[Any]]
+"""`await handler(module_id, method, args, role)` returns the function's JSON result."""
+
+# Items per batch and unacknowledged batches in flight: ~4,000 items ride one round trip.
+BATCH_ITEMS = 1000
+WINDOW = 4
+# Payload bytes per batch, well under the cloud's WebSocket message limit (16 MiB).
+BATCH_BYTES = 4 * 1024 * 1024
+# Seconds between health frames.
+HEALTH_INTERVAL = 1.0
+# How long an idle sender waits for a flush before looking again.
+IDLE_POLL = 0.5
+SEND_QUEUE = 64
+
+log = logging.getLogger(__name__)
+
+
+class UplinkSession:
+    """One connected session (see the module docstring)."""
+
+    def __init__(
+        self,
+        ws: WebSocketConnection,
+        *,
+        node_id: str,
+        outbox: Outbox,
+        replica: Replica,
+        exec_handler: ExecHandler,
+    ) -> None:
+        self.ws = ws
+        self.node_id = node_id
+        self.outbox = outbox
+        self.replica = replica
+        self.exec_handler = exec_handler
+        self.hello_ok: HelloOk | None = None
+        self._send, self._queue = trio.open_memory_channel[bytes](SEND_QUEUE)
+        self._window = trio.Semaphore(WINDOW)
+        self._inflight: dict[int, list[int]] = {}
+        self._snapshot: list[Snapshot] = []
+        self._nursery: trio.Nursery | None = None
+
+    async def run(self, *, hello_timeout: float) -> None:
+        """Say hello, wait for hello_ok, then serve until the socket closes.
+
+        Raises:
+            trio.TooSlowError: no hello_ok within `hello_timeout` seconds.
+            trio_websocket.ConnectionClosed: the socket closed.
+        """
+        revision = await self.replica.revision()
+        await self.ws.send_message(
+            encode(
+                Hello(
+                    node_id=self.node_id,
+                    replica_revision=revision,
+                    sealed_for=await self.replica.sealed_for(),
+                    have=await self.replica.ids() if revision else {},
+                    last_seq=self.outbox.last_seq,
+                    last_acked=self.outbox.last_acked,
+                )
+            ).decode()
+        )
+        with trio.fail_after(hello_timeout):
+            while self.hello_ok is None:
+                await self._handle(await self.ws.get_message())
+        log.info(
+            "cloud link up: edge %s node %s, cloud at revision %d",
+            self.hello_ok.edge_id,
+            self.node_id,
+            self.hello_ok.revision,
+        )
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._writer)
+            nursery.start_soon(self._sender)
+            nursery.start_soon(self._health)
+            while True:
+                await self._handle(await self.ws.get_message())
+
+    async def _writer(self) -> None:
+        async for frame in self._queue:
+            await self.ws.send_message(frame.decode())
+
+    # Down --------------------------------------------------------------------------------
+
+    async def _handle(self, message: str | bytes) -> None:
+        try:
+            frame = parse_down(message)
+        except FrameInvalid as exc:
+            log.warning("the cloud sent a bad frame: %s", exc.message)
+            await self._send.send(error_frame(exc))
+            return
+        if isinstance(frame, HelloOk):
+            self.hello_ok = frame
+        elif isinstance(frame, Ack):
+            seqs = self._inflight.pop(frame.batch, None)
+            if seqs is not None:
+                await self.outbox.ack(seqs)
+                self._window.release()
+        elif isinstance(frame, Snapshot):
+            await self._apply_snapshot(frame)
+        elif isinstance(frame, Changes):
+            await self.replica.apply_changes([c.model_dump() for c in frame.changes])
+        elif isinstance(frame, Exec) and self._nursery is not None:
+            self._nursery.start_soon(self._exec, frame)
+        elif isinstance(frame, ErrorFrame):
+            log.warning("the cloud could not read a frame: %s %s", frame.code, frame.message)
+
+    async def _apply_snapshot(self, frame: Snapshot) -> None:
+        if frame.chunk == 0:
+            self._snapshot = []
+        self._snapshot.append(frame)
+        if not frame.last:
+            return
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for chunk in self._snapshot:
+            for table, docs in chunk.tables.items():
+                tables.setdefault(table, []).extend(docs)
+        self._snapshot = []
+        if frame.mode == "full":
+            await self.replica.apply_snapshot(frame.revision, tables, sealed_for=frame.sealed_for)
+        else:
+            await self.replica.apply_delta(frame.revision, tables, frame.deletes)
+        log.info("replica at revision %d (%s snapshot)", frame.revision, frame.mode)
+
+    async def _exec(self, frame: Exec) -> None:
+        answer: ExecResult
+        with trio.move_on_after(frame.timeout) as scope:
+            try:
+                result = await self.exec_handler(frame.module_id, frame.method, frame.args, frame.role)
+                answer = ExecResult(id=frame.id, ok=True, result=result)
+            except ExecFailed as exc:
+                answer = _failed(frame.id, exc.error, exc.message, exc.status)
+            except Exception as exc:
+                answer = _failed(frame.id, "request_failed", f"{type(exc).__name__}: {exc}", None)
+        if scope.cancelled_caught:
+            answer = _failed(
+                frame.id, "timeout", f"{frame.method} took longer than {frame.timeout:g} s", None
+            )
+        try:
+            raw = encode(answer)
+        except (TypeError, ValueError) as exc:
+            raw = encode(_failed(frame.id, "request_failed", f"the result is not JSON: {exc}", None))
+        await self._send.send(raw)
+
+    # Up ----------------------------------------------------------------------------------
+
+    async def _sender(self) -> None:
+        cursor = BatchCursor(live_after=self.outbox.durable_seq)
+        batch_id = 0
+        while True:
+            await self._window.acquire()
+            before = self.outbox.durable_seq
+            items = await self.outbox.next_batch(BATCH_ITEMS, cursor, max_bytes=BATCH_BYTES)
+            if not items:
+                self._window.release()
+                if self.outbox.durable_seq == before:
+                    with trio.move_on_after(IDLE_POLL):
+                        await self.outbox.wait_written()
+                continue
+            batch_id += 1
+            self._inflight[batch_id] = [item.seq for item in items]
+            wire = [
+                {
+                    "seq": item.seq,
+                    "kind": item.kind,
+                    "module_id": item.module_id,
+                    "key": item.key,
+                    "at": item.at,
+                    "value": orjson.Fragment(item.body),
+                }
+                for item in items
+            ]
+            stats = {"last_seq": self.outbox.last_seq, "last_acked": self.outbox.last_acked}
+            await self._send.send(encode_batch(batch_id, wire, stats))
+
+    async def _health(self) -> None:
+        while True:
+            stats = await self.outbox.stats()
+            await self._send.send(encode(Health(stats=stats.as_json())))
+            await trio.sleep(HEALTH_INTERVAL)
+
+
+def _failed(call_id: str, error: str, message: str, status: int | None) -> ExecResult:
+    return ExecResult(id=call_id, ok=False, error=ExecError(error=error, message=message, status=status))

@@ -1,0 +1,113 @@
+"""serve_uplink: keep one session to the cloud open, forever, redialling with jittered backoff.
+
+While the cloud is unreachable nothing else changes: the node keeps appending to the outbox
+(which grows, bounded for events) and reading its configuration from the replica.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+import trio
+from trio_websocket import ConnectionClosed, ConnectionRejected, HandshakeError, open_websocket_url
+
+from edge.uplink.backoff import Backoff
+from edge.uplink.session import ExecHandler, UplinkSession
+from sync.outbox import Outbox
+from sync.replica import Replica
+
+PATH = "/api/engine/v2/edges/control"
+# A session that lasted this long counts as a success: the next failure retries quickly.
+HEALTHY_SESSION = 10.0
+# Snapshots come in chunks of 500 documents; this leaves room for large ones.
+MAX_MESSAGE = 64 * 1024 * 1024
+# Seconds for the TCP + TLS + WebSocket handshake.
+CONNECT_TIMEOUT = 10.0
+
+log = logging.getLogger(__name__)
+
+
+def control_url(cloud_url: str) -> str:
+    """The link's URL from the cloud's base URL (http -> ws, https -> wss; path added if absent)."""
+    parts = urlsplit(cloud_url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    if scheme not in ("ws", "wss"):
+        raise ValueError(f"the cloud URL must be http(s) or ws(s), not {cloud_url!r}")
+    path = parts.path if parts.path not in ("", "/") else PATH
+    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
+
+
+async def serve_uplink(
+    cloud_url: str,
+    edge_key: str,
+    node_id: str,
+    outbox: Outbox,
+    replica: Replica,
+    exec_handler: ExecHandler,
+    *,
+    backoff: Backoff | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> NoReturn:
+    """Run the edge's end of the link until cancelled.
+
+    Args:
+        cloud_url: the cloud's base URL (`https://cloud.example`), or the link URL itself.
+        edge_key: the edge's key (`transom cloud edge-key EDGE`), sent as `X-API-Key`.
+        node_id: this node's id; sequence numbers are per node.
+        outbox: drained in batches; items are deleted as the cloud acknowledges them.
+        replica: kept in step with the site's configuration.
+        exec_handler: runs calls from the cloud: `await handler(module_id, method, args, role)`.
+        backoff: redial delays (jittered exponential by default).
+
+    task_status.started() is called at once: the uplink works in the background and the
+    node must not wait for the WAN.
+    """
+    url = control_url(cloud_url)
+    delays = backoff or Backoff()
+    task_status.started()
+    while True:
+        started = trio.current_time()
+        try:
+            await _one_session(url, edge_key, node_id, outbox, replica, exec_handler, ssl_context)
+        except ConnectionRejected as exc:
+            log.error("the cloud refused the edge key (HTTP %s); retrying later", exc.status_code)
+        except (
+            OSError,
+            HandshakeError,
+            ConnectionClosed,
+            trio.BrokenResourceError,
+            trio.TooSlowError,
+        ) as exc:
+            log.info("cloud link down: %r", exc)
+        except Exception:
+            log.exception("cloud link session failed")
+        if trio.current_time() - started > HEALTHY_SESSION:
+            delays.reset()
+        await trio.sleep(delays.next_delay())
+
+
+async def _one_session(
+    url: str,
+    edge_key: str,
+    node_id: str,
+    outbox: Outbox,
+    replica: Replica,
+    exec_handler: ExecHandler,
+    ssl_context: ssl.SSLContext | None,
+) -> None:
+    async with open_websocket_url(
+        url,
+        ssl_context=ssl_context,
+        extra_headers=[(b"x-api-key", edge_key.encode())],
+        max_message_size=MAX_MESSAGE,
+        connect_timeout=CONNECT_TIMEOUT,
+        disconnect_timeout=1,
+    ) as ws:
+        session = UplinkSession(
+            ws, node_id=node_id, outbox=outbox, replica=replica, exec_handler=exec_handler
+        )
+        await session.run(hello_timeout=CONNECT_TIMEOUT)

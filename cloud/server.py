@@ -17,6 +17,8 @@ from cloud.api.module_router import CallableModuleRouter
 from cloud.api.status_bus import InMemoryStatusBus
 from cloud.auth.bootstrap import start_auth
 from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
+from cloud.edges.hub import EdgeHub
+from cloud.edges.routes import mount_edge_link
 from cloud.search.indexer import serve_indexer
 from cloud.search.reindex import index_path
 from cloud.search.sqlite_fts import SQLiteSearchIndex
@@ -24,6 +26,8 @@ from cloud.store.factory import open_store
 from sync.model import SettingsCipher
 
 STORE_FILE_NAME = "store.db"
+# What edges sent up (status, events, node health): cloud.edges.db.
+EDGES_FILE_NAME = "edges.db"
 # Seconds open requests and WebSockets get to finish when the server is asked to stop.
 GRACEFUL_SECONDS = 5.0
 
@@ -80,15 +84,20 @@ async def serve_cloud(
         auth = await start_auth(store, directory, admin_password=admin_password, public_origin=origin)
         try:
             secret = await trio.to_thread.run_sync(load_or_create_secret, directory / SECRET_FILE_NAME)
+            router, bus, cipher = CallableModuleRouter(), InMemoryStatusBus(), SettingsCipher(secret)
             app = create_app(
                 store=store,
                 auth=auth,
-                modules=CallableModuleRouter(),
-                status=InMemoryStatusBus(),
+                modules=router,
+                status=bus,
                 search=search,
-                cipher=SettingsCipher(secret),
+                cipher=cipher,
                 node_uri=f"http://{listen}",
             )
+            # The edge link: edges dial in here; exec for their modules goes down it.
+            hub = EdgeHub(store, auth, bus, path=directory / EDGES_FILE_NAME, cipher=cipher)
+            mount_edge_link(app, hub)
+            hub.install(router)
             config = Config()
             config.bind = [listen]
             config.accesslog = None
@@ -98,11 +107,12 @@ async def serve_cloud(
                 nursery.start_soon(_stop_on_signal, stop)
                 # The index follows the store's changefeed, resuming from its last revision.
                 await nursery.start(serve_indexer, store, search)
+                await nursery.start(hub.serve)
                 asgi: Any = app  # hypercorn's ASGI type is narrower than Starlette's
                 binds = await nursery.start(partial(serve, asgi, config, shutdown_trigger=stop.wait))
                 task_status.started(binds)
                 await stop.wait()
-                # serve() returns once its connections close; the indexer is then all that is left.
+                # serve() returns once its connections close; the indexer and edge hub are all that is left.
                 nursery.cancel_scope.cancel()
             log.info("cloud API stopped")
         finally:

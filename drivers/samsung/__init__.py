@@ -1,0 +1,1 @@
+"""Samsung display drivers (MDC: Multiple Display Control)."""

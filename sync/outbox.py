@@ -126,6 +126,7 @@ class Outbox:
         self._events: list[Event] = []
         self._db_lock = trio.CapacityLimiter(1)
         self._flushing = False
+        self._writing = 0  # items taken by a flush that has not committed yet
         self._flushed = trio.Event()
         self._appended = trio.Event()
         self._written = trio.Event()
@@ -179,8 +180,8 @@ class Outbox:
 
     @property
     def buffered(self) -> int:
-        """Appends waiting for a flush."""
-        return len(self._compacted) + len(self._events)
+        """Appends not yet durable (waiting for a flush, or in one)."""
+        return len(self._compacted) + len(self._events) + self._writing
 
     # Flushing ----------------------------------------------------------------------------
 
@@ -208,6 +209,7 @@ class Outbox:
         upto = self._last_seq
         self._compacted = {}
         self._events = []
+        self._writing = len(compacted) + len(events)
         done = False
 
         def run(conn: sqlite3.Connection) -> int:
@@ -220,6 +222,7 @@ class Outbox:
             self._event_bytes = await self._db(run)
         finally:
             self._flushing = False
+            self._writing = 0
             if done:
                 self._durable_seq = max(self._durable_seq, upto)
                 self._written.set()

@@ -41,8 +41,9 @@ from sync.replica import Replica
 ExecHandler = Callable[[str, str, list[Any] | dict[str, Any], str], Awaitable[Any]]
 """`await handler(module_id, method, args, role)` returns the function's JSON result."""
 
-# Items per batch and unacknowledged batches in flight: ~4,000 items ride one round trip.
-BATCH_ITEMS = 1000
+# Items per batch and unacknowledged batches in flight: ~8,000 items ride one round trip
+# (2,000 a batch gave 22-31k status changes/s on loopback, 1,000 about 20k: one fsync per batch a side).
+BATCH_ITEMS = 2000
 WINDOW = 4
 # Payload bytes per batch, well under the cloud's WebSocket message limit (16 MiB).
 BATCH_BYTES = 4 * 1024 * 1024

@@ -34,6 +34,8 @@ from edge.supervisor import DriverHostSupervisor, ModuleEvent, RestartPolicy
 
 log = logging.getLogger(__name__)
 
+# Seconds a host gets to exit cleanly once its last module stopped, before it is cancelled.
+STOP_GRACE = 10.0
 # Log lines a `debug` follower may be behind before lines are dropped for it.
 DEBUG_BACKLOG = 500
 
@@ -129,8 +131,10 @@ class ModuleManager:
             if module_id in hosted.supervisor.modules:
                 await hosted.supervisor.stop_module(module_id)
                 if not hosted.supervisor.modules:
-                    hosted.scope.cancel()
                     del self.hosts[driver]
+                    with trio.move_on_after(STOP_GRACE):
+                        await hosted.supervisor.stop()
+                    hosted.scope.cancel()
         state = self.states.pop(module_id, None)
         if state is not None and state.connected:
             self.bus.set_nowait(module_id, "connected", "false")

@@ -100,7 +100,9 @@ def _membership(options: NodeOptions, node_id: str, info: dict[str, Any]) -> Mem
 async def serve_node(
     options: NodeOptions, *, task_status: trio.TaskStatus[dict[str, Any]] = trio.TASK_STATUS_IGNORED
 ) -> None:
-    """Run the node until cancelled (or SIGINT/SIGTERM); started() gets `{node_id, api, manager}`.
+    """Run the node until SIGINT/SIGTERM or `stop()` (clean) or cancelled (hosts get killed).
+
+    started() gets `{node_id, api, manager, stop}`; `stop()` shuts the node down cleanly.
 
     Raises:
         SiteConfigInvalid: the configuration is invalid (nothing was started).
@@ -145,7 +147,9 @@ async def serve_node(
             if options.stop_on_signals:
                 running.start_soon(_stop_on_signal, shutdown)
             log.info("edge node %s serving %s", node_id, ", ".join(binds))
-            task_status.started({"node_id": node_id, "api": binds[0], "manager": manager})
+            task_status.started(
+                {"node_id": node_id, "api": binds[0], "manager": manager, "stop": shutdown.set}
+            )
             try:
                 await shutdown.wait()
             finally:

@@ -114,6 +114,7 @@ class DriverHostSupervisor:
         self._deaths: deque[float] = deque()
         self._up = trio.Event()
         self._lock = trio.Lock()  # module start/stop/update in order, per host
+        self._stopping = False
 
     def __repr__(self) -> str:
         return f"<DriverHostSupervisor {self.driver} {self.state} pid={self.pid}>"
@@ -163,6 +164,11 @@ class DriverHostSupervisor:
                 reason = str(exc)
             finally:
                 self._down()
+            if self._stopping:
+                self.state = "stopped"
+                if first:
+                    task_status.started()
+                return
             if first:
                 first = False
                 task_status.started()
@@ -245,6 +251,17 @@ class DriverHostSupervisor:
         for module_id in sorted(self.modules):
             self._on_module(ModuleEvent(module_id, False, reason))
         return delay
+
+    async def stop(self) -> None:
+        """Shut the host down cleanly (its modules unload) and end `serve()`.
+
+        Better than cancelling `serve()`: the host is asked to exit while its pipe is still
+        being written, instead of being killed after the client's grace period.
+        """
+        self._stopping = True
+        host = self.host
+        if host is not None:
+            await host.aclose()
 
     def _module_ended(self, module_id: str, error: str | None) -> None:
         self.running.discard(module_id)

@@ -61,15 +61,21 @@ async def running_node(tmp_path: Path, **site_options: Any) -> AsyncIterator[Run
             health_interval=1.0,
             stop_on_signals=False,
         )
-        started = await nursery.start(serve_node, options)
-        async with httpx.AsyncClient(base_url=started["api"], headers={"x-api-key": API_KEY}) as client:
-            yield RunningNode(started["api"], started["manager"], client)
+        async with trio.open_nursery() as node_nursery:
+            started = await node_nursery.start(serve_node, options)
+            try:
+                async with httpx.AsyncClient(
+                    base_url=started["api"], headers={"x-api-key": API_KEY}
+                ) as client:
+                    yield RunningNode(started["api"], started["manager"], client)
+            finally:
+                started["stop"]()  # a clean stop: serve_node returns once every host has exited
         nursery.cancel_scope.cancel()
 
 
-async def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.05) -> None:
-    """Poll `predicate()` (sync or async) until true; fail after `timeout` seconds."""
-    with trio.fail_after(timeout):
+async def wait_for(predicate: Any, within: float = 15.0, interval: float = 0.05) -> None:
+    """Poll `predicate()` (sync or async) until true; fail after `within` seconds."""
+    with trio.fail_after(within):
         while True:
             result = predicate()
             if hasattr(result, "__await__"):

@@ -29,8 +29,13 @@ async def test_exec_and_state_over_rest(tmp_path: Path) -> None:
         # Settings: Driver < Module for device modules.
         assert (await node.exec("Display_1", "greeting")).json() == "from the driver"
         assert (await node.exec("Display_2", "greeting")).json() == "from module 2"
-        state = await node.client.get("/api/engine/v2/systems/sys-room1/Display_1")
-        assert state.json()["last"] == "hello"
+
+        async def last_is_hello() -> bool:
+            # Status arrives in the host's next batch (within a few ms), not with the result.
+            state = await node.client.get("/api/engine/v2/systems/sys-room1/Display_1")
+            return bool(state.json().get("last") == "hello")
+
+        await wait_for(last_is_hello, 5)
         by_id = await node.client.post("/api/engine/v2/modules/mod-room/exec/ping", json=[])
         assert by_id.json() == "pong"
         assert (await node.client.get("/api/engine/v2/modules/mod-room/state/ready")).json() is True
@@ -77,64 +82,63 @@ async def test_unauthenticated_requests_are_refused(tmp_path: Path) -> None:
 
 
 async def test_control_websocket_bind_exec_and_errors(tmp_path: Path) -> None:
-    async with running_node(tmp_path) as node:
-        async with open_websocket_url(f"{node.ws_url}?api-key={API_KEY}") as ws:
+    async with running_node(tmp_path) as node, open_websocket_url(f"{node.ws_url}?api-key={API_KEY}") as ws:
 
-            async def request(frame: dict[str, object]) -> dict[str, object]:
-                await ws.send_message(json.dumps(frame))
-                return dict(json.loads(await ws.get_message()))
+        async def request(frame: dict[str, object]) -> dict[str, object]:
+            await ws.send_message(json.dumps(frame))
+            return dict(json.loads(await ws.get_message()))
 
-            await ws.send_message("ping")
-            assert await ws.get_message() == "pong"
-            bind = {
-                "id": 1,
-                "cmd": "bind",
+        await ws.send_message("ping")
+        assert await ws.get_message() == "pong"
+        bind = {
+            "id": 1,
+            "cmd": "bind",
+            "sys": "sys-room1",
+            "mod": "Display",
+            "index": 2,
+            "name": "colour",
+        }
+        assert (await request(bind))["type"] == "success"
+        reply = await request(
+            {
+                "id": 2,
+                "cmd": "exec",
                 "sys": "sys-room1",
                 "mod": "Display",
                 "index": 2,
-                "name": "colour",
+                "name": "set_value",
+                "args": ["colour", "blue"],
             }
-            assert (await request(bind))["type"] == "success"
-            reply = await request(
-                {
-                    "id": 2,
-                    "cmd": "exec",
-                    "sys": "sys-room1",
-                    "mod": "Display",
-                    "index": 2,
-                    "name": "set_value",
-                    "args": ["colour", "blue"],
-                }
+        )
+        frames = [reply, json.loads(await ws.get_message())]
+        by_type = {f["type"]: f for f in frames}
+        assert by_type["success"]["id"] == 2
+        assert by_type["notify"] == {
+            "id": 1,
+            "type": "notify",
+            "meta": {"sys": "sys-room1", "mod": "Display", "index": 2, "name": "colour"},
+            "value": "blue",
+        }
+        exec_room = {
+            "id": 3,
+            "cmd": "exec",
+            "sys": "sys-room1",
+            "mod": "Room",
+            "name": "ping",
+            "args": [],
+        }
+        assert (await request(exec_room))["value"] == "pong"
+        assert (await request({"id": 4, "cmd": "exec", "sys": "sys-x", "mod": "Room", "name": "ping"}))[
+            "error_code"
+        ] == 5
+        assert (
+            await request(
+                {"id": 5, "cmd": "bind", "sys": "sys-room1", "mod": "Room", "index": 9, "name": "x"}
             )
-            frames = [reply, json.loads(await ws.get_message())]
-            by_type = {f["type"]: f for f in frames}
-            assert by_type["success"]["id"] == 2
-            assert by_type["notify"] == {
-                "id": 1,
-                "type": "notify",
-                "meta": {"sys": "sys-room1", "mod": "Display", "index": 2, "name": "colour"},
-                "value": "blue",
-            }
-            exec_room = {
-                "id": 3,
-                "cmd": "exec",
-                "sys": "sys-room1",
-                "mod": "Room",
-                "name": "ping",
-                "args": [],
-            }
-            assert (await request(exec_room))["value"] == "pong"
-            assert (await request({"id": 4, "cmd": "exec", "sys": "sys-x", "mod": "Room", "name": "ping"}))[
-                "error_code"
-            ] == 5
-            assert (
-                await request(
-                    {"id": 5, "cmd": "bind", "sys": "sys-room1", "mod": "Room", "index": 9, "name": "x"}
-                )
-            )["error_code"] == 6
-            assert (await request({"id": 6, "cmd": "shout", "sys": "sys-room1"}))["error_code"] == 4
-            malformed = await request({"cmd": "bind"})
-            assert (malformed["type"], malformed["error_code"]) == ("error", 0)
-            assert (await request({"id": 7, "cmd": "debug", "mod": "mod-room"}))["error_code"] == 2
-            denied = {"id": 8, "cmd": "exec", "sys": "sys-room1", "mod": "Display", "name": "reboot"}
-            assert (await request(denied))["error_code"] == 2
+        )["error_code"] == 6
+        assert (await request({"id": 6, "cmd": "shout", "sys": "sys-room1"}))["error_code"] == 4
+        malformed = await request({"cmd": "bind"})
+        assert (malformed["type"], malformed["error_code"]) == ("error", 0)
+        assert (await request({"id": 7, "cmd": "debug", "mod": "mod-room"}))["error_code"] == 2
+        denied = {"id": 8, "cmd": "exec", "sys": "sys-room1", "mod": "Display", "name": "reboot"}
+        assert (await request(denied))["error_code"] == 2

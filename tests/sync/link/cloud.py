@@ -108,7 +108,7 @@ async def seed_site(store: SQLiteStore, auth: AuthService) -> Site:
             "name": "Display",
             "role": "device",
             "module_name": "Display",
-            "file_name": "drivers.x:Display",
+            "file_name": "drivers.pjlink.projector:PJLinkProjector",
             "default_port": 4352,
         },
     )

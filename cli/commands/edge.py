@@ -2,6 +2,79 @@
 
 from __future__ import annotations
 
+import logging
+from functools import partial
+from typing import Any
+
+import trio
 import typer
+from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(help="Run an edge node.", no_args_is_help=True)
+
+err = Console(stderr=True)
+out = Console()
+
+
+@app.command(name="run", context_settings={"help_option_names": ["-h", "--help"]})
+def run(
+    data_dir: str = typer.Option(..., "--data-dir", help="Directory for the node's id and state."),
+    config: str = typer.Option(
+        "", "--config", help="Site configuration file (YAML or JSON: drivers, systems, modules, ...)."
+    ),
+    node_id: str = typer.Option("", "--node-id", help="This node's id (default: kept in --data-dir)."),
+    site: str = typer.Option("default", "--site", help="The site this node belongs to."),
+    etcd: str = typer.Option("", "--etcd", help="etcd URL[,URL...] for a multi-node site."),
+    redis: str = typer.Option("", "--redis", help="Redis URL for the state bus (default: in-process)."),
+    listen: str = typer.Option("127.0.0.1:8081", "--listen", help="HOST:PORT of the local API."),
+) -> None:
+    """Run an edge node: its modules in driver host processes, and the local API, until Ctrl-C or SIGTERM.
+
+    Example:
+
+        transom edge run --data-dir ./node --config site.yaml --listen 0.0.0.0:8081
+    """
+    from edge.api.app import ListenAddressInvalid
+    from edge.config.errors import SiteConfigInvalid
+    from edge.node import NodeOptions, serve_node
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = NodeOptions(
+        data_dir=data_dir,
+        config=config or None,
+        node_id=node_id,
+        site=site,
+        etcd=[url.strip() for url in etcd.split(",") if url.strip()],
+        redis=redis,
+        listen=listen,
+    )
+    try:
+        trio.run(partial(serve_node, options, task_status=_Announce()))
+    except BaseException as raised:
+        exc = _single(raised)
+        if isinstance(exc, KeyboardInterrupt):
+            out.print("stopped")
+            return
+        if isinstance(exc, SiteConfigInvalid | ListenAddressInvalid | ValueError | OSError):
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(2) from None
+        raise
+    out.print("stopped")
+
+
+class _Announce:
+    """The task status of serve_node: prints where the local API listens once it does."""
+
+    def started(self, value: dict[str, Any] | None = None) -> None:
+        info = value or {}
+        out.print(
+            f"Transom edge node {info.get('node_id')} on {info.get('api')}/api/engine/v2 (Ctrl-C stops it)"
+        )
+
+
+def _single(exc: BaseException) -> BaseException:
+    """The one error inside nested one-member exception groups (trio's nurseries wrap errors)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc

@@ -193,6 +193,9 @@ class DriverMetadata:
             "makebreak": cls.makebreak,
             "interface": {name: spec.interface() for name, spec in self.functions.items()},
             "functions": {name: spec.functions_entry() for name, spec in self.functions.items()},
+            # Not in PlaceOS's document: the first line of each function's docstring, for
+            # `transom driver info` and the Backoffice's function list.
+            "descriptions": {name: spec.doc for name, spec in self.functions.items() if spec.doc},
             "implements": list(self.implements),
             "requirements": {},
             "security": security,

@@ -157,3 +157,9 @@ def test_argument_named_like_a_model_attribute() -> None:
 
     spec = metadata_of(Odd).functions["store"]
     assert spec.validate(["x"]) == {"json": "x", "copy": 1}
+
+
+def test_function_docstrings_become_descriptions() -> None:
+    descriptions = metadata_of(Projector).as_json()["descriptions"]
+    assert descriptions["power"] == "Turn the lamp on or off."
+    assert "switch_to" not in descriptions  # no docstring, no entry

@@ -22,8 +22,12 @@ from drivers.sdk.status import StatusChange
 # A batch goes out this long after its first change: a few ms adds no lag anyone sees and
 # lets one frame carry hundreds of changes (see DESIGN.md "Concurrency": batch, not round trips).
 FLUSH_INTERVAL = 0.005
-# ... or as soon as it holds this many entries, so one frame stays well under MAX_FRAME.
+# ... or as soon as it holds this many entries.
 BATCH_MAX = 2000
+# Entries per frame when a backlog goes out at once (~30 bytes each: well under MAX_FRAME).
+# A busy host sends all it has in few frames, rather than one small frame per turn of the
+# event loop: with 1,000 modules reading, each turn takes long.
+FRAME_ENTRIES = 100_000
 # Log lines a module may send per second on average, and in one burst.
 LOG_RATE = 50.0
 LOG_BURST = 200.0
@@ -33,8 +37,16 @@ LOG_MAX_CHARS = 4000
 _MODULE_PREFIX = re.compile(r"^\[(?P<id>[^\]\s]+)\] ")
 
 
+Batch = dict[str, dict[str, str]]  # {module_id: {key: JSON text}}
+
+
 class StatusBatcher:
-    """Collects status changes (`add` is the runtime's status sink) and sends them in batches."""
+    """Collects status changes (`add` is the runtime's status sink) and sends them in batches.
+
+    A batch is `{module_id: {key: json}}`: coalesced by construction, and it holds one dict
+    per module rather than one container per change, so a busy host (and the node decoding
+    it) makes little work for Python's cyclic garbage collector.
+    """
 
     def __init__(
         self, writer: FrameWriter, *, interval: float = FLUSH_INTERVAL, max_entries: int = BATCH_MAX
@@ -42,7 +54,8 @@ class StatusBatcher:
         self._writer = writer
         self.interval = interval
         self.max_entries = max_entries
-        self._pending: dict[tuple[str, str], str] = {}
+        self._pending: Batch = {}
+        self._size = 0
         self._any = trio.Event()
         self._full = trio.Event()
         self.changes = 0  # changes added
@@ -50,13 +63,24 @@ class StatusBatcher:
 
     def add(self, change: StatusChange) -> None:
         """Status sink: keep the latest JSON per (module, key) until the batch goes out."""
-        pending = self._pending
-        pending[(change.module_id, change.key)] = change.json
         self.changes += 1
-        if len(pending) == 1:
+        keys = self._pending.get(change.module_id)
+        if keys is None:
+            keys = self._pending[change.module_id] = {}
+        elif change.key in keys:
+            keys[change.key] = change.json
+            return
+        keys[change.key] = change.json
+        self._size += 1
+        if self._size == 1:
             self._any.set()
-        elif len(pending) >= self.max_entries:
+        elif self._size >= self.max_entries:
             self._full.set()
+
+    @property
+    def pending(self) -> int:
+        """Entries waiting for the next batch."""
+        return self._size
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Send a batch `interval` after its first change (sooner when full); until cancelled."""
@@ -68,27 +92,38 @@ class StatusBatcher:
             await self.flush()
 
     async def flush(self) -> None:
-        """Send what is pending now."""
+        """Send what is pending now (in frames of at most about FRAME_ENTRIES entries)."""
         pending, self._pending = self._pending, {}
+        self._size = 0
         self._any = trio.Event()
         self._full = trio.Event()
-        entries = [[module_id, key, value] for (module_id, key), value in pending.items()]
-        for start in range(0, len(entries), self.max_entries):
-            await self._send(entries[start : start + self.max_entries])
+        frame: Batch = {}
+        size = 0
+        for module_id, keys in pending.items():
+            frame[module_id] = keys
+            size += len(keys)
+            if size >= FRAME_ENTRIES:
+                await self._send(frame, size)
+                frame, size = {}, 0
+        if frame:
+            await self._send(frame, size)
 
-    async def _send(self, entries: list[list[str]]) -> None:
+    async def _send(self, batch: Batch, size: int) -> None:
         try:
-            await self._writer.send({"t": "status", "entries": entries})
+            await self._writer.send({"t": "status", "modules": batch})
         except ProtocolError:
-            if len(entries) == 1:
-                module_id, key, _ = entries[0]
+            pairs = [(m, k, v) for m, keys in batch.items() for k, v in keys.items()]
+            if len(pairs) == 1:
+                module_id, key, _ = pairs[0]
                 print(f"[{module_id}] status {key!r} is too large to send; dropped", file=sys.stderr)
                 return
-            half = len(entries) // 2
-            await self._send(entries[:half])
-            await self._send(entries[half:])
+            for half in (pairs[: len(pairs) // 2], pairs[len(pairs) // 2 :]):
+                part: Batch = {}
+                for module_id, key, value in half:
+                    part.setdefault(module_id, {})[key] = value
+                await self._send(part, len(half))
             return
-        self.entries_sent += len(entries)
+        self.entries_sent += size
 
 
 @dataclass(slots=True)

@@ -55,7 +55,7 @@ EXIT_STATUS_WAIT = 0.2
 
 log = logging.getLogger("drivers.host_client")
 
-StatusBatch = list[list[str]]  # [[module_id, key, json text], ...]
+StatusBatch = dict[str, dict[str, str]]  # {module_id: {key: JSON text}}, latest per key
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +312,7 @@ class HostProcess:
         try:
             if kind == "status":
                 if self._on_status is not None:
-                    self._on_status(message["entries"])
+                    self._on_status(message["modules"])
             elif kind in ("result", "started", "stopped", "pong"):
                 self._answer(message)
             elif kind == "log":

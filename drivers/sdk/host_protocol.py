@@ -13,7 +13,7 @@ Node -> host                                  Host -> node
   update  {id, module_id, settings}             stopped  {id?, module_id, error?}  (no id:
   exec    {id, module_id, method, args, level}           the module ended on its own)
   debug   {module_id, enabled}                  result   {id, ok, value | error}
-  system_reply {id, ok, value | error}          status   {entries: [[module_id, key, json]]}
+  system_reply {id, ok, value | error}          status   {modules: {module_id: {key: json}}}
   notify  {sub, value}                          log      {module_id, level, message}
   ping    {id}                                  setting  {module_id, key, value}
   shutdown {}                                   system_call {id, op, ...}  (modules, execute,
@@ -21,8 +21,9 @@ Node -> host                                  Host -> node
                                                 pong     {id}
                                                 error    {message, id?}  (a frame was bad)
 
-An error object is `{kind, message}` (see host_errors.py). Status `json` is the value's
-JSON text, as a status store keeps it.
+An error object is `{kind, message}` (see host_errors.py). A status batch holds the latest
+JSON text per (module, key) since the last batch (host_batching.py); batches arrive in
+order, so each key's values do too.
 """
 
 from __future__ import annotations

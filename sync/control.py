@@ -1,7 +1,7 @@
 """The control WebSocket's frames: parsing requests and building replies (PlaceOS's shapes).
 
-The same wire protocol as the cloud's (cloud/api/ws_protocol.py), kept byte-for-byte alike
-because `edge` may not import `cloud`; it belongs in `sync/` once both sides import it.
+Both the cloud API and each edge node's local API speak this protocol, so it lives here,
+where `edge` and `cloud` meet.
 
 Request:  {"id": int, "cmd": "bind|unbind|exec|debug|ignore", "sys", "mod", "index", "name", "args"}
 Replies:  {"id", "type": "success|notify|error|debug", "meta": {sys, mod, index, name},

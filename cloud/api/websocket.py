@@ -22,7 +22,6 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from cloud.api import execution
-from cloud.api import ws_protocol as frames
 from cloud.api.addressing import ModuleAddress, resolve_in, system_modules
 from cloud.api.changes import Changed
 from cloud.api.routing import (
@@ -36,6 +35,7 @@ from cloud.api.routing import (
 from cloud.api.state import ApiState, api_state
 from cloud.auth.dependencies import websocket_principal
 from cloud.auth.principal import Principal
+from sync import control as frames
 from sync.model import Role
 
 router = APIRouter(tags=["websocket"])

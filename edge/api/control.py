@@ -21,12 +21,12 @@ import trio
 from fastapi import APIRouter, WebSocket, WebSocketException, status
 from starlette.websockets import WebSocketDisconnect
 
-from edge.api import frames
 from edge.api.auth import AuthenticationFailed, Principal
 from edge.api.context import ApiContext, api_context
 from edge.api.failures import failure_of
 from edge.api.outbox import Outbox, Slot
 from edge.config.site import module_name
+from sync import control as frames
 from sync.model import Role
 
 router = APIRouter(tags=["websocket"])

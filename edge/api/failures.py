@@ -25,8 +25,8 @@ from drivers.sdk import (
     UnknownModuleError,
 )
 from drivers.sdk.host_errors import HostDiedError, HostTimeoutError
-from edge.api import frames
 from edge.errors import ModuleUnavailable
+from sync import control as frames
 
 
 @dataclass(frozen=True)

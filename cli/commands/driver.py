@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
+from pathlib import Path
 
+import trio
 import typer
 from rich.console import Console
 
-from drivers.sdk import DriverDefinitionError, load_driver, metadata_of
+from drivers.sdk import DriverDefinitionError, DriverError, ModuleConfig, load_driver, metadata_of
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -40,3 +43,55 @@ def info(
         err.print(f"[red]error:[/] {exc}", highlight=False, markup=True)
         raise typer.Exit(2) from None
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+@app.command(name="run", context_settings=CONTEXT)
+def run(
+    target: str = typer.Argument(..., help="The driver: pkg.module:Class, pkg.module, or a .py file."),
+    ip: str = typer.Option("", "--ip", help="The device's address."),
+    port: int | None = typer.Option(None, "--port", help="The device's port (default: the driver's)."),
+    uri: str = typer.Option("", "--uri", help="The device's URI (HTTP and WebSocket drivers)."),
+    setting: list[str] = typer.Option(
+        [], "--setting", "-s", help="A module setting as key=value (the value is JSON if it parses)."
+    ),
+    in_process: bool = typer.Option(False, "--in-process", help="Run in this process, not a host process."),
+    module_id: str = typer.Option("mod-run", "--id", help="The module's id."),
+) -> None:
+    """Run one module against a real device or simulator: live status, and a prompt for calls.
+
+    Status changes print as they happen. Each line you type calls a function as an admin:
+    `power true`, `power(true)` or `{"method": "power", "args": [true]}`; `help` lists the
+    functions. Ctrl-C (or Ctrl-D) stops the module and exits.
+
+    Example:
+
+        transom driver run drivers/pjlink/projector.py --ip 10.0.0.5 --setting password=\\"secret\\"
+    """
+    from cli.commands.driver_run import run_module
+
+    settings: dict[str, object] = {}
+    for item in setting:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            err.print(f"[red]error:[/] --setting wants key=value, not {item!r}", highlight=False)
+            raise typer.Exit(2)
+        try:
+            settings[key] = json.loads(value)
+        except ValueError:
+            settings[key] = value
+    where, colon, class_name = target.partition(":")
+    if where.endswith(".py"):  # the host process may not share our working directory
+        target = f"{Path(where).resolve()}{colon}{class_name}"
+    try:
+        load_driver(target)
+    except DriverDefinitionError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    config = ModuleConfig(id=module_id, ip=ip, port=port, uri=uri, settings=settings)
+    try:
+        trio.run(partial(run_module, target, config, in_process=in_process, console=Console()))
+    except* KeyboardInterrupt:
+        err.print("stopped")
+    except* DriverError as group:
+        err.print(f"[red]error:[/] {group.exceptions[0]}", highlight=False)
+        raise typer.Exit(1) from None

@@ -16,7 +16,7 @@ placement decides which module runs here, this decides how. It
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -99,6 +99,8 @@ class ModuleManager:
         self.directory = NodeDirectory(self)
         self._debug: dict[str, set[trio.MemorySendChannel[tuple[str, str]]]] = {}
         self._nursery: trio.Nursery | None = None
+        # Sees every log line from the hosts (the sync reporter sends warnings and errors up).
+        self.on_log: Callable[[LogLine], None] | None = None
 
     async def serve(self, *, task_status: trio.TaskStatus[ModuleManager] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the hosts until cancelled (then every host is shut down)."""
@@ -201,12 +203,14 @@ class ModuleManager:
     def _status(self, batch: StatusBatch) -> None:
         set_nowait = self.bus.set_nowait
         states = self.states
-        for module_id, key, value_json in batch:
-            set_nowait(module_id, key, value_json)
-            if key == "connected":
+        for module_id, changes in batch.items():
+            for key, value_json in changes.items():
+                set_nowait(module_id, key, value_json)
+            connected = changes.get("connected")
+            if connected is not None:
                 state = states.get(module_id)
                 if state is not None:
-                    state.connected = value_json == "true"
+                    state.connected = connected == "true"
 
     def _module_event(self, event: ModuleEvent) -> None:
         state = self.states.get(event.module_id)
@@ -232,6 +236,8 @@ class ModuleManager:
             self.bus.set_nowait(event.module_id, "connected", "false")
 
     def _log(self, line: LogLine) -> None:
+        if self.on_log is not None:
+            self.on_log(line)
         followers = self._debug.get(line.module_id)
         if line.module_id and line.level in ("error", "critical"):
             state = self.states.get(line.module_id)

@@ -1,0 +1,1 @@
+"""Philips (Signify) lighting drivers: the Hue bridge's local API."""

@@ -27,10 +27,9 @@ class StatusRecorder:
         self._changed = trio.Event()
 
     def on_status(self, batch: StatusBatch) -> None:
-        for module_id, key, text in batch:
-            if module_id == MODULE_ID:
-                self.status[key] = orjson.loads(text)
-                self.history.append((key, self.status[key]))
+        for key, text in batch.get(MODULE_ID, {}).items():
+            self.status[key] = orjson.loads(text)
+            self.history.append((key, self.status[key]))
         self._changed.set()
         self._changed = trio.Event()
 

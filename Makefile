@@ -12,15 +12,20 @@ TEST_DEBS := etcd-server etcd-client redis-server postgresql snmpd snmp openssh-
 # fixture uses the newest under /usr/lib/postgresql; the shell expands the glob).
 TEST_BINS := /usr/bin/etcd /usr/bin/etcdctl /usr/bin/redis-server /usr/lib/postgresql/*/bin/initdb /usr/sbin/snmpd /usr/bin/snmptrap /usr/sbin/sshd
 
+# @placeos/ts-client and its shims for tests/ts_client, installed from the lock file by `npm ci`.
+NODE_DIR := tests/ts_client
+# npm writes this hidden lock file on every install: newer than package-lock.json means up to date.
+NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
+
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test venv lint typecheck pytest debs clean
+.PHONY: demo test venv lint typecheck pytest debs node-deps clean
 
 demo: venv
 	$(VENV)/bin/transom demo $(DEMO_ARGS)
 
-test: debs venv lint typecheck pytest
+test: debs venv lint typecheck node-deps pytest
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -36,6 +41,17 @@ debs:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_DEBS) >/dev/null; \
 	fi
 
+node-deps: $(NODE_STAMP)
+
+# Without npm the ts-client test skips (and fails when CI is set, naming what is missing).
+$(NODE_STAMP): $(NODE_DIR)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		echo "installing Node packages for the tests from $(NODE_DIR)/package-lock.json"; \
+		npm ci --prefix $(NODE_DIR) --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: the @placeos/ts-client test will be skipped (Node 20 runs it)"; \
+	fi
+
 lint: venv
 	$(VENV)/bin/ruff check .
 
@@ -46,4 +62,4 @@ pytest: venv
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache $(NODE_DIR)/node_modules

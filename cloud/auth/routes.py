@@ -5,6 +5,7 @@ GET  /auth/login              the login form (login_url: /auth/login?continue={{
 POST /auth/login              check the form, set the session cookie, go on to `continue`
 GET  /auth/oauth/authorize    authorization code (and implicit) flow, login form if no session
 POST /auth/oauth/token        grants; with only `token` it revokes it (as ts-client sends)
+POST /auth/token              the same: @placeos/ts-client's default token_uri
 POST /auth/oauth/revoke       RFC 7009 revocation
 GET  /auth/logout             end the session (and revoke a bearer token sent with it)
 """
@@ -207,6 +208,7 @@ async def authorize(request: Request) -> Response:
 
 
 @router.post("/oauth/token")
+@router.post("/token", include_in_schema=False)  # ts-client's default token_uri (PlaceOS has only the above)
 async def token(request: Request) -> Response:
     """Token endpoint; parameters in the query string, a form or JSON (see params.py)."""
     auth = auth_service(request)

@@ -117,6 +117,17 @@ async def test_password_grant_in_the_query_string(site: Site) -> None:
     assert me.status_code == 200
 
 
+async def test_token_at_ts_clients_default_token_uri(site: Site) -> None:
+    # @placeos/ts-client posts to /auth/token unless told otherwise; PlaceOS serves /auth/oauth/token.
+    params = {"grant_type": "password", "username": "admin", "password": ADMIN_PASSWORD}
+    response = await site.client.post("/auth/token", params=params)
+    assert response.status_code == 200, response.text
+    assert response.json()["expires_in"] == 7200
+    token = response.json()["access_token"]
+    assert (await site.client.post("/auth/token", params={"token": token})).status_code == 200  # revoke
+    assert (await site.client.get("/api/test/me", headers=bearer(token))).status_code == 401
+
+
 async def test_password_grant_in_a_form_or_json_body(site: Site) -> None:
     form = {"grant_type": "password", "username": "user@example.com", "password": PASSWORDS["user"]}
     response = await site.client.post("/auth/oauth/token", data=form)

@@ -1,0 +1,200 @@
+"""PlaceOS's own TypeScript client (@placeos/ts-client 4.7.7, under Node) drives a real Transom cloud.
+
+`drive.mjs` authenticates with the password grant, lists and shows systems, lists modules,
+binds a status and is notified of a change, and executes over the WebSocket and REST; it
+prints one JSON line per step, which this test reads as it goes (after "bound" it publishes
+the change the client waits for). `make test` installs the Node packages from the lock file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator
+from functools import partial
+from pathlib import Path
+from subprocess import PIPE
+from typing import Any
+
+import pytest
+import trio
+
+from cloud.api.app import create_app
+from cloud.api.module_router import CallableModuleRouter
+from cloud.api.status_bus import InMemoryStatusBus
+from cloud.auth.auth_db import AuthDB
+from cloud.auth.principal import Principal
+from cloud.auth.service import AuthService
+from cloud.store.sqlite import SQLiteStore
+from sync.model import Role, SettingsCipher
+from tests.asgi_server import serve_asgi
+from tests.cloud.api.conftest import FAST_PASSWORDS, FUNCTIONS, SECRET
+
+HERE = Path(__file__).parent
+SCRIPT = HERE / "drive.mjs"
+NODE_MODULES = HERE / "node_modules"
+USERNAME, PASSWORD = "panel-user", "ts-client pw 123"
+# The client's OAuth client_id is md5(redirect_uri): the app is registered under this URI.
+REDIRECT_URI = "http://localhost/oauth-resp.html"
+SYSTEM_NAME = "Boardroom TS"
+# The whole run: Node start-up, authority, token, lists, WebSocket and execs.
+RUN_TIMEOUT = 60
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None or not NODE_MODULES.is_dir():
+        missing = "node is not installed" if node is None else "tests/ts_client/node_modules is missing"
+        reason = f"{missing}; `make test` installs the client (npm ci --prefix tests/ts_client)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return node
+
+
+class Cloud:
+    """A served API, its store and bus, and the one system the client works with."""
+
+    def __init__(self, host: str, store: SQLiteStore, bus: InMemoryStatusBus) -> None:
+        self.host = host
+        self.store = store
+        self.bus = bus
+        self.calls: list[tuple[str, str, Any, str]] = []
+        self.system: dict[str, Any] = {}
+        self.modules: list[dict[str, Any]] = []
+
+
+async def _seed(cloud: Cloud) -> None:
+    """A zone, a display driver with function metadata, two modules and a system (and another system)."""
+    store = cloud.store
+    zone = (await store.put("zones", {"name": "Level 3", "tags": ["level"]})).document
+    driver = (
+        await store.put(
+            "drivers",
+            {
+                "name": "PJLink display",
+                "role": "device",
+                "module_name": "Display",
+                "file_name": "drivers.pjlink.display:Display",
+                "default_port": 4352,
+                "functions": FUNCTIONS,
+            },
+        )
+    ).document
+    assert zone is not None and driver is not None
+    for ip in ("10.0.0.1", "10.0.0.2"):
+        module = {"driver_id": driver["id"], "name": "Display", "role": "device", "ip": ip, "port": 4352}
+        stored = (await store.put("modules", module)).document
+        assert stored is not None
+        cloud.modules.append(stored)
+    system = {"name": SYSTEM_NAME, "zones": [zone["id"]], "modules": [m["id"] for m in cloud.modules]}
+    stored = (await store.put("systems", system)).document
+    assert stored is not None
+    cloud.system = stored
+    await store.put("systems", {"name": "Lobby"})
+    await cloud.bus.publish(cloud.modules[0]["id"], "power", False)
+
+
+@pytest.fixture
+async def cloud(tmp_path: Path) -> AsyncIterator[Cloud]:
+    store = await SQLiteStore.open(tmp_path / "store.db")
+    db = await AuthDB.open(tmp_path / "auth.db")
+    auth = AuthService(store, secret=SECRET, db=db, passwords=FAST_PASSWORDS)
+    try:
+        await auth.ensure_first_admin("first admin pw 123")
+        await auth.create_user(
+            name="Panel", email="panel@example.com", password=PASSWORD, role=Role.USER, login_name=USERNAME
+        )
+        await auth.apps.register("ts-client test", REDIRECT_URI)
+        bus, router = InMemoryStatusBus(), CallableModuleRouter()
+        app = create_app(store=store, auth=auth, modules=router, status=bus, cipher=SettingsCipher(SECRET))
+        async with serve_asgi(app) as base_url:
+            running = Cloud(base_url.removeprefix("http://"), store, bus)
+
+            async def display(module_id: str, method: str, args: Any, who: Principal) -> Any:
+                """The display: `power(state)` sets its power status and answers it."""
+                running.calls.append((module_id, method, args, who.role.value))
+                if method != "power":
+                    raise ValueError(f"unknown function {method!r}")
+                await bus.publish(module_id, "power", bool(args[0]))
+                return {"power": bool(args[0])}
+
+            router.set_fallback(display)
+            await _seed(running)
+            yield running
+    finally:
+        await auth.aclose()
+        await store.aclose()
+
+
+async def _lines(stream: trio.abc.ReceiveStream) -> AsyncIterator[str]:
+    buffer = b""
+    async for chunk in stream:
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            yield line.decode()
+
+
+async def test_ts_client_drives_the_api(cloud: Cloud) -> None:
+    node = _node()
+    config = {
+        "host": cloud.host,
+        "username": USERNAME,
+        "password": PASSWORD,
+        "redirect_uri": REDIRECT_URI,
+        "system_name": SYSTEM_NAME,
+    }
+    steps: dict[str, dict[str, Any]] = {}
+    stderr: list[bytes] = []
+    display = cloud.modules[0]["id"]
+    with trio.fail_after(RUN_TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            command = [node, str(SCRIPT), json.dumps(config)]
+            run = partial(trio.run_process, command, cwd=HERE, stdout=PIPE, stderr=PIPE, check=False)
+            process = await nursery.start(run)
+
+            async def collect_stderr() -> None:
+                async for chunk in process.stderr:
+                    stderr.append(chunk)
+
+            nursery.start_soon(collect_stderr)
+            async for line in _lines(process.stdout):
+                if not line.startswith("{"):
+                    continue
+                frame = json.loads(line)
+                steps[frame["step"]] = frame
+                logs = b"".join(stderr).decode()
+                assert frame["ok"], f"{frame['step']} failed: {frame.get('error')}\n{logs}"
+                if frame["step"] == "bound":
+                    await cloud.bus.publish(display, "power", True)
+            await process.wait()
+    assert process.returncode == 0, b"".join(stderr).decode()
+
+    assert steps["auth"]["version"] == "v2.0.0"
+    listed = steps["query_systems"]
+    assert listed["names"] == [SYSTEM_NAME] and listed["total"] == 1
+    assert listed["wrapped"]  # a bare array: the client wraps each item in its model
+    assert listed["paged_total"] == 2 and len(listed["page_one"]) == 1  # X-Total-Count
+    assert listed["page_two"] is not None and len(listed["page_two"]) == 1  # the Link header's next page
+    assert len(set(listed["page_one"] + listed["page_two"])) == 2
+
+    shown = steps["show_system"]
+    assert shown["id"] == cloud.system["id"] and shown["modules"] == [m["id"] for m in cloud.modules]
+    assert shown["zones"] == cloud.system["zones"]
+
+    modules = steps["query_modules"]
+    assert modules["ids"] == [m["id"] for m in cloud.modules] and modules["total"] == 2
+    assert modules["names"] == ["Display", "Display"]
+
+    assert steps["bound"]["value"] is False  # the current value, notified right after the bind
+    assert steps["notify"]["value"] is True
+    assert steps["exec_ws"]["result"] == {"power": False} and steps["exec_ws"]["notified"] is False
+    assert steps["exec_rest"]["result"] == {"power": True} and steps["exec_rest"]["notified"] is True
+    assert steps["exec_error"]["type"] == "error" and steps["exec_error"]["code"] == 3
+    assert steps["unbind"]["connected"] is True
+    assert [(m, name, args, role) for m, name, args, role in cloud.calls[:2]] == [
+        (display, "power", [False], "user"),
+        (display, "power", [True], "user"),
+    ]

@@ -1,0 +1,185 @@
+"""ClusterCoordinator: runs this node's share of the site's modules as the membership changes.
+
+It ties a `Membership` (one node, or etcd with fencing) and a `Placement` to the module manager,
+seen through the `ModuleHost` protocol. On each new view or module list it stops what this node
+no longer owns, then starts what it gained (after the handover delay for modules whose previous
+owner is still a member). A fenced view stops everything at once.
+
+It also runs the membership itself, so that shutting down happens in the safe order: stop this
+node's modules first, then leave the cluster (revoke the lease), after which the others may
+start them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from typing import Protocol
+
+import trio
+
+from edge.cluster.membership import ClusterView, Membership
+from edge.cluster.placement import Placement
+
+log = logging.getLogger(__name__)
+
+# How long a module taken over from a live node waits before starting here. The old owner
+# learns of the same view through its own watch within milliseconds and stops the module; half
+# a second covers that and a driver's orderly disconnect.
+DEFAULT_HANDOVER_DELAY = 0.5
+
+
+class ModuleHost(Protocol):
+    """What the coordinator needs from the module manager."""
+
+    async def start_module(self, module_id: str) -> None:
+        """Start (load and connect) a module on this node."""
+        ...
+
+    async def stop_module(self, module_id: str) -> None:
+        """Stop a module on this node; it must no longer touch its device when this returns."""
+        ...
+
+    async def stop_all(self) -> None:
+        """Stop every module on this node (fencing, shutdown)."""
+        ...
+
+
+class ClusterCoordinator:
+    """Keeps the modules this node runs equal to its HRW share of the current view.
+
+    Attributes:
+        running: the modules started through this coordinator and not stopped since.
+    """
+
+    def __init__(
+        self,
+        membership: Membership,
+        host: ModuleHost,
+        modules: Iterable[str] = (),
+        *,
+        handover_delay: float = DEFAULT_HANDOVER_DELAY,
+    ) -> None:
+        self.membership = membership
+        self.host = host
+        self.node_id = membership.node_id
+        self.placement = Placement(self.node_id, modules)
+        self.handover_delay = handover_delay
+        self.running: set[str] = set()
+        self._handover_ready: dict[str, float] = {}
+        self._changed = trio.Event()
+        self._membership_scope: trio.CancelScope | None = None
+
+    def __repr__(self) -> str:
+        return f"<ClusterCoordinator {self.node_id} running={len(self.running)}>"
+
+    # Questions from the node (exec forwarding, health)
+
+    def owner_of(self, module_id: str) -> str | None:
+        """The node that should run `module_id` now; None while this node is fenced."""
+        view = self.membership.view
+        return None if view.fenced else self.placement.owner_of(module_id, view)
+
+    def address_of(self, node_id: str) -> str | None:
+        """The local API address `node_id` registered (its `api` info), or None."""
+        address = self.membership.view.infos.get(node_id, {}).get("api")
+        return str(address) if address else None
+
+    def set_modules(self, modules: Iterable[str]) -> None:
+        """Replace the site's module list (configuration changed); placement follows at once."""
+        self.placement.modules = frozenset(modules)
+        self._changed.set()
+
+    # Running
+
+    async def serve(self, *, task_status: trio.TaskStatus[ClusterView] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run membership and placement until cancelled; then stop all modules, then leave.
+
+        Signals started (with the first view) once the first placement has been applied.
+        """
+        async with trio.open_nursery() as nursery:
+            joined = trio.Event()
+            nursery.start_soon(self._run_membership, joined)
+            try:
+                await joined.wait()
+                nursery.start_soon(self._follow_views)
+                await self._apply()
+                task_status.started(self.membership.view)
+                while True:
+                    await self._wait_for_change()
+                    await self._apply()
+            finally:
+                with trio.CancelScope(shield=True):
+                    await self._stop_everything()
+                if self._membership_scope is not None:
+                    self._membership_scope.cancel()  # now leave: revoke the lease
+
+    async def _run_membership(self, joined: trio.Event) -> None:
+        # Shielded: cancelling the coordinator must not end membership before modules stop.
+        # (Not started through `nursery.start`: a task may not carry a scope it entered itself
+        # into another nursery, so readiness is signalled with an event instead.)
+        with trio.CancelScope(shield=True) as scope:
+            self._membership_scope = scope
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.membership.serve)
+                joined.set()
+
+    async def _follow_views(self) -> None:
+        async for _ in self.membership.views():
+            self._changed.set()
+
+    async def _wait_for_change(self) -> None:
+        deadline = min(self._handover_ready.values(), default=math.inf)
+        with trio.move_on_at(deadline):
+            await self._changed.wait()
+        self._changed = trio.Event()
+
+    async def _apply(self) -> None:
+        view = self.membership.view
+        diff = self.placement.update(self.running, view=view)
+        if not view.active:
+            self._handover_ready.clear()
+            if self.running:
+                log.warning(
+                    "node %s is not an active member (fenced=%s): stopping its %d modules",
+                    self.node_id, view.fenced, len(self.running),
+                )  # fmt: skip
+            await self._stop_everything()
+            return
+        for module_id in sorted(diff.to_stop):
+            await self._stop(module_id)
+        now = trio.current_time()
+        for module_id in list(self._handover_ready):
+            if module_id not in diff.to_start:
+                del self._handover_ready[module_id]
+        for module_id in sorted(diff.to_start):
+            if module_id in diff.handover or module_id in self._handover_ready:
+                ready = self._handover_ready.setdefault(module_id, now + self.handover_delay)
+                if ready > now:
+                    continue
+                del self._handover_ready[module_id]
+            await self._start(module_id)
+
+    async def _start(self, module_id: str) -> None:
+        try:
+            await self.host.start_module(module_id)
+        except Exception:
+            log.exception("starting module %s failed", module_id)
+            return
+        self.running.add(module_id)
+
+    async def _stop(self, module_id: str) -> None:
+        self.running.discard(module_id)
+        try:
+            await self.host.stop_module(module_id)
+        except Exception:
+            log.exception("stopping module %s failed", module_id)
+
+    async def _stop_everything(self) -> None:
+        self.running.clear()
+        self._handover_ready.clear()
+        try:
+            await self.host.stop_all()
+        except Exception:
+            log.exception("stopping all modules failed")

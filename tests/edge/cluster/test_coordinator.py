@@ -1,0 +1,166 @@
+"""ClusterCoordinator on a real etcd cluster: every module runs on exactly one node, always.
+
+A shared `Devices` record stands for the physical devices: each start claims one, each stop
+releases it, and a claim of a device another node still drives is a violation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+
+from edge.cluster.coordinator import ClusterCoordinator
+from edge.cluster.etcd_client import EtcdClient
+from edge.cluster.membership import EtcdMembership, SingleNodeMembership
+from tests.servers.etcd import EtcdCluster
+
+MODULES = [f"mod-{n:03d}" for n in range(300)]
+TTL = 3.0
+
+
+class Devices:
+    def __init__(self) -> None:
+        self.driver: dict[str, str] = {}
+        self.violations: list[str] = []
+        self.started_at: dict[str, list[tuple[float, str]]] = {}
+
+    def claim(self, module_id: str, node: str) -> None:
+        holder = self.driver.get(module_id)
+        if holder is not None and holder != node:
+            self.violations.append(f"{node} started {module_id} while {holder} drives it")
+        self.driver[module_id] = node
+        self.started_at.setdefault(node, []).append((trio.current_time(), module_id))
+
+    def release(self, module_id: str, node: str) -> None:
+        if self.driver.get(module_id) == node:
+            del self.driver[module_id]
+
+    def on(self, node: str) -> set[str]:
+        return {m for m, n in self.driver.items() if n == node}
+
+
+class FakeHost:
+    """A module manager that only records which device it drives."""
+
+    def __init__(self, node: str, devices: Devices) -> None:
+        self.node = node
+        self.devices = devices
+        self.stopped_all_at: list[float] = []
+
+    async def start_module(self, module_id: str) -> None:
+        self.devices.claim(module_id, self.node)
+        await trio.lowlevel.checkpoint()
+
+    async def stop_module(self, module_id: str) -> None:
+        self.devices.release(module_id, self.node)
+        await trio.lowlevel.checkpoint()
+
+    async def stop_all(self) -> None:
+        for module_id in self.devices.on(self.node):
+            self.devices.release(module_id, self.node)
+        self.stopped_all_at.append(trio.current_time())
+        await trio.lowlevel.checkpoint()
+
+
+async def settled(devices: Devices, nodes: int, within: float = 10.0) -> None:
+    """Wait until every module is driven and by `nodes` distinct nodes."""
+    with trio.fail_after(within):
+        for _ in range(100_000):  # polled: the record has no change event
+            if len(devices.driver) == len(MODULES) and len(set(devices.driver.values())) == nodes:
+                return
+            await trio.sleep(0.02)
+
+
+async def test_a_single_node_runs_everything_and_follows_the_module_list() -> None:
+    devices = Devices()
+    coordinator = ClusterCoordinator(SingleNodeMembership("solo"), FakeHost("solo", devices), MODULES[:5])
+    async with trio.open_nursery() as nursery:
+        await nursery.start(coordinator.serve)
+        assert devices.on("solo") == set(MODULES[:5])
+        assert coordinator.owner_of("mod-001") == "solo"
+        coordinator.set_modules(MODULES[3:8])
+        await trio.testing.wait_all_tasks_blocked()
+        assert devices.on("solo") == set(MODULES[3:8])
+        nursery.cancel_scope.cancel()
+    assert devices.driver == {}  # stopped on the way out
+
+
+@asynccontextmanager
+async def open_coordinators(
+    endpoint_lists: Sequence[list[str]], devices: Devices
+) -> AsyncIterator[dict[str, tuple[ClusterCoordinator, trio.CancelScope]]]:
+    out: dict[str, tuple[ClusterCoordinator, trio.CancelScope]] = {}
+    async with trio.open_nursery() as nursery:
+
+        async def run(name: str, endpoints: list[str], scope: trio.CancelScope) -> None:
+            with scope:
+                async with EtcdClient(endpoints) as client:
+                    membership = EtcdMembership(
+                        client, prefix="transom", site="s1", node_id=name, ttl=TTL,
+                        info={"api": f"http://{name}.local:8080"},
+                    )  # fmt: skip
+                    coordinator = ClusterCoordinator(membership, FakeHost(name, devices), MODULES)
+                    out[name] = (coordinator, scope)
+                    await coordinator.serve()
+
+        for i, endpoints in enumerate(endpoint_lists):
+            nursery.start_soon(run, f"n{i + 1}", endpoints, trio.CancelScope())
+        try:
+            yield out
+        finally:
+            nursery.cancel_scope.cancel()
+
+
+@pytest.mark.servers
+async def test_modules_spread_and_move_about_one_nth_on_join_and_leave(etcd_cluster: EtcdCluster) -> None:
+    devices = Devices()
+    async with open_coordinators([etcd_cluster.endpoints] * 3, devices) as nodes:
+        await settled(devices, 3)
+        for name, (coordinator, _) in nodes.items():
+            assert 60 < len(devices.on(name)) < 140
+            assert coordinator.owner_of("mod-007") == devices.driver["mod-007"]
+            assert coordinator.address_of("n2") == "http://n2.local:8080"
+        before = dict(devices.driver)
+        # A clean stop of n3: it stops its modules, then revokes; the others take them at once.
+        nodes["n3"][1].cancel()
+        await settled(devices, 2, within=TTL)
+        moved = {m for m in MODULES if devices.driver[m] != before[m]}
+        assert moved == {m for m, n in before.items() if n == "n3"}
+        assert devices.violations == []
+
+
+@pytest.mark.servers
+async def test_a_fenced_node_stops_its_modules_before_anyone_else_starts_them(
+    etcd_cluster: EtcdCluster,
+) -> None:
+    leader = etcd_cluster.leader()
+    isolated = next(m for m in etcd_cluster.members if m is not leader)
+    others = [m.url for m in etcd_cluster.members if m is not isolated]
+    devices = Devices()
+    async with open_coordinators([others, others, isolated.endpoints], devices) as nodes:
+        await settled(devices, 3)
+        victim_modules = devices.on("n3")
+        paused_at = trio.current_time()
+        isolated.pause()
+        try:
+            await settled(devices, 2, within=3 * TTL)
+        finally:
+            isolated.resume()
+        host = nodes["n3"][0].host
+        assert isinstance(host, FakeHost)
+        fenced_stop = min(t for t in host.stopped_all_at if t > paused_at)
+        taken_over = min(
+            t for node in ("n1", "n2") for t, m in devices.started_at[node] if m in victim_modules
+        )
+        assert fenced_stop < taken_over
+        print(
+            f"\ncoordinator fencing: n3 stopped its {len(victim_modules)} modules at "
+            f"{fenced_stop - paused_at:.3f} s, others started them at {taken_over - paused_at:.3f} s"
+        )
+        # Resumed: n3 rejoins and gets its share back (after the handover delay), never overlapping.
+        await settled(devices, 3, within=3 * TTL)
+        assert devices.on("n3") == victim_modules
+        assert devices.violations == []

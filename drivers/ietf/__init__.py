@@ -1,0 +1,1 @@
+"""Drivers for devices that speak an IETF-standard MIB rather than a vendor protocol."""

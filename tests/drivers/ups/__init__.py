@@ -1,0 +1,1 @@
+"""Tests of the RFC 1628 UPS-MIB driver."""

@@ -14,6 +14,7 @@ work in `async with open_asyncio_loop():` once; transports opened inside use tha
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -22,6 +23,8 @@ import trio
 import trio_asyncio
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 # The loop open for this trio run, so that every task of the run finds it, including tasks
 # not started inside the `open_asyncio_loop()` block (trio_asyncio's own marker is a context
@@ -47,11 +50,23 @@ async def open_asyncio_loop() -> AsyncIterator[asyncio.AbstractEventLoop]:
         yield loop
         return
     async with trio_asyncio.open_loop() as new_loop:
+        new_loop.set_exception_handler(_log_callback_error)
         _RUN_LOOP.set(new_loop)
         try:
             yield new_loop
         finally:
             _RUN_LOOP.set(None)
+
+
+def _log_callback_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Log an error raised in an asyncio callback, as plain asyncio does.
+
+    trio-asyncio's default handler re-raises it into the loop's nursery, which would end
+    every transport of the process (a whole driver host) over one stray callback, such as
+    pysnmp meeting a reply that arrives just after its client closed.
+    """
+    error = context.get("exception")
+    log.warning("asyncio callback error (ignored): %s", context.get("message"), exc_info=error)
 
 
 def current_asyncio_loop() -> asyncio.AbstractEventLoop:

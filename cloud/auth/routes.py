@@ -61,12 +61,16 @@ def _same_origin(request: Request) -> bool:
     """Whether a form post came from this site (or from no browser page at all).
 
     Refusing other origins stops login CSRF (a foreign page logging the browser into
-    an attacker's account); non-browser clients send no Origin and pass.
+    an attacker's account); non-browser clients send no Origin and pass. A browser
+    sends `Origin: null` when a page's referrer policy hides its origin (or from a
+    sandboxed frame); then its own `Sec-Fetch-Site`, which pages cannot set, decides.
     """
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    return origin != "null" and urlsplit(origin).netloc == request.headers.get("host")
+    if origin == "null":
+        return request.headers.get("sec-fetch-site") == "same-origin"
+    return urlsplit(origin).netloc == request.headers.get("host")
 
 
 def _oauth_error(error: AuthError) -> JSONResponse:
@@ -79,22 +83,31 @@ def _oauth_error(error: AuthError) -> JSONResponse:
 
 
 @router.get("/authority")
-async def authority(request: Request) -> dict[str, Any]:
-    """The authority (tenant) this host serves, with the fields ts-client reads."""
+async def authority(request: Request) -> Response:
+    """The authority (tenant) this host serves, with the fields ts-client reads.
+
+    `session` says whether this browser is signed in (PlaceOS: `signed_in?`). ts-client
+    runs the authorize flow in a hidden iframe when it is true and sends the page to
+    `login_url` when it is false; always true left a signed-out Backoffice waiting on an
+    invisible login form forever.
+    """
     auth = auth_service(request)
     found = await auth.users.authority_for_host(request.headers.get("host"))
-    return {
+    signed_in = await auth.session_user(request.cookies.get(SESSION_COOKIE)) is not None
+    body = {
         "id": found["id"],
         "name": found["name"],
         "description": found.get("description", ""),
         "domain": found["domain"],
         "login_url": found.get("login_url") or "/auth/login?continue={{url}}",
         "logout_url": found.get("logout_url") or "/auth/logout",
-        "session": True,
+        "session": signed_in,
         "production": True,
         "config": found.get("config", {}),
         "version": API_VERSION,
     }
+    # The answer depends on the session cookie: never reuse one from a cache.
+    return JSONResponse(body, headers=_NO_STORE)
 
 
 def _login_form(

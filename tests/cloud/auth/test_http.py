@@ -9,7 +9,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -86,8 +86,35 @@ async def test_authority_is_public_and_placeos_shaped(site: Site) -> None:
     assert set(body) >= {"id", "name", "description", "domain", "login_url", "logout_url", "session"}
     assert set(body) >= {"production", "config", "version"}
     assert body["id"].startswith("authority-") and body["domain"] == "localhost"
-    assert "{{url}}" in body["login_url"] and body["session"] is True
+    assert "{{url}}" in body["login_url"] and body["session"] is False  # no login session yet
     assert re.search(r"[2-9]\.[0-9]+\.[0-9]+", body["version"])  # else ts-client uses legacy paths
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_authority_session_says_whether_the_browser_is_signed_in(site: Site) -> None:
+    """Backoffice's start-up: session false sends the page to login_url; true runs authorize in an iframe."""
+    app = await site.auth.register_oauth_app("Backoffice", backoffice_redirect_uri(site.url))
+    page = f"{site.url}/backoffice/"
+    signed_out = (await site.client.get("/auth/authority")).json()
+    assert signed_out["session"] is False
+    # ts-client replaces {{url}} with the encoded page address and goes there.
+    login_url = signed_out["login_url"].replace("{{url}}", quote(page, safe=""))
+    form = await site.client.get(login_url)
+    assert form.status_code == 200 and f'value="{page}"' in form.text
+    login = await site.client.post(
+        "/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD, "continue": page}
+    )
+    assert login.status_code == 302 and login.headers["location"] == page
+    assert (await site.client.get("/auth/authority")).json()["session"] is True
+    # Signed in: the iframe's authorize answers at once with a code for oauth-resp.html.
+    params = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": app["redirect_uri"]}
+    again = await site.client.get("/auth/oauth/authorize", params={**params, "state": "s", "scope": "public"})
+    assert again.status_code == 302 and "code=" in again.headers["location"]
+    await site.client.get("/auth/logout")
+    assert (await site.client.get("/auth/authority")).json()["session"] is False
+    # A forged or stale cookie is no session either.
+    site.client.cookies.set("transom_session", "forged", path="/auth")
+    assert (await site.client.get("/auth/authority")).json()["session"] is False
 
 
 async def test_routes_need_credentials(site: Site) -> None:
@@ -498,3 +525,26 @@ async def test_login_form_refuses_cross_site_posts(site: Site) -> None:
     assert foreign.status_code == 403 and foreign.json()["error"] == "cross_origin_login"
     same = await site.client.post("/auth/login", data=form, headers={"Origin": site.url})
     assert same.status_code == 302
+    # A sandboxed frame's post: opaque origin, and the browser marks it cross-site.
+    sandboxed = {"Origin": "null", "Sec-Fetch-Site": "cross-site"}
+    assert (await site.client.post("/auth/login", data=form, headers=sandboxed)).status_code == 403
+    assert (await site.client.post("/auth/login", data=form, headers={"Origin": "null"})).status_code == 403
+
+
+async def test_login_form_posts_as_a_browser_sends_them(site: Site) -> None:
+    """What Chromium sent when Backoffice's user signed in on the form (seen in a headless run)."""
+    page = await site.client.get("/auth/login", params={"continue": "/backoffice/"})
+    # no-referrer made Chromium post with `Origin: null`, which the CSRF check refused.
+    assert page.headers["referrer-policy"] == "same-origin"
+    form = {"username": "admin", "password": ADMIN_PASSWORD, "continue": "/backoffice/"}
+    host = urlsplit(site.url).netloc
+    for origin in (site.url, "null"):  # same-origin policy sends the origin; older pages sent null
+        headers = {
+            "Origin": origin,
+            "Sec-Fetch-Site": "same-origin",
+            "Sec-Fetch-Mode": "navigate",
+            "Sec-Fetch-Dest": "document",
+            "Host": host,
+        }
+        login = await site.client.post("/auth/login", data=form, headers=headers)
+        assert login.status_code == 302 and login.headers["location"] == "/backoffice/", login.text

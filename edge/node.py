@@ -7,6 +7,11 @@ Start-up order: the site configuration (an invalid one stops here, before anythi
 the state bus, membership, the module manager, placement (which starts this node's
 modules), the local API. Shutdown runs it backwards: the API stops taking requests, every
 module is stopped (on_unload runs), every driver host exits, the bus flushes.
+
+With `cloud` and `edge_key` the node syncs with the cloud (`edge.uplink.node_link`): the
+uplink starts first, the configuration comes from the replica (a node that never synced
+waits for it), status, runtime state and notable logs go to the outbox, and the cloud's
+exec calls reach the module manager. The outbox is flushed and closed last.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import logging
 import platform
 import signal
 import socket
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -33,6 +39,8 @@ from edge.placement import ViewPlacement
 from edge.state.bus import StateBus
 from edge.state.in_process import InProcessStateBus
 from edge.supervisor import RestartPolicy
+from edge.uplink.backoff import Backoff
+from edge.uplink.node_link import CloudLink
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +63,9 @@ class NodeOptions:
     health_interval: float | None = None
     source: SiteConfigSource | None = None
     stop_on_signals: bool = True
+    cloud: str = ""
+    edge_key: str = ""
+    uplink_backoff: Backoff | None = None
 
 
 def node_identity(data_dir: Path, given: str) -> str:
@@ -74,8 +85,18 @@ def _source(options: NodeOptions) -> SiteConfigSource:
     if options.source is not None:
         return options.source
     if options.config is None:
-        raise ValueError("no site configuration: give --config FILE (the sync replica comes later)")
+        raise ValueError("no site configuration: give --config FILE, or --cloud URL and --edge-key KEY")
     return FileConfigSource(options.config)
+
+
+def _link(options: NodeOptions, data_dir: Path, node_id: str) -> CloudLink | None:
+    if not options.cloud and not options.edge_key:
+        return None
+    if not options.cloud or not options.edge_key:
+        raise ValueError("--cloud and --edge-key go together: give both or neither")
+    if options.config is not None:
+        raise ValueError("--config and --cloud are exclusive: a synced node's configuration is the cloud's")
+    return CloudLink(data_dir, options.cloud, options.edge_key, node_id, backoff=options.uplink_backoff)
 
 
 def _bus(options: NodeOptions) -> StateBus:
@@ -102,7 +123,8 @@ async def serve_node(
 ) -> None:
     """Run the node until SIGINT/SIGTERM or `stop()` (clean) or cancelled (hosts get killed).
 
-    started() gets `{node_id, api, manager, stop}`; `stop()` shuts the node down cleanly.
+    started() gets `{node_id, api, manager, stop, link}`; `stop()` shuts the node down cleanly;
+    `link` is the CloudLink (None without `cloud`).
 
     Raises:
         SiteConfigInvalid: the configuration is invalid (nothing was started).
@@ -113,11 +135,19 @@ async def serve_node(
     data_dir = Path(options.data_dir)
     await trio.Path(data_dir).mkdir(parents=True, exist_ok=True)
     node_id = node_identity(data_dir, options.node_id)
-    source = _source(options)
-    site = SiteHolder(await source.snapshot())
-    bus = _bus(options)
+    link = _link(options, data_dir, node_id)
+    source = link.source if link is not None else _source(options)
+    first = None if link is not None else await source.snapshot()
     shutdown = trio.Event()
-    async with trio.open_nursery() as nursery:
+    async with AsyncExitStack() as files, trio.open_nursery() as nursery:
+        if link is not None:  # the uplink runs from the start: the replica may still be empty
+            await files.enter_async_context(link)
+            await nursery.start(link.serve)
+            await link.wait_configured()
+            first = await source.snapshot()
+        assert first is not None
+        site = SiteHolder(first)
+        bus = _bus(options) if link is None else link.wrap_bus(_bus(options))
         await nursery.start(bus.serve)
         membership = _membership(options, node_id, {"api": f"http://{options.listen}"})
         await nursery.start(membership.serve)
@@ -127,6 +157,8 @@ async def serve_node(
         await nursery.start(manager.serve)
         placement = ViewPlacement(membership, site, manager)
         manager.placement = placement
+        if link is not None:
+            await nursery.start(link.attach(manager).serve)
         for sys_id, lookup in site().system_lookups().items():
             await bus.set_system_lookup(sys_id, lookup)
         async with trio.open_nursery() as running:
@@ -148,7 +180,7 @@ async def serve_node(
                 running.start_soon(_stop_on_signal, shutdown)
             log.info("edge node %s serving %s", node_id, ", ".join(binds))
             task_status.started(
-                {"node_id": node_id, "api": binds[0], "manager": manager, "stop": shutdown.set}
+                {"node_id": node_id, "api": binds[0], "manager": manager, "stop": shutdown.set, "link": link}
             )
             try:
                 await shutdown.wait()

@@ -8,7 +8,8 @@ is applied once.
 Layout:
 
     documents(tbl, id, revision, doc)   -- the current version of each document in the site
-    meta(name, value)                   -- revision; sealed_for (the edge key id settings are sealed for)
+    meta(name, value)                   -- revision; sealed_for (the edge key id settings are sealed for);
+                                           jwks (the cloud's token keys, from the link's hello_ok)
 
 Durability: WAL with synchronous=FULL; an apply that returned survives kill -9 and power loss.
 """
@@ -176,6 +177,27 @@ class Replica:
             self._notify()
         return applied
 
+    async def set_jwks(self, jwks: Mapping[str, Any]) -> bool:
+        """Keep the cloud's token verification keys, so a node cold-booted offline checks JWTs.
+
+        Returns:
+            Whether they differ from the ones held (followers are woken only then).
+        """
+        raw = orjson.dumps(dict(jwks), option=orjson.OPT_SORT_KEYS).decode()
+
+        def run(conn: sqlite3.Connection) -> bool:
+            with _transaction(conn):
+                row = conn.execute("SELECT value FROM meta WHERE name = 'jwks'").fetchone()
+                if row is not None and row[0] == raw:
+                    return False
+                _set_meta(conn, "jwks", raw)
+                return True
+
+        changed = await self._db(run)
+        if changed:
+            self._notify()
+        return changed
+
     # Reading -----------------------------------------------------------------------------
 
     async def revision(self) -> int:
@@ -188,6 +210,15 @@ class Replica:
         def run(conn: sqlite3.Connection) -> str | None:
             row = conn.execute("SELECT value FROM meta WHERE name = 'sealed_for'").fetchone()
             return None if row is None else str(row[0])
+
+        return await self._db(run)
+
+    async def jwks(self) -> dict[str, Any]:
+        """The cloud's token verification keys as last received (empty if never)."""
+
+        def run(conn: sqlite3.Connection) -> dict[str, Any]:
+            row = conn.execute("SELECT value FROM meta WHERE name = 'jwks'").fetchone()
+            return {} if row is None else _loads(row[0].encode())
 
         return await self._db(run)
 

@@ -28,12 +28,28 @@ def run(
     etcd: str = typer.Option("", "--etcd", help="etcd URL[,URL...] for a multi-node site."),
     redis: str = typer.Option("", "--redis", help="Redis URL for the state bus (default: in-process)."),
     listen: str = typer.Option("127.0.0.1:8081", "--listen", help="HOST:PORT of the local API."),
+    cloud: str = typer.Option(
+        "", "--cloud", help="The cloud's URL: sync with it (configuration down, status and events up)."
+    ),
+    edge_key: str = typer.Option(
+        "",
+        "--edge-key",
+        envvar="TRANSOM_EDGE_KEY",
+        show_envvar=True,
+        help="This edge's key for --cloud (from `transom cloud edge-key EDGE`).",
+    ),
 ) -> None:
     """Run an edge node: its modules in driver host processes, and the local API, until Ctrl-C or SIGTERM.
+
+    With --cloud and --edge-key the configuration comes from the cloud and is kept in
+    DATA_DIR/replica.db, so the node also starts and runs with the cloud unreachable; what it
+    observes waits in DATA_DIR/outbox.db until the cloud has it.
 
     Example:
 
         transom edge run --data-dir ./node --config site.yaml --listen 0.0.0.0:8081
+
+        transom edge run --data-dir ./node --cloud https://cloud.example --edge-key KEY
     """
     from edge.api.app import ListenAddressInvalid
     from edge.config.errors import SiteConfigInvalid
@@ -48,6 +64,8 @@ def run(
         etcd=[url.strip() for url in etcd.split(",") if url.strip()],
         redis=redis,
         listen=listen,
+        cloud=cloud,
+        edge_key=edge_key,
     )
     try:
         trio.run(partial(serve_node, options, task_status=_Announce()))

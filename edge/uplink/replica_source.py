@@ -10,12 +10,17 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import trio
+
 from edge.config.errors import SiteConfigInvalid
 from edge.config.loader import SECTIONS, build_site_config
 from edge.config.site import SiteConfig
 from sync.link import edge_settings_cipher, open_for_edge
 from sync.model import SettingsDecryptionFailed
 from sync.replica import Replica
+
+# Seconds between looks at the replica when no apply woke the follower (a safety net only).
+RECHECK_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +31,15 @@ class ReplicaConfigSource:
     Args:
         replica: the node's replica, kept in step by `serve_uplink`.
         edge_key: opens the settings the cloud sealed for this edge.
-        jwks: the key set that checks access tokens offline (from the link's hello_ok).
+        jwks: the key set that checks access tokens offline until the replica holds one
+            (the link saves hello_ok's in the replica; that one wins).
     """
 
     def __init__(self, replica: Replica, edge_key: str, *, jwks: dict[str, Any] | None = None) -> None:
         self.replica = replica
         self._cipher = edge_settings_cipher(edge_key)
         self.jwks = jwks or {}
+        self._given: tuple[int, dict[str, Any]] | None = None  # (revision, jwks) of the last snapshot
 
     async def snapshot(self) -> SiteConfig:
         """The configuration the replica holds now.
@@ -40,6 +47,7 @@ class ReplicaConfigSource:
         Raises:
             SiteConfigInvalid: the replica's documents do not make a usable configuration.
         """
+        revision = await self.replica.revision()  # read first: a change landing meanwhile shows later
         data: dict[str, Any] = {section: await self.replica.all(section) for section in SECTIONS}
         opened = []
         for document in data.get("settings", []):
@@ -48,15 +56,27 @@ class ReplicaConfigSource:
             except SettingsDecryptionFailed as exc:
                 log.error("settings %s do not open with this edge's key: %s", document.get("id"), exc)
         data["settings"] = opened
-        if self.jwks.get("keys"):
-            data["auth"] = {"jwks": self.jwks}
-        return build_site_config(data, file_name="replica", revision=await self.replica.revision())
+        jwks = await self.replica.jwks() or self.jwks  # the link keeps the newest in the replica
+        if jwks.get("keys"):
+            data["auth"] = {"jwks": jwks}
+        self._given = (revision, jwks)
+        return build_site_config(data, file_name="replica", revision=revision)
 
     async def changes(self) -> AsyncIterator[SiteConfig]:
-        """Yield a configuration after each apply that changed the replica."""
+        """Yield a configuration each time the replica differs from the last one given.
+
+        Compared with the last snapshot rather than only woken by applies, so a change that
+        landed before the caller started iterating (the link is faster than a node's start)
+        is not missed.
+        """
         while True:
-            await self.replica.wait_changed()
+            if (await self.replica.revision(), await self.replica.jwks() or self.jwks) == self._given:
+                with trio.move_on_after(RECHECK_SECONDS):
+                    await self.replica.wait_changed()
+                continue
             try:
                 yield await self.snapshot()
             except SiteConfigInvalid as exc:
                 log.error("the replica's configuration is invalid; keeping the running one\n%s", exc)
+                with trio.move_on_after(RECHECK_SECONDS):
+                    await self.replica.wait_changed()

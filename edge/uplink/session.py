@@ -131,6 +131,8 @@ class UplinkSession:
             await self._send.send(error_frame(exc))
             return
         if isinstance(frame, HelloOk):
+            if frame.jwks:  # kept, so a cold boot with no WAN still checks access tokens
+                await self.replica.set_jwks(frame.jwks)
             self.hello_ok = frame
         elif isinstance(frame, Ack):
             seqs = self._inflight.pop(frame.batch, None)

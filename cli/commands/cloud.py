@@ -7,6 +7,7 @@ from functools import partial
 import trio
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(help="Run and administer the cloud tier.", no_args_is_help=True)
 
@@ -109,3 +110,33 @@ def reindex(
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None
     out.print(f"indexed {count:,} documents")
+
+
+@app.command(name="edge-key", context_settings={"help_option_names": ["-h", "--help"]})
+def edge_key(
+    edge: str = typer.Argument(..., help="The edge's id, or its name (an edge of that name is created)."),
+    data_dir: str = typer.Option(..., "--data-dir", help="The cloud's data directory."),
+    store: str = typer.Option("", "--store", help="Config store URL (default: store.db in --data-dir)."),
+) -> None:
+    """Issue the key an edge's nodes connect with, print it once (it replaces the edge's old key).
+
+    Runs beside the running cloud or without it. The key belongs to the first admin user.
+
+    Example:
+
+        transom cloud edge-key "Level 3 comms room" --data-dir ./cloud
+    """
+    from cloud.edges.edge_key_command import issue_from_data_dir
+
+    try:
+        issued = trio.run(issue_from_data_dir, data_dir, store or None, edge)
+    except Exception as exc:
+        from cloud.edges.edge_key_command import EXPECTED_ERRORS
+
+        if not isinstance(exc, EXPECTED_ERRORS):
+            raise
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    action = "created edge" if issued.created else "edge"
+    err.print(f"{action} {issued.edge['name']!r} ({issued.edge['id']}); its new key (shown only once):")
+    typer.echo(issued.key)

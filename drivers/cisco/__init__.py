@@ -1,0 +1,1 @@
+"""Cisco collaboration devices: RoomOS video codecs over the xAPI."""

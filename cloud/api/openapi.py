@@ -16,6 +16,10 @@ from pydantic import BaseModel
 BODY_MODELS: dict[str, type[BaseModel]] = {}
 """Models referenced as `#/components/schemas/<name>` by request bodies (see crud.body_schema)."""
 
+# Fields the server sets (crud.READ_ONLY): readOnly in the document, so they are in answers
+# but not asked of writers (generated clients and schemathesis leave them out of bodies).
+SERVER_FIELDS = ("id", "created_at", "updated_at")
+
 _WEBSOCKET_DOC = {
     "get": {
         "tags": ["websocket"],
@@ -60,6 +64,8 @@ def install_openapi(app: FastAPI, *, websocket_path: str) -> None:
             for def_name, definition in schema.pop("$defs", {}).items():
                 schemas.setdefault(def_name, definition)
             schemas.setdefault(name, schema)
+            for field in SERVER_FIELDS:
+                schemas[name].get("properties", {}).get(field, {})["readOnly"] = True
         document["paths"][websocket_path] = _WEBSOCKET_DOC
         app.openapi_schema = document
         return document

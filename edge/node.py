@@ -143,7 +143,9 @@ async def serve_node(
         if link is not None:  # the uplink runs from the start: the replica may still be empty
             await files.enter_async_context(link)
             await nursery.start(link.serve)
-            await link.wait_configured()
+            if not await _configured(link, stop_on_signals=options.stop_on_signals):
+                nursery.cancel_scope.cancel()  # stopped before the cloud ever answered
+                return
             first = await source.snapshot()
         assert first is not None
         site = SiteHolder(first)
@@ -190,6 +192,26 @@ async def serve_node(
         # placement's finally stopped every module; the hosts go with the manager's nursery.
         nursery.cancel_scope.cancel()
     log.info("edge node %s stopped", node_id)
+
+
+async def _configured(link: CloudLink, *, stop_on_signals: bool) -> bool:
+    """Wait for the replica's first configuration; False if SIGINT/SIGTERM came first."""
+    configured = False
+    async with trio.open_nursery() as waiting:
+
+        async def wait() -> None:
+            nonlocal configured
+            await link.wait_configured()
+            configured = True
+            waiting.cancel_scope.cancel()
+
+        waiting.start_soon(wait)
+        if stop_on_signals:
+            stop = trio.Event()
+            waiting.start_soon(_stop_on_signal, stop)
+            await stop.wait()
+            waiting.cancel_scope.cancel()
+    return configured
 
 
 async def _follow_source(source: SiteConfigSource, site: SiteHolder, manager: ModuleManager) -> None:

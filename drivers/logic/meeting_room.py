@@ -1,5 +1,7 @@
-"""Meeting room logic: one "room on/off" that powers the room's displays and projectors, routes
-the switcher and sets the volume, and a room state kept from the devices' own power status.
+"""Meeting room logic: room on/off over displays, projectors and switcher; room volume and state.
+
+One `power(state)` powers the room's displays and projectors, routes the switcher and sets
+the volume; the room `state` is kept from the devices' own power status.
 
 Protocol: none of its own; it drives the other modules of its system through `self.system`
 (PlaceOS logic-module semantics, DESIGN.md "Drivers and modules"), calling the functions of

@@ -1,5 +1,7 @@
-"""Room logic over a PJLink projector, a Samsung MDC display and an Extron switcher, each a real
-driver module against its simulator, all in one system of a LocalDirectory."""
+"""Room logic over PJLink, Samsung MDC and Extron driver modules on their simulators, in one system.
+
+Each device is a real driver module against its simulator; all share a LocalDirectory.
+"""
 
 from __future__ import annotations
 

@@ -45,6 +45,25 @@ def info(
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
 
 
+@app.command(name="docs", context_settings=CONTEXT)
+def docs(
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file, not stdout."),
+) -> None:
+    """Print the bundled drivers' reference (functions, levels, settings) as Markdown.
+
+    Example:
+
+        transom driver docs --output docs/drivers.md
+    """
+    from drivers.catalog import render_markdown
+
+    text = render_markdown()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+
+
 @app.command(name="run", context_settings=CONTEXT)
 def run(
     target: str = typer.Argument(..., help="The driver: pkg.module:Class, pkg.module, or a .py file."),

@@ -12,9 +12,10 @@ from cloud.api.body import json_body
 from cloud.api.cascade import delete_where, remove_from_lists
 from cloud.api.context import Ctx, context
 from cloud.api.crud import ListParam, Resource, install_crud, parse_bool
+from cloud.api.drivers import with_role_number
 from cloud.api.errors import NotFound
 from cloud.api.routing import as_args
-from cloud.api.schemas import ERROR_RESPONSES
+from cloud.api.schemas import ERROR_RESPONSES, ModuleView
 from cloud.api.views import settings_view
 from cloud.store.base import Filter, Query
 from sync.model import TABLES, DocumentInvalid, DriverRole
@@ -28,12 +29,35 @@ class ModulesResource(Resource):
     table = "modules"
     path = "modules"
     model = TABLES["modules"]
+    view_model = ModuleView
     params = {
         "driver_id": ListParam("driver_id"),
         "edge_id": ListParam("edge_id"),
         "connected": ListParam("connected", "bool"),
         "running": ListParam("running", "bool"),
     }
+
+    async def view(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
+        """With the role as PlaceOS's number and `driver: {name, description}`.
+
+        PlaceOS adds the driver's name to each module it lists (and to a module shown
+        with `complete=true`); Backoffice names modules by it, else "<Unnamed>".
+        """
+        shown = with_role_number(document)
+        driver_id = document.get("driver_id")
+        if isinstance(driver_id, str):
+            summaries: dict[str, dict[str, Any] | None] = getattr(ctx.request.state, "driver_summaries", {})
+            ctx.request.state.driver_summaries = summaries
+            if driver_id not in summaries:
+                driver = await ctx.api.store.get("drivers", driver_id)
+                summaries[driver_id] = (
+                    None
+                    if driver is None
+                    else {"name": driver.get("name", ""), "description": driver.get("description", "")}
+                )
+            if summaries[driver_id] is not None:
+                shown["driver"] = summaries[driver_id]
+        return shown
 
     async def list_filters(self, ctx: Ctx) -> list[Filter]:
         filters = await super().list_filters(ctx)
@@ -98,7 +122,7 @@ async def _set_running(ctx: Ctx, module_id: str, running: bool) -> Response:
     entry = await modules.load(ctx, module_id)
     await modules.check_write(ctx, entry.document)
     updated = await modules.update(ctx, entry, {"running": running})
-    return JSONResponse(updated)
+    return JSONResponse(await modules.view(ctx, updated))
 
 
 @router.post("/modules/{module_id}/start", summary="Start a module", responses=ERROR_RESPONSES)

@@ -31,6 +31,36 @@ def _without(model: type[Document], name: str, hidden: set[str]) -> type[BaseMod
     return create_model(name, __doc__=model.__doc__, **fields)
 
 
+def _replacing(model: type[Document], name: str, **changed: Any) -> type[BaseModel]:
+    fields: dict[str, Any] = {key: (info.annotation, info) for key, info in model.model_fields.items()}
+    fields.update(changed)
+    return create_model(name, __doc__=model.__doc__, **fields)
+
+
+_ROLE_NUMBER = (
+    int,
+    Field(description="PlaceOS's role number: 0 ssh, 1 device, 2 service, 3 websocket, 99 logic"),
+)
+
+
+class DriverSummary(BaseModel):
+    """The driver fields PlaceOS includes with each module in a list."""
+
+    name: str
+    description: str = ""
+
+
+DriverView = _replacing(TABLES["drivers"], "DriverView", role=_ROLE_NUMBER)
+"""A driver as the API shows it: the role as PlaceOS's number."""
+
+ModuleView = _replacing(
+    TABLES["modules"],
+    "ModuleView",
+    role=_ROLE_NUMBER,
+    driver=(DriverSummary | None, Field(None, description="its driver's name and description")),
+)
+"""A module as the API shows it: the role as PlaceOS's number, with its driver's name."""
+
 UserView = _without(TABLES["users"], "UserView", {"password_digest"})
 """A user as the API shows it: never the password digest."""
 

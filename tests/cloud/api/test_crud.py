@@ -202,9 +202,37 @@ async def test_list_filters(api: Api) -> None:
 async def test_module_takes_name_and_role_from_driver(api: Api) -> None:
     room = await seed_room(api)
     module = room.displays[0]
-    assert module["name"] == "Display" and module["role"] == "device" and module["port"] == 4352
+    assert module["name"] == "Display" and module["role"] == 1 and module["port"] == 4352  # 1: Device
     renamed = await api.admin.patch(f"/modules/{module['id']}", json={"name": "Other", "custom_name": "Left"})
     assert renamed.json()["name"] == "Display" and renamed.json()["custom_name"] == "Left"
+
+
+async def test_modules_and_drivers_as_backoffice_reads_them(api: Api) -> None:
+    """Backoffice's system Modules tab: role as PlaceOS's number, each module named by its driver."""
+    room = await seed_room(api)
+    listed = await api.admin.get(
+        "/modules", params={"control_system_id": room.system["id"], "complete": "true", "limit": "200"}
+    )
+    assert listed.status_code == 200 and listed.headers["X-Total-Count"] == "3"
+    driver = (await api.admin.get(f"/drivers/{room.displays[0]['driver_id']}")).json()
+    assert driver["role"] == 1  # PlaceDriverRole.Device; "device" reads as Logic (99) in ts-client
+    for module in listed.json():
+        assert module["role"] in (0, 1, 2, 3, 99)
+        assert set(module["driver"]) == {"name", "description"} and module["driver"]["name"]
+    display = next(m for m in listed.json() if m["id"] == room.displays[0]["id"])
+    assert display["role"] == 1 and display["driver"]["name"] == driver["name"]
+    shown = (await api.admin.get(f"/modules/{display['id']}", params={"complete": "true"})).json()
+    assert shown["driver"]["name"] == driver["name"] and shown["role"] == 1
+    stopped = await api.admin.post(f"/modules/{display['id']}/stop")
+    assert stopped.json()["running"] is False and stopped.json()["role"] == 1
+    # What Backoffice sends back: the number (or the name) is accepted.
+    edited = await api.admin.patch(f"/modules/{display['id']}", json={"role": 1, "custom_name": "Left"})
+    assert edited.status_code == 200 and edited.json()["role"] == 1
+    # ?role= as PlaceOS takes it (a number), or by name.
+    for role in ("1", "device"):
+        devices = (await api.admin.get("/drivers", params={"role": role})).json()
+        assert driver["id"] in [d["id"] for d in devices] and {d["role"] for d in devices} == {1}
+    assert (await api.admin.get("/drivers", params={"role": "99"})).json() == []
 
 
 async def test_deleting_a_module_removes_it_from_systems(api: Api) -> None:

@@ -57,6 +57,9 @@ class Driver:
             else "logic".
         default_port, default_uri: where the device listens unless the module says.
         makebreak: connect for each command and close when idle.
+        inbound: ("udp" or "tcp", port) the edge listens on for devices that send to the
+            platform; what a module's device sends there reaches its `received_inbound`
+            function (see edge/dispatch).
         tokenizer: a Tokenizer template (each module gets a fresh copy); or set
             `self.tokenizer` in `on_load`.
     """
@@ -70,6 +73,7 @@ class Driver:
     default_port: ClassVar[int | None] = None
     default_uri: ClassVar[str | None] = None
     makebreak: ClassVar[bool] = False
+    inbound: ClassVar[tuple[str, int] | None] = None
     tokenizer: Tokenizer | None = None
 
     _runtime: ModuleRuntime | None = None

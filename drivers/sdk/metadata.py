@@ -9,7 +9,7 @@ The JSON shape follows PlaceOS's driver metadata (PlaceOS/driver `driver_model.c
     settings_schema  JSON schema of the settings (also under `json_schema`)
 
 plus the class declarations: descriptive_name, generic_name, description,
-default_settings, transport, default_port, default_uri, makebreak.
+default_settings, transport, default_port, default_uri, makebreak, inbound.
 """
 
 from __future__ import annotations
@@ -191,6 +191,7 @@ class DriverMetadata:
             "default_port": cls.default_port,
             "default_uri": cls.default_uri,
             "makebreak": cls.makebreak,
+            "inbound": list(cls.inbound) if cls.inbound else None,
             "interface": {name: spec.interface() for name, spec in self.functions.items()},
             "functions": {name: spec.functions_entry() for name, spec in self.functions.items()},
             # Not in PlaceOS's document: the first line of each function's docstring, for

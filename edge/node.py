@@ -1,12 +1,19 @@
-"""serve_node: one edge node: state bus, membership, placement, module manager and local API.
+"""serve_node: one edge node: state bus, cluster coordinator, module manager and local API.
 
     options = NodeOptions(data_dir="/var/lib/transom", config="site.yaml", listen="0.0.0.0:8081")
     await serve_node(options)            # until cancelled, SIGINT or SIGTERM
 
 Start-up order: the site configuration (an invalid one stops here, before anything runs),
-the state bus, membership, the module manager, placement (which starts this node's
-modules), the local API. Shutdown runs it backwards: the API stops taking requests, every
-module is stopped (on_unload runs), every driver host exits, the bus flushes.
+the state bus, the module manager, the cluster coordinator (`edge.cluster.coordinator`: it
+joins the membership, then starts this node's HRW share of the modules), the local API.
+Shutdown runs it backwards: the API stops taking requests, every module is stopped (on_unload
+runs), the node leaves the cluster (its lease is revoked), every driver host exits, the bus
+flushes.
+
+Without `etcd` the node is a one-node cluster that owns every module. With `etcd` it
+registers under a lease of `lease_ttl` seconds with its local API address, so peers forward
+exec for the modules it runs (authenticated with `peer_key`); if it cannot renew the lease it
+fences itself, stopping every module before the others may start them.
 
 With `cloud` and `edge_key` the node syncs with the cloud (`edge.uplink.node_link`): the
 uplink starts first, the configuration comes from the replica (a node that never synced
@@ -31,11 +38,12 @@ import trio
 from edge.api.app import check_listen, create_app, serve_local_api
 from edge.api.auth import EdgeAuthenticator
 from edge.api.context import ApiContext
+from edge.cluster.coordinator import DEFAULT_HANDOVER_DELAY, ClusterCoordinator
 from edge.cluster.membership import Membership, SingleNodeMembership
 from edge.config.holder import SiteHolder
 from edge.config.source import FileConfigSource, SiteConfigSource
+from edge.forwarding import PeerForwarder
 from edge.module_manager import ModuleManager
-from edge.placement import ViewPlacement
 from edge.state.bus import StateBus
 from edge.state.in_process import InProcessStateBus
 from edge.supervisor import RestartPolicy
@@ -59,6 +67,9 @@ class NodeOptions:
     redis: str = ""
     listen: str = "127.0.0.1:8081"
     etcd_prefix: str = "transom"
+    lease_ttl: float = 3.0
+    handover_delay: float = DEFAULT_HANDOVER_DELAY
+    peer_key: str = ""
     policy: RestartPolicy | None = None
     health_interval: float | None = None
     source: SiteConfigSource | None = None
@@ -113,8 +124,21 @@ def _membership(options: NodeOptions, node_id: str, info: dict[str, Any]) -> Mem
     from edge.cluster.etcd_client import EtcdClient
     from edge.cluster.membership import EtcdMembership
 
+    if options.lease_ttl < 1:
+        raise ValueError(
+            f"--lease-ttl must be at least 1 second (etcd leases are whole seconds): {options.lease_ttl!r}"
+        )
+    if options.listen.rpartition(":")[2] == "0":
+        raise ValueError(
+            f"--etcd needs a fixed --listen port: peers forward exec to it, not {options.listen!r}"
+        )
     return EtcdMembership(
-        EtcdClient(options.etcd), prefix=options.etcd_prefix, site=options.site, node_id=node_id, info=info
+        EtcdClient(options.etcd),
+        prefix=options.etcd_prefix,
+        site=options.site,
+        node_id=node_id,
+        ttl=options.lease_ttl,
+        info=info,
     )
 
 
@@ -152,20 +176,29 @@ async def serve_node(
         bus = _bus(options) if link is None else link.wrap_bus(_bus(options))
         await nursery.start(bus.serve)
         membership = _membership(options, node_id, {"api": f"http://{options.listen}"})
-        await nursery.start(membership.serve)
+        forwarder = PeerForwarder(api_key=options.peer_key) if options.etcd else None
+        if forwarder is not None:
+            files.push_async_callback(forwarder.aclose)
         manager = ModuleManager(
-            node_id, site, bus, policy=options.policy, health_interval=options.health_interval
+            node_id,
+            site,
+            bus,
+            forwarder=forwarder,
+            policy=options.policy,
+            health_interval=options.health_interval,
         )
         await nursery.start(manager.serve)
-        placement = ViewPlacement(membership, site, manager)
-        manager.placement = placement
+        coordinator = ClusterCoordinator(
+            membership, manager, site().modules, handover_delay=options.handover_delay
+        )
+        manager.placement = coordinator
         if link is not None:
             await nursery.start(link.attach(manager).serve)
         for sys_id, lookup in site().system_lookups().items():
             await bus.set_system_lookup(sys_id, lookup)
         async with trio.open_nursery() as running:
-            await running.start(placement.serve)
-            running.start_soon(_follow_source, source, site, manager)
+            await running.start(coordinator.serve)  # joins, then starts this node's share
+            running.start_soon(_follow_source, source, site, manager, coordinator)
             context = ApiContext(
                 node_id=node_id,
                 site=site,
@@ -173,7 +206,12 @@ async def serve_node(
                 status=bus,
                 debug=manager,
                 auth=EdgeAuthenticator(site),
-                health=lambda: {"node_id": node_id, "revision": site().revision, **manager.health()},
+                health=lambda: {
+                    "node_id": node_id,
+                    "revision": site().revision,
+                    "cluster": _cluster_health(coordinator),
+                    **manager.health(),
+                },
             )
             binds = await running.start(
                 partial(serve_local_api, create_app(context), options.listen, shutdown=shutdown)
@@ -189,7 +227,8 @@ async def serve_node(
             finally:
                 shutdown.set()
             running.cancel_scope.cancel()
-        # placement's finally stopped every module; the hosts go with the manager's nursery.
+        # The coordinator's finally stopped every module, then left the cluster; the hosts go
+        # with the manager's nursery.
         nursery.cancel_scope.cancel()
     log.info("edge node %s stopped", node_id)
 
@@ -214,10 +253,18 @@ async def _configured(link: CloudLink, *, stop_on_signals: bool) -> bool:
     return configured
 
 
-async def _follow_source(source: SiteConfigSource, site: SiteHolder, manager: ModuleManager) -> None:
+async def _follow_source(
+    source: SiteConfigSource, site: SiteHolder, manager: ModuleManager, coordinator: ClusterCoordinator
+) -> None:
     async for config in source.changes():
         site.replace(config)
-        await manager.apply_site()
+        await manager.apply_site()  # running modules get their new settings; dropped ones stop
+        coordinator.set_modules(site().modules)
+
+
+def _cluster_health(coordinator: ClusterCoordinator) -> dict[str, Any]:
+    view = coordinator.membership.view
+    return {"members": sorted(view.members), "fenced": view.fenced, "running": len(coordinator.running)}
 
 
 async def _stop_on_signal(shutdown: trio.Event) -> None:

@@ -26,6 +26,18 @@ def run(
     node_id: str = typer.Option("", "--node-id", help="This node's id (default: kept in --data-dir)."),
     site: str = typer.Option("default", "--site", help="The site this node belongs to."),
     etcd: str = typer.Option("", "--etcd", help="etcd URL[,URL...] for a multi-node site."),
+    lease_ttl: float = typer.Option(
+        3.0,
+        "--lease-ttl",
+        help="Seconds of this node's etcd lease: a dead node's modules move after about this.",
+    ),
+    peer_key: str = typer.Option(
+        "",
+        "--peer-key",
+        envvar="TRANSOM_PEER_KEY",
+        show_envvar=True,
+        help="An API key of the site this node forwards exec with to the node running the module.",
+    ),
     redis: str = typer.Option("", "--redis", help="Redis URL for the state bus (default: in-process)."),
     listen: str = typer.Option("127.0.0.1:8081", "--listen", help="HOST:PORT of the local API."),
     cloud: str = typer.Option(
@@ -50,6 +62,9 @@ def run(
         transom edge run --data-dir ./node --config site.yaml --listen 0.0.0.0:8081
 
         transom edge run --data-dir ./node --cloud https://cloud.example --edge-key KEY
+
+        transom edge run --data-dir ./n1 --config site.yaml --node-id n1 --listen 10.0.0.7:8081 \\
+            --etcd http://10.0.0.2:2379,http://10.0.0.3:2379 --redis redis://10.0.0.2:6379/0
     """
     from edge.api.app import ListenAddressInvalid
     from edge.config.errors import SiteConfigInvalid
@@ -62,6 +77,8 @@ def run(
         node_id=node_id,
         site=site,
         etcd=[url.strip() for url in etcd.split(",") if url.strip()],
+        lease_ttl=lease_ttl,
+        peer_key=peer_key,
         redis=redis,
         listen=listen,
         cloud=cloud,

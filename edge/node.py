@@ -5,7 +5,9 @@
 
 Start-up order: the site configuration (an invalid one stops here, before anything runs),
 the state bus, the module manager, the cluster coordinator (`edge.cluster.coordinator`: it
-joins the membership, then starts this node's HRW share of the modules), the local API.
+joins the membership, then starts this node's HRW share of the modules), dispatch
+(`edge.dispatch`: SNMP traps on `trap_port` if given, the inbound ports drivers declare, on
+the local API's host), the local API.
 Shutdown runs it backwards: the API stops taking requests, every module is stopped (on_unload
 runs), the node leaves the cluster (its lease is revoked), every driver host exits, the bus
 flushes.
@@ -42,6 +44,7 @@ from edge.cluster.coordinator import DEFAULT_HANDOVER_DELAY, ClusterCoordinator
 from edge.cluster.membership import Membership, SingleNodeMembership
 from edge.config.holder import SiteHolder
 from edge.config.source import FileConfigSource, SiteConfigSource
+from edge.dispatch.service import serve_dispatch
 from edge.forwarding import PeerForwarder
 from edge.module_manager import ModuleManager
 from edge.state.bus import StateBus
@@ -77,6 +80,7 @@ class NodeOptions:
     cloud: str = ""
     edge_key: str = ""
     uplink_backoff: Backoff | None = None
+    trap_port: int | None = None  # SNMP traps to modules (0: any free port); None: no receiver
 
 
 def node_identity(data_dir: Path, given: str) -> str:
@@ -147,13 +151,13 @@ async def serve_node(
 ) -> None:
     """Run the node until SIGINT/SIGTERM or `stop()` (clean) or cancelled (hosts get killed).
 
-    started() gets `{node_id, api, manager, stop, link}`; `stop()` shuts the node down cleanly;
-    `link` is the CloudLink (None without `cloud`).
+    started() gets `{node_id, api, manager, stop, link, dispatch}`; `stop()` shuts the node down
+    cleanly; `link` is the CloudLink (None without `cloud`); `dispatch` the DispatchInfo.
 
     Raises:
         SiteConfigInvalid: the configuration is invalid (nothing was started).
         ListenAddressInvalid: `listen` is malformed.
-        OSError: the listen address cannot be bound.
+        OSError: the listen address or the trap port cannot be bound.
     """
     check_listen(options.listen)
     data_dir = Path(options.data_dir)
@@ -199,6 +203,10 @@ async def serve_node(
         async with trio.open_nursery() as running:
             await running.start(coordinator.serve)  # joins, then starts this node's share
             running.start_soon(_follow_source, source, site, manager, coordinator)
+            dispatch_host = options.listen.rpartition(":")[0].strip("[]")
+            dispatch = await running.start(
+                partial(serve_dispatch, site, manager.execute, dispatch_host, options.trap_port)
+            )
             context = ApiContext(
                 node_id=node_id,
                 site=site,
@@ -210,6 +218,7 @@ async def serve_node(
                     "node_id": node_id,
                     "revision": site().revision,
                     "cluster": _cluster_health(coordinator),
+                    "dispatch": dispatch.as_json(),
                     **manager.health(),
                 },
             )
@@ -220,7 +229,14 @@ async def serve_node(
                 running.start_soon(_stop_on_signal, shutdown)
             log.info("edge node %s serving %s", node_id, ", ".join(binds))
             task_status.started(
-                {"node_id": node_id, "api": binds[0], "manager": manager, "stop": shutdown.set, "link": link}
+                {
+                    "node_id": node_id,
+                    "api": binds[0],
+                    "manager": manager,
+                    "stop": shutdown.set,
+                    "link": link,
+                    "dispatch": dispatch,
+                }
             )
             try:
                 await shutdown.wait()

@@ -1,0 +1,79 @@
+"""A node with dispatch for tests: a UPS on a real snmpd and inbound sensors, served by serve_node."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+from edge.dispatch.service import DispatchInfo
+from edge.node import NodeOptions, serve_node
+from tests.edge.node_harness import TEST_POLICY
+from tests.edge.site_files import API_KEY, site, write_site
+
+SENSORS = "tests.edge.dispatch.sensors"
+
+
+def driver(key: str, class_path: str) -> dict[str, Any]:
+    return {"id": f"driver-{key}", "name": key, "role": "device", "module_name": key, "file_name": class_path}
+
+
+def dispatch_site(
+    ups_port: int, ups_settings: dict[str, Any], *, sensor_sources: list[str] | None = None
+) -> dict[str, Any]:
+    """A UPS module at 127.0.0.1 (its snmpd), a UDP and a TCP sensor, and the sample site's users and keys."""
+    base = site()
+    return {
+        "drivers": [
+            driver("ups", "drivers.ietf.ups_mib:UpsMib"),
+            driver("udp-sensor", f"{SENSORS}:UdpSensor"),
+            driver("tcp-sensor", f"{SENSORS}:TcpSensor"),
+        ],
+        "modules": [
+            {"id": "mod-ups", "driver_id": "driver-ups", "ip": "127.0.0.1", "port": ups_port},
+            {"id": "mod-udp", "driver_id": "driver-udp-sensor", "ip": "127.0.0.2", "port": 1},
+            {"id": "mod-tcp", "driver_id": "driver-tcp-sensor", "ip": "127.0.0.1", "port": 1},
+        ],
+        "settings": [
+            {"parent_id": "mod-ups", "settings": ups_settings},
+            {"parent_id": "mod-udp", "settings": {"dispatch_sources": sensor_sources or []}},
+        ],
+        "users": base["users"],
+        "api_keys": base["api_keys"],
+    }
+
+
+@dataclass
+class DispatchNode:
+    client: httpx.AsyncClient
+    dispatch: DispatchInfo
+
+    async def status(self, module_id: str) -> dict[str, Any]:
+        response = await self.client.get(f"/api/engine/v2/modules/{module_id}/state")
+        return dict(response.json()) if response.status_code == 200 else {}
+
+
+@asynccontextmanager
+async def dispatch_node(directory: Path, data: dict[str, Any]) -> AsyncIterator[DispatchNode]:
+    """serve_node with the trap receiver on a free loopback port (`dispatch.trap_port`)."""
+    options = NodeOptions(
+        data_dir=directory / "data",
+        config=write_site(directory, data),
+        node_id="node-a",
+        listen="127.0.0.1:0",
+        policy=TEST_POLICY,
+        stop_on_signals=False,
+        trap_port=0,
+    )
+    async with trio.open_nursery() as nursery:
+        started = await nursery.start(serve_node, options)
+        try:
+            async with httpx.AsyncClient(base_url=started["api"], headers={"x-api-key": API_KEY}) as client:
+                yield DispatchNode(client, started["dispatch"])
+        finally:
+            started["stop"]()

@@ -3,7 +3,8 @@
 It ties a `Membership` (one node, or etcd with fencing) and a `Placement` to the module manager,
 seen through the `ModuleHost` protocol. On each new view or module list it stops what this node
 no longer owns, then starts what it gained (after the handover delay for modules whose previous
-owner is still a member). A fenced view stops everything at once.
+owner is still a member). A fenced view stops everything at once; a view that arrives while
+modules are being started interrupts the starting, so a joiner's share is given up in time.
 
 It also runs the membership itself, so that shutting down happens in the safe order: stop this
 node's modules first, then leave the cluster (revoke the lease), after which the others may
@@ -154,6 +155,12 @@ class ClusterCoordinator:
             if module_id not in diff.to_start:
                 del self._handover_ready[module_id]
         for module_id in sorted(diff.to_start):
+            if self.membership.view is not view:
+                # A newer view came while starting (a start can take a while: the first one
+                # spawns a driver host). Its joiners start their share after the handover
+                # delay, so re-place now, stopping what they took, rather than start more.
+                self._changed.set()
+                return
             if module_id in diff.handover or module_id in self._handover_ready:
                 ready = self._handover_ready.setdefault(module_id, now + self.handover_delay)
                 if ready > now:

@@ -1,19 +1,23 @@
-"""create_app and serve_local_api: the node's local API, served by hypercorn's trio worker."""
+"""create_app and serve_local_api: the node's local API, served by hypercorn's trio worker.
+
+The control WebSocket's upgrades are taken before hypercorn (`edge/api/front_door.py`) and
+served by a raw, batching WebSocket on the same port; the FastAPI route stays for any other
+server of the app.
+"""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import trio
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from hypercorn.config import Config
-from hypercorn.trio import serve
 
 from edge.api import control, routes
 from edge.api.auth import AuthenticationFailed
 from edge.api.context import ApiContext, api_context
+from edge.api.front_door import serve_front_door
 
 PREFIX = "/api/engine/v2"
 # Seconds open requests and WebSockets get to finish when the node stops.
@@ -90,7 +94,17 @@ async def serve_local_api(
     config.accesslog = None
     config.graceful_timeout = GRACEFUL_SECONDS
     config.websocket_ping_interval = None
-    asgi: Any = app  # hypercorn's ASGI type is narrower than Starlette's
+    context = app.state.edge
+    assert isinstance(context, ApiContext)
     async with trio.open_nursery() as nursery:
-        binds = await nursery.start(partial(serve, asgi, config, shutdown_trigger=shutdown.wait))
+        binds = await nursery.start(
+            partial(
+                serve_front_door,
+                app,
+                config,
+                upgrade_path=f"{PREFIX}/systems/control",
+                upgrade=partial(control.serve_control_stream, context),
+                shutdown=shutdown,
+            )
+        )
         task_status.started(binds)

@@ -1,7 +1,10 @@
 """WebSocket `/api/engine/v2/systems/control` on the node: bind, unbind, exec, debug, ignore, `ping`.
 
-The cloud's protocol (DESIGN.md, `frames.py`). One ControlSession per connection: the
-route's task reads requests; the Outbox's writer task owns sending; each binding, exec and
+The cloud's protocol (DESIGN.md, `frames.py`). One ControlSession per connection, over a
+`ControlPeer`: the node's listener hands upgrades to `serve_control_stream` (a raw WebSocket
+that writes each batch of frames with one send); the FastAPI route serves the same session
+through Starlette for any other server. The reader task reads requests; the Outbox's writer
+task owns sending, a batch at a time; each binding, exec and
 debug follower runs in its own task of the session's nursery. A binding's task only moves
 values from the state bus into its Outbox slot, so a slow client coalesces values there
 and never holds up the bus.
@@ -16,15 +19,19 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit
 
 import trio
 from fastapi import APIRouter, WebSocket, WebSocketException, status
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
 from edge.api.auth import AuthenticationFailed, Principal
 from edge.api.context import ApiContext, api_context
 from edge.api.failures import failure_of
 from edge.api.outbox import Outbox, Slot
+from edge.api.raw_websocket import HandshakeFailed, open_raw_websocket
 from edge.config.site import module_name
 from sync import control as frames
 from sync.model import Role
@@ -37,6 +44,40 @@ MAX_INFLIGHT_EXECS = 64
 log = logging.getLogger(__name__)
 
 BindKey = tuple[str, str, int, str]
+
+
+class ControlPeer(Protocol):
+    """The client end of a control session: whole messages in, batches of frames out."""
+
+    async def receive(self) -> str | bytes | None:
+        """The next message; None once the client has gone."""
+        ...
+
+    async def send_many(self, frames: list[str]) -> None:
+        """Write `frames` in order."""
+        ...
+
+
+class StarletteControlPeer:
+    """A `ControlPeer` over an accepted Starlette WebSocket (one message per send)."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+
+    async def receive(self) -> str | bytes | None:
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        return text if text is not None else bytes(message.get("bytes") or b"")
+
+    async def send_many(self, frames: list[str]) -> None:
+        for frame in frames:
+            await self.websocket.send_text(frame)
+
+
+# What ends a session's writer: the client went away.
+_GONE = (WebSocketDisconnect, RuntimeError, OSError, trio.BrokenResourceError, trio.ClosedResourceError)
 
 
 class Refused(Exception):
@@ -59,8 +100,8 @@ class Binding:
 class ControlSession:
     """One client's control connection."""
 
-    def __init__(self, websocket: WebSocket, principal: Principal, context: ApiContext) -> None:
-        self.websocket = websocket
+    def __init__(self, peer: ControlPeer, principal: Principal, context: ApiContext) -> None:
+        self.peer = peer
         self.principal = principal
         self.context = context
         self.outbox = Outbox()
@@ -81,20 +122,20 @@ class ControlSession:
                 nursery.cancel_scope.cancel()
 
     async def _write(self) -> None:
-        with suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await self.outbox.serve(self.websocket.send_text)
+        with suppress(*_GONE):
+            await self.outbox.serve(self.peer.send_many)
         if self._nursery is not None:  # the client left; stop reading too
             self._nursery.cancel_scope.cancel()
 
     async def _read(self) -> None:
         while True:
-            message = await self.websocket.receive()
-            if message["type"] == "websocket.disconnect":
+            message = await self.peer.receive()
+            if message is None:
                 return
-            text = message.get("text")
-            if text is None:
+            text = message
+            if isinstance(text, bytes):
                 try:
-                    text = (message.get("bytes") or b"").decode()
+                    text = text.decode()
                 except UnicodeDecodeError:
                     await self.outbox.reply(
                         frames.error(None, frames.PARSE_ERROR, "binary frame is not UTF-8")
@@ -292,4 +333,32 @@ async def systems_control(websocket: WebSocket) -> None:
         raise _refuse(exc) from None
     await websocket.accept()
     with suppress(WebSocketDisconnect):
+        await ControlSession(StarletteControlPeer(websocket), principal, context).run()
+
+
+async def serve_control_stream(context: ApiContext, stream: trio.SocketStream, head: bytes) -> None:
+    """The control socket on a raw stream whose upgrade request starts with `head`.
+
+    Credentials are checked as the route checks them; a refused client gets HTTP 403.
+    """
+    try:
+        websocket = await open_raw_websocket(stream, head)
+    except HandshakeFailed:
+        return
+    target = urlsplit(websocket.request.target)
+    connection = HTTPConnection(
+        {
+            "type": "websocket",
+            "path": target.path,
+            "query_string": target.query.encode(),
+            "headers": [(bytes(k).lower(), bytes(v)) for k, v in websocket.request.extra_headers],
+        }
+    )
+    try:
+        principal = context.auth.authenticate(connection, websocket=True)
+    except AuthenticationFailed:
+        await websocket.reject(status.HTTP_403_FORBIDDEN)
+        return
+    await websocket.accept()
+    with suppress(*_GONE):
         await ControlSession(websocket, principal, context).run()

@@ -1,6 +1,7 @@
 """A control session's send queue: replies in order, bound values coalesced, the bus never waits.
 
-Two lanes, drained by the one writer task that owns the socket:
+Two lanes, drained by the one writer task that owns the socket, each wakeup's frames handed
+to `send` as one batch (the raw WebSocket writes a batch with one `send_all`):
 
 - replies (success, error, exec results, debug lines) in a bounded FIFO; a producer waits
   when it is full, which only slows that session's own reader;
@@ -13,13 +14,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable
+from itertools import repeat
 
 import trio
 
 # Replies waiting for the writer before a producer waits.
 REPLY_QUEUE = 256
-# Notifies written before the writer looks at the reply lane again (keeps replies prompt).
-NOTIFY_BURST = 64
+# Notifies in one batch before the writer looks at the reply lane again (keeps replies
+# prompt; ~100 bytes each, so a batch is one large write rather than many small ones).
+NOTIFY_BURST = 512
 
 
 class Slot:
@@ -61,24 +64,27 @@ class Outbox:
         slot.pending = value_json
         self._wake.set()
 
-    async def serve(self, send: Callable[[str], Awaitable[None]]) -> None:
-        """Write frames as they come, until cancelled or `send` raises."""
+    async def serve(self, send: Callable[[list[str]], Awaitable[None]]) -> None:
+        """Write frames as they come, a batch per call of `send`, until cancelled or it raises."""
         replies = self._replies
         dirty = self._dirty
         while True:
             if not replies and not dirty:
                 self._wake = trio.Event()
                 await self._wake.wait()
-            while replies:
-                frame = replies.popleft()
-                self._room.release()
-                await send(frame)
-                self.sent += 1
-            for _ in range(min(NOTIFY_BURST, len(dirty))):
-                slot = dirty.popleft()
+            batch: list[str] = []
+            if replies:
+                batch.extend(replies)
+                for _ in repeat(None, len(replies)):
+                    self._room.release()
+                replies.clear()
+            popleft = dirty.popleft
+            for _ in repeat(None, min(NOTIFY_BURST, len(dirty))):
+                slot = popleft()
                 slot.queued = False
                 value, slot.pending = slot.pending, None
-                if value is None or not slot.live:
-                    continue
-                await send(f"{slot.prefix}{value}}}")
-                self.sent += 1
+                if value is not None and slot.live:
+                    batch.append(f"{slot.prefix}{value}}}")
+            if batch:
+                await send(batch)
+                self.sent += len(batch)

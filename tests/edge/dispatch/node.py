@@ -24,25 +24,29 @@ def driver(key: str, class_path: str) -> dict[str, Any]:
 
 
 def dispatch_site(
-    ups_port: int, ups_settings: dict[str, Any], *, sensor_sources: list[str] | None = None
+    ups_port: int | None = None,
+    ups_settings: dict[str, Any] | None = None,
+    *,
+    udp_ip: str = "127.0.0.2",
+    udp_sources: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A UPS module at 127.0.0.1 (its snmpd), a UDP and a TCP sensor, and the sample site's users and keys."""
+    """A UDP sensor at `udp_ip`, a TCP sensor at 127.0.0.1, a UPS module at 127.0.0.1 (its snmpd)
+    if `ups_port` is given, and the sample site's users and keys."""
+    drivers = [driver("udp-sensor", f"{SENSORS}:UdpSensor"), driver("tcp-sensor", f"{SENSORS}:TcpSensor")]
+    modules = [
+        {"id": "mod-udp", "driver_id": "driver-udp-sensor", "ip": udp_ip, "port": 1},
+        {"id": "mod-tcp", "driver_id": "driver-tcp-sensor", "ip": "127.0.0.1", "port": 1},
+    ]
+    settings = [{"parent_id": "mod-udp", "settings": {"dispatch_sources": udp_sources or []}}]
+    if ups_port is not None:
+        drivers.append(driver("ups", "drivers.ietf.ups_mib:UpsMib"))
+        modules.append({"id": "mod-ups", "driver_id": "driver-ups", "ip": "127.0.0.1", "port": ups_port})
+        settings.append({"parent_id": "mod-ups", "settings": ups_settings or {}})
     base = site()
     return {
-        "drivers": [
-            driver("ups", "drivers.ietf.ups_mib:UpsMib"),
-            driver("udp-sensor", f"{SENSORS}:UdpSensor"),
-            driver("tcp-sensor", f"{SENSORS}:TcpSensor"),
-        ],
-        "modules": [
-            {"id": "mod-ups", "driver_id": "driver-ups", "ip": "127.0.0.1", "port": ups_port},
-            {"id": "mod-udp", "driver_id": "driver-udp-sensor", "ip": "127.0.0.2", "port": 1},
-            {"id": "mod-tcp", "driver_id": "driver-tcp-sensor", "ip": "127.0.0.1", "port": 1},
-        ],
-        "settings": [
-            {"parent_id": "mod-ups", "settings": ups_settings},
-            {"parent_id": "mod-udp", "settings": {"dispatch_sources": sensor_sources or []}},
-        ],
+        "drivers": drivers,
+        "modules": modules,
+        "settings": settings,
         "users": base["users"],
         "api_keys": base["api_keys"],
     }

@@ -27,7 +27,7 @@ class _Sensor(Driver):
     transport = "logic"
 
     async def received_inbound(self, data: str, source: str) -> None:
-        self["last"] = base64.b64decode(data).decode()
+        self["last"] = base64.b64decode(data).decode("latin-1")  # bytes as they came
         self["source"] = source
         self["count"] = (self.get("count") or 0) + 1
 

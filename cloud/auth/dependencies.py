@@ -6,6 +6,9 @@ Credentials are read, first found wins, from:
     WebSocket: ?bearer_token=, ?api-key=, Authorization: Bearer, X-API-Key header,
                bearer_token or api-key cookie (ts-client sets these for the control socket)
 
+An edge's key (`via == "edge"`, or scopes that are only `edge`) is no user credential:
+it is refused here with 403 `edge_key` and accepted by the edge link alone.
+
 The AuthService is `request.app.state.auth`. Failures raise `AuthProblem`, an
 HTTPException whose answer is `{"error": ..., "message": ...}` once
 `add_auth_error_handlers(app)` is called (without it FastAPI wraps the same body in `detail`).
@@ -24,6 +27,7 @@ from cloud.auth.errors import AuthenticationFailed, AuthError, PermissionDenied
 from cloud.auth.principal import Principal
 from cloud.auth.service import AuthService
 from sync.model import Role
+from sync.model.api_key import edge_only
 
 # Longest credential accepted: a JWT with a large scope list stays well under this.
 MAX_CREDENTIAL_LENGTH = 8192
@@ -92,6 +96,7 @@ async def authenticate(connection: HTTPConnection, *, websocket: bool = False) -
 
     Raises:
         AuthenticationFailed: no credentials, or bad ones.
+        PermissionDenied: an edge's key (good for the edge link only).
     """
     found = _credentials(connection, _WEBSOCKET_ORDER if websocket else _HTTP_ORDER)
     if found is None:
@@ -104,8 +109,12 @@ async def authenticate(connection: HTTPConnection, *, websocket: bool = False) -
         raise AuthenticationFailed("the credential is too long", error="invalid_token")
     service = auth_service(connection)
     if kind == "bearer":
-        return await service.authenticate_bearer(value)
-    return await service.authenticate_api_key(value)
+        principal = await service.authenticate_bearer(value)
+    else:
+        principal = await service.authenticate_api_key(value)
+    if principal.via == "edge" or edge_only(principal.scopes):
+        raise PermissionDenied("this is an edge's key: it opens the edge link only", error="edge_key")
+    return principal
 
 
 async def current_principal(request: Request) -> Principal:

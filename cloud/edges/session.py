@@ -17,6 +17,7 @@ import trio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cloud.edges import scope as site
+from cloud.edges.outgoing import for_edge
 from cloud.store.base import Change
 from sync.link import (
     Ack,
@@ -34,9 +35,7 @@ from sync.link import (
     encode,
     error_frame,
     parse_up,
-    reseal_for_edge,
 )
-from sync.model import SettingsDecryptionFailed
 
 if TYPE_CHECKING:
     from cloud.edges.hub import EdgeHub
@@ -221,13 +220,7 @@ class EdgeSession:
             )
 
     def _for_edge(self, table: str, document: dict[str, Any]) -> dict[str, Any] | None:
-        if table != "settings":
-            return document
-        try:
-            return reseal_for_edge(document, self._edge_cipher, self.hub.cipher)
-        except SettingsDecryptionFailed as exc:
-            log.error("settings %s cannot go to edge %s: %s", document.get("id"), self.edge_id, exc)
-            return None
+        return for_edge(table, document, edge_cipher=self._edge_cipher, cloud_cipher=self.hub.cipher)
 
     async def _follow(self, since: int) -> None:
         send, receive = trio.open_memory_channel[Change](CHANGES_PER_FRAME)
@@ -270,15 +263,14 @@ class EdgeSession:
             elif change.table not in scoped or change.id not in now.get(change.table, set()):
                 continue
             document = None if change.document is None else self._for_edge(change.table, change.document)
-            if change.op != "delete" and document is None:
-                continue
+            op = change.op
+            if op != "delete" and document is None:
+                if change.table == "settings":
+                    continue  # not readable here (logged); the edge keeps what it has
+                op = "delete"  # no longer fit to go down (e.g. a key that became an edge key)
             items.append(
                 ChangeItem(
-                    revision=change.revision,
-                    table=change.table,
-                    id=change.id,
-                    op=change.op,
-                    document=document,
+                    revision=change.revision, table=change.table, id=change.id, op=op, document=document
                 )
             )
             sent.add((change.table, change.id))

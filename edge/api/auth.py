@@ -10,6 +10,10 @@ user, whose role the key's `permissions` cap. Access tokens are the cloud's EdDS
 (`{sub, exp, scope, u: {p: 1 support | 2 admin}}`), verified with the public keys of the
 site's `auth` section (a JWKS or PEMs) and never with anything secret: a node can check
 tokens but not mint them. A user the site knows as deleted is refused either way.
+
+Scopes are PlaceOS's (`public` grants everything): a credential must reach `systems` or
+`modules`, the resources this API serves. An edge key (scopes only `edge`) opens the
+cloud's edge link and nothing here.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from starlette.requests import HTTPConnection
 from drivers.sdk import Level
 from edge.config.site import SiteConfig
 from sync.model import Role
+from sync.model.api_key import edge_only
 
 ACCESS_ALGORITHM = "EdDSA"
 SUPPORT_FLAG = 1
@@ -37,6 +42,8 @@ MAX_CREDENTIAL_LENGTH = 8192
 
 _ROLE_RANK = {Role.USER: 0, Role.SUPPORT: 1, Role.ADMIN: 2}
 _LEVELS = {Role.USER: Level.USER, Role.SUPPORT: Level.SUPPORT, Role.ADMIN: Level.ADMIN}
+# The PlaceOS scope resources the local API serves; a credential must reach one of them.
+LOCAL_RESOURCES = ("systems", "modules")
 
 
 class AuthenticationFailed(Exception):
@@ -59,6 +66,11 @@ class Principal:
 
     def at_least(self, role: Role) -> bool:
         return _ROLE_RANK[self.role] >= _ROLE_RANK[role]
+
+    def allows_scope(self, resource: str, write: bool) -> bool:
+        """PlaceOS's rule: `public` or `resource` grant both, `resource.read`/`.write` one each."""
+        wanted = f"{resource}.write" if write else f"{resource}.read"
+        return bool({"public", resource, wanted} & self.scopes)
 
     @property
     def level(self) -> Level:
@@ -158,7 +170,7 @@ class EdgeAuthenticator:
         except ValueError:
             cap = Role.USER  # an unreadable cap grants the least
         role = min(Role.of_user(user), cap, key=_ROLE_RANK.__getitem__)
-        return Principal(user["id"], role, frozenset(document.get("scopes", [])), "api_key")
+        return _scoped(Principal(user["id"], role, frozenset(document.get("scopes", [])), "api_key"))
 
     def _verify_keys(self, site: SiteConfig) -> list[tuple[str, Any]]:
         """(kid, key) pairs from the site's auth material, parsed once per configuration."""
@@ -220,4 +232,22 @@ class EdgeAuthenticator:
         flags = u.get("p") if isinstance(u, dict) else None
         scopes = claims.get("scope")
         scope_set = frozenset(map(str, scopes)) if isinstance(scopes, list) else frozenset()
-        return Principal(user_id, _role_of_flags(flags), scope_set, "jwt")
+        return _scoped(Principal(user_id, _role_of_flags(flags), scope_set, "jwt"))
+
+
+def _scoped(principal: Principal) -> Principal:
+    """The principal, if its scopes reach this API.
+
+    Raises:
+        AuthenticationFailed: an edge key, or scopes that reach none of LOCAL_RESOURCES.
+    """
+    if edge_only(principal.scopes):
+        raise AuthenticationFailed(
+            "this is an edge's key: it opens the cloud's edge link only", error="edge_key"
+        )
+    if not any(principal.allows_scope(resource, False) for resource in LOCAL_RESOURCES):
+        raise AuthenticationFailed(
+            f"the credential's scopes {sorted(principal.scopes)!r} reach none of {list(LOCAL_RESOURCES)!r}",
+            error="insufficient_scope",
+        )
+    return principal

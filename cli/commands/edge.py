@@ -40,6 +40,14 @@ def run(
     ),
     redis: str = typer.Option("", "--redis", help="Redis URL for the state bus (default: in-process)."),
     listen: str = typer.Option("127.0.0.1:8081", "--listen", help="HOST:PORT of the local API."),
+    trap_port: int | None = typer.Option(
+        None,
+        "--trap-port",
+        min=0,
+        max=65535,
+        help="UDP port for SNMP traps, on the --listen host, routed to the module owning each "
+        "sender (162 needs root; e.g. 1162). Default: no trap receiver.",
+    ),
     cloud: str = typer.Option(
         "", "--cloud", help="The cloud's URL: sync with it (configuration down, status and events up)."
     ),
@@ -57,9 +65,13 @@ def run(
     DATA_DIR/replica.db, so the node also starts and runs with the cloud unreachable; what it
     observes waits in DATA_DIR/outbox.db until the cloud has it.
 
+    Dispatch listens on the --listen host: SNMP traps on --trap-port, and the UDP/TCP ports
+    drivers declare, each sender's data going to the module whose ip (or `dispatch_sources`
+    setting) it is.
+
     Example:
 
-        transom edge run --data-dir ./node --config site.yaml --listen 0.0.0.0:8081
+        transom edge run --data-dir ./node --config site.yaml --listen 0.0.0.0:8081 --trap-port 1162
 
         transom edge run --data-dir ./node --cloud https://cloud.example --edge-key KEY
 
@@ -83,6 +95,7 @@ def run(
         listen=listen,
         cloud=cloud,
         edge_key=edge_key,
+        trap_port=trap_port,
     )
     try:
         trio.run(partial(serve_node, options, task_status=_Announce()))

@@ -84,11 +84,13 @@ class ClusterNode:
     def log_path(self) -> Path:
         return self.data_dir.with_suffix(".log")
 
-    async def start(self, config: Path, *, etcd: list[str], redis: str, lease_ttl: float) -> None:
+    async def start(self, config: Path, *, etcd: list[str], lease_ttl: float, redis: str = "") -> None:
         """Start the node process (returns at once; see `wait_ready`)."""
         command = [sys.executable, "-m", "cli", "edge", "run", "--data-dir", str(self.data_dir)]
         command += ["--config", str(config), "--node-id", self.node_id, "--listen", f"127.0.0.1:{self.port}"]
-        command += ["--etcd", ",".join(etcd), "--redis", redis, "--lease-ttl", str(lease_ttl)]
+        command += ["--etcd", ",".join(etcd), "--lease-ttl", str(lease_ttl)] + (
+            ["--redis", redis] if redis else []
+        )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._log is None:
             self._log = self.log_path.open("ab")

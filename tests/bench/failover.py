@@ -1,0 +1,105 @@
+"""`transom bench failover`: kill -9 of one of three nodes until all its modules are connected on the others.
+
+Three `transom edge run` processes (lease TTL 2 s) on a real three-member etcd the bench starts
+on loopback ports, a site of echo modules, one counting simulator per module in this process.
+A failover is timed from the SIGKILL until every device the killed node drove has a controller
+again (the simulators' own connection counts); the node then comes back and the site settles
+before the next kill. The target is TTL + 1 s.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from pathlib import Path
+
+import trio
+
+from cli.bench import Figure
+from tests.edge.cluster_harness import ClusterNode, EchoSimulator, connected, poll_until, write_cluster_site
+from tests.servers.etcd import EtcdCluster
+from tests.servers.process import require_binary
+
+DESCRIPTION = "failover: kill -9 of one of 3 nodes (lease TTL 2 s) until its modules are connected elsewhere"
+
+TTL = 2
+MODULES = 30
+QUICK_MODULES = 12
+KILLS = 3
+QUICK_KILLS = 1
+NODES = ("node-a", "node-b", "node-c")
+# Bounds one wait for the site (start-up, a failover, a node's return) before the bench gives up.
+SETTLE_TIMEOUT = 30.0
+
+
+async def _settle(
+    sims: list[EchoSimulator], nodes: list[ClusterNode], *, including: str = ""
+) -> dict[str, set[str]]:
+    """Wait until every device has one controller and the nodes together report every module
+    (with `including`, once that node runs some)."""
+    with trio.fail_after(SETTLE_TIMEOUT):
+        while True:
+            await poll_until(lambda: connected(sims) == len(sims), 0.02)
+            owners = {node.node_id: await node.connected_modules() for node in nodes}
+            if sum(len(m) for m in owners.values()) == len(sims) and (not including or owners[including]):
+                return owners
+            await trio.sleep(0.05)
+
+
+async def _failover(sims: list[EchoSimulator], ids: list[str], victim: ClusterNode, owned: set[str]) -> float:
+    """Kill -9 `victim`; return seconds until each device it drove has a controller again."""
+    lost = [sim for module_id, sim in zip(ids, sims, strict=True) if module_id in owned]
+    killed_at = trio.current_time()
+    victim.kill9()
+    with trio.fail_after(SETTLE_TIMEOUT):
+        await poll_until(lambda: not any(sim.controllers for sim in lost), 0.001)
+        await poll_until(lambda: all(sim.controllers for sim in lost), 0.001)
+    return trio.current_time() - killed_at
+
+
+async def run(quick: bool) -> list[Figure]:
+    etcd_binary = require_binary("etcd", package="etcd-server")
+    count = QUICK_MODULES if quick else MODULES
+    sims = [EchoSimulator() for _ in range(count)]
+    ids = [f"mod-dev{n:02d}" for n in range(count)]
+    times: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="transom-failover-") as temp:
+        base = Path(temp)
+        (base / "etcd").mkdir()
+        etcd = EtcdCluster(etcd_binary, base / "etcd", 3)
+        await trio.to_thread.run_sync(etcd.start)
+        nodes = [ClusterNode(name, base / name) for name in NODES]
+        try:
+            async with trio.open_nursery() as nursery:
+                ports = [await nursery.start(sim.serve, 0) for sim in sims]
+                config = write_cluster_site(base, ports)
+                try:
+                    for node in nodes:
+                        await node.start(config, etcd=etcd.endpoints, lease_ttl=TTL)
+                    for node in nodes:
+                        await node.wait_ready()
+                    owners = await _settle(sims, nodes)
+                    for kill in range(QUICK_KILLS if quick else KILLS):
+                        victim = nodes[kill % len(nodes)]
+                        times.append(await _failover(sims, ids, victim, owners[victim.node_id]))
+                        await victim.start(config, etcd=etcd.endpoints, lease_ttl=TTL)
+                        await victim.wait_ready()
+                        owners = await _settle(sims, nodes, including=victim.node_id)
+                finally:
+                    for node in nodes:
+                        await node.aclose()
+                    nursery.cancel_scope.cancel()
+        finally:
+            await trio.to_thread.run_sync(etcd.kill)
+    overlaps = max(sim.max_controllers for sim in sims)
+    return [
+        Figure(
+            f"failover after kill -9, median of {len(times)} ({count} modules on 3 nodes)",
+            round(statistics.median(times), 3),
+            "s",
+            TTL + 1.0,
+            "lower",
+        ),
+        Figure("failover, slowest", round(max(times), 3), "s", None, "lower"),
+        Figure("most controllers a device ever had at once", overlaps, "controllers", 1, "lower"),
+    ]

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, BytesMessage, Request, TextMessage
+from wsproto.events import AcceptConnection, Request, TextMessage
 
 # Seconds to keep reading after the last emitter finished (values still in flight).
 DRAIN = 0.5
@@ -33,8 +33,8 @@ class Client:
         self.ws = WSConnection(ConnectionType.CLIENT)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         self.sock.sendall(self.ws.send(Request(host=parts.netloc, target=target)))
-        self.pending: list[str] = []
-        self._partial: list[str] = []
+        self._buffer = b""
+        self._partial: list[bytes] = []
         while not self._accepted():
             pass
 
@@ -49,21 +49,47 @@ class Client:
     def send(self, frame: dict[str, Any]) -> None:
         self.sock.sendall(self.ws.send(TextMessage(data=orjson.dumps(frame).decode())))
 
-    def receive(self, timeout: float) -> list[str]:
+    def receive(self, timeout: float) -> list[bytes]:
+        """Whole messages received within `timeout` (server frames, parsed here: wsproto's
+        parser costs more per frame than the node does, and this client must keep up)."""
         self.sock.settimeout(timeout)
         try:
             data = self.sock.recv(1 << 20)
         except TimeoutError:
             return []
-        self.ws.receive_data(data)
+        if not data:
+            raise SystemExit("the node closed the connection")
+        buf = self._buffer + data if self._buffer else data
         out = []
-        for event in self.ws.events():
-            if isinstance(event, TextMessage | BytesMessage):
-                text = event.data if isinstance(event.data, str) else event.data.decode()
-                self._partial.append(text)
-                if event.message_finished:
-                    out.append("".join(self._partial))
+        pos, end = 0, len(buf)
+        while end - pos >= 2:
+            first, length = buf[pos], buf[pos + 1] & 0x7F
+            header = 2
+            if length == 126:
+                if end - pos < 4:
+                    break
+                length, header = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
+            elif length == 127:
+                if end - pos < 10:
+                    break
+                length, header = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
+            if end - pos - header < length:
+                break
+            payload = buf[pos + header : pos + header + length]
+            pos += header + length
+            opcode = first & 0x0F
+            if opcode == 8:
+                raise SystemExit("the node closed the WebSocket")
+            if opcode > 2:  # ping/pong: none expected
+                continue
+            if first & 0x80 and not self._partial:
+                out.append(payload)
+            else:
+                self._partial.append(payload)
+                if first & 0x80:
+                    out.append(b"".join(self._partial))
                     self._partial = []
+        self._buffer = buf[pos:]
         return out
 
 
@@ -93,7 +119,7 @@ def main() -> None:
     acked = 0
     while acked < request_id:
         for frame in client.receive(5.0):
-            acked += b'"type":"success"' in frame.encode()
+            acked += b'"type":"success"' in frame
     for rate, seconds in orjson.loads(plan_json):
         per_module = rate / n_modules
         count = int((rate or 60_000) * seconds / n_modules)

@@ -1,0 +1,89 @@
+"""The control socket's raw path: framing, the front door's routing, and the protocol through it."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
+from wsproto import ConnectionType
+from wsproto.connection import Connection
+from wsproto.events import TextMessage
+
+from edge.api.front_door import _is_upgrade
+from edge.api.raw_websocket import text_frames
+from tests.edge.node_harness import running_node
+from tests.edge.site_files import API_KEY
+
+PATH = "/api/engine/v2/systems/control"
+
+
+@pytest.mark.parametrize("size", [0, 5, 125, 126, 200, 65_535, 65_536, 70_000])
+def test_text_frames_parse_as_wsproto_reads_them(size: int) -> None:
+    frames = ["x" * size, "é" * 3, '{"id":1}']
+    client = Connection(ConnectionType.CLIENT)
+    client.receive_data(text_frames(frames))
+    received = [event.data for event in client.events() if isinstance(event, TextMessage)]
+    assert received == frames
+
+
+def test_only_websocket_upgrades_of_the_control_path_are_taken() -> None:
+    upgrade = f"GET {PATH}?api-key=k HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n".encode()
+    assert _is_upgrade(upgrade, PATH) is True
+    assert _is_upgrade(upgrade[:20], PATH) is None
+    assert _is_upgrade(upgrade[:-2], PATH) is None
+    assert _is_upgrade(f"GET {PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode(), PATH) is False
+    assert _is_upgrade(b"GET /api/engine/v2/edge/health HTTP/1.1\r\n", PATH) is False
+    assert _is_upgrade(f"POST {PATH} HTTP/1.1\r\n".encode(), PATH) is False
+
+
+async def test_plain_requests_still_reach_the_app(tmp_path: Path) -> None:
+    async with running_node(tmp_path) as node, httpx.AsyncClient(base_url=node.api) as anonymous:
+        # not an upgrade: hypercorn and FastAPI answer, as before
+        assert (await anonymous.get(PATH)).status_code in (403, 404, 405)
+        health = await anonymous.get("/api/engine/v2/edge/health", headers={"x-api-key": API_KEY})
+        assert health.status_code == 200
+
+
+async def test_refused_and_protocol_errors_through_the_raw_socket(tmp_path: Path) -> None:
+    async with running_node(tmp_path) as node:
+        with pytest.raises(ConnectionRejected) as refused:
+            async with open_websocket_url(f"{node.ws_url}?api-key={API_KEY}x"):
+                pass
+        assert refused.value.status_code == 403
+        async with open_websocket_url(f"{node.ws_url}?api-key={API_KEY}") as ws:
+            await ws.send_message("ping")
+            assert await ws.get_message() == "pong"
+            await ws.send_message(b"\xff\xfe")
+            assert json.loads(await ws.get_message())["error_code"] == 0
+            await ws.send_message("{not json")
+            assert json.loads(await ws.get_message())["error_code"] == 0
+            await ws.send_message(json.dumps({"id": 7, "cmd": "shout"}))
+            reply = json.loads(await ws.get_message())
+            assert (reply["id"], reply["error_code"]) == (7, 4)
+            # many binds answered in order, each a success
+            for n in range(300):
+                bind = {"id": 100 + n, "cmd": "bind", "sys": "sys-room1", "mod": "Display", "name": f"k{n}"}
+                await ws.send_message(json.dumps(bind))
+            for n in range(300):
+                reply = json.loads(await ws.get_message())
+                assert (reply["id"], reply["type"]) == (100 + n, "success")
+            await ws.aclose()
+            with pytest.raises(ConnectionClosed):
+                await ws.get_message()
+
+
+async def test_a_half_sent_head_does_not_hold_the_listener(tmp_path: Path) -> None:
+    async with running_node(tmp_path) as node:
+        host, port = node.api.removeprefix("http://").split(":")
+        stalled = socket.create_connection((host, int(port)))
+        stalled.sendall(f"GET {PATH} HTTP/1.1\r\nHost: x\r\n".encode())
+        with trio.fail_after(5):
+            async with open_websocket_url(f"{node.ws_url}?api-key={API_KEY}") as ws:
+                await ws.send_message("ping")
+                assert await ws.get_message() == "pong"
+        stalled.close()

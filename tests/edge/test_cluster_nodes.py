@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import trio
 
@@ -23,6 +24,7 @@ from tests.edge.cluster_harness import (
     poll_until,
     write_cluster_site,
 )
+from tests.edge.site_files import API_KEY
 from tests.servers.etcd import EtcdCluster
 from tests.servers.redis import RedisServer
 
@@ -91,6 +93,15 @@ async def test_modules_spread_move_on_kill9_and_come_back(
     async with running_site(tmp_path, lambda name: etcd_cluster.endpoints, redis_server) as site:
         owners = await site.settled()
         assert all(len(owners[name]) in FAIR_SHARE for name in NODES), {n: len(m) for n, m in owners.items()}
+
+        # Exec for a module node-b runs, asked of node-a, is forwarded to node-b.
+        remote = min(owners["node-b"])
+        async with httpx.AsyncClient(
+            base_url=site.nodes["node-a"].url, headers={"x-api-key": API_KEY}
+        ) as client:
+            response = await client.post(f"/api/engine/v2/modules/{remote}/exec/echo", json=["hello"])
+        assert response.status_code == 200, response.text
+        assert response.json() == "hello"
 
         victim = site.nodes["node-b"]
         lost = owners["node-b"]

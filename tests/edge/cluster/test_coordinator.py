@@ -14,7 +14,9 @@ import trio
 
 from edge.cluster.coordinator import ClusterCoordinator
 from edge.cluster.etcd_client import EtcdClient
-from edge.cluster.membership import EtcdMembership, SingleNodeMembership
+from edge.cluster.hrw import owner
+from edge.cluster.latest import Latest
+from edge.cluster.membership import ClusterView, EtcdMembership, SingleNodeMembership
 from tests.servers.etcd import EtcdCluster
 
 MODULES = [f"mod-{n:03d}" for n in range(300)]
@@ -164,3 +166,50 @@ async def test_a_fenced_node_stops_its_modules_before_anyone_else_starts_them(
         await settled(devices, 3, within=3 * TTL)
         assert devices.on("n3") == victim_modules
         assert devices.violations == []
+
+
+class SteppedMembership:
+    """A membership whose views the test sets (no etcd)."""
+
+    def __init__(self, view: ClusterView) -> None:
+        self.node_id = view.node_id
+        self._view = Latest(view)
+
+    @property
+    def view(self) -> ClusterView:
+        return self._view.value
+
+    def views(self) -> AsyncIterator[ClusterView]:
+        return self._view.follow()
+
+    def set(self, view: ClusterView) -> None:
+        self._view.set(view)
+
+    async def serve(self, *, task_status: trio.TaskStatus[ClusterView] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started(self.view)
+        await trio.sleep_forever()
+
+
+class SlowHost(FakeHost):
+    """Each start takes a while, as a real one does (the first spawns a driver host)."""
+
+    async def start_module(self, module_id: str) -> None:
+        await trio.sleep(0.1)
+        await super().start_module(module_id)
+
+
+async def test_a_join_while_modules_start_stops_the_starting_before_the_handover_ends() -> None:
+    modules = MODULES[:20]
+    devices = Devices()
+    membership = SteppedMembership(ClusterView("a", frozenset({"a"}), 1))
+    coordinator = ClusterCoordinator(membership, SlowHost("a", devices), modules, handover_delay=0.5)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(coordinator.serve)  # its first placement takes 2 s of starts
+        await trio.sleep(0.25)
+        joined = ClusterView("a", frozenset({"a", "b"}), 2)
+        membership.set(joined)
+        await trio.sleep(0.45)  # b starts its share after the 0.5 s handover delay
+        theirs = {m for m in modules if owner(m, joined.members) == "b"}
+        assert not devices.on("a") & theirs
+        assert devices.on("a") <= {m for m in modules if owner(m, joined.members) == "a"}
+        nursery.cancel_scope.cancel()

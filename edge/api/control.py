@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -231,6 +232,11 @@ class ControlSession:
                     notify(slot, current)
                 elif announce_missing:
                     notify(slot, "null")
+                # Later values go straight into the slot as they are published (the outbox
+                # never blocks); the loop then only waits for the subscription to close.
+                divert = getattr(values, "divert", None)  # the state bus's Subscription
+                if divert is not None:
+                    divert(partial(notify, slot))
                 async for value in values:
                     notify(slot, value)
 

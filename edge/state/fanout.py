@@ -3,12 +3,16 @@
 A subscriber that stops reading (a stalled WebSocket client, a hung logic module) must not slow
 the driver that publishes, so each subscription keeps at most `maxlen` values and drops the
 oldest beyond that, counting them. Status is state: the newest value is the one that matters.
+
+A subscriber whose own queue never blocks (a control session's outbox, which coalesces per
+binding) can `divert` the subscription: values then go straight to its callback as they are
+published, with no buffer and no task wakeup per value.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import trio
@@ -32,16 +36,30 @@ class Subscription:
         self._buffer: deque[str] = deque(maxlen=maxlen)
         self._ready = trio.Event()
         self._closed = False
+        self._deliver: Callable[[str], None] | None = None
 
     def __repr__(self) -> str:
         return f"<Subscription {self.topic} buffered={len(self._buffer)} dropped={self.dropped}>"
 
     def push(self, value: str) -> None:
-        """Queue `value` (never blocks; drops the oldest when full)."""
+        """Queue `value` (never blocks; drops the oldest when full), or deliver it if diverted."""
+        if self._deliver is not None:
+            self._deliver(value)
+            return
         if len(self._buffer) == self._buffer.maxlen:
             self.dropped += 1
         self._buffer.append(value)
         self._ready.set()
+
+    def divert(self, deliver: Callable[[str], None]) -> None:
+        """From now on hand each value to `deliver` as it is pushed, buffered ones first, in order.
+
+        `deliver` runs in the publisher's context, so it must neither block nor raise. The
+        iteration then yields nothing more and ends when the subscription closes.
+        """
+        while self._buffer:
+            deliver(self._buffer.popleft())
+        self._deliver = deliver
 
     def close(self) -> None:
         """End the iteration once the buffered values are read."""

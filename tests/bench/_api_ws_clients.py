@@ -2,7 +2,8 @@
 
     python _api_ws_clients.py URL PLAN_FILE
 
-PLAN_FILE holds `{"clients": [[sys_id, "Display", index, [key, ...]], ...]}`. Every client
+PLAN_FILE holds `{"clients": [[sys_id, "Display", index, [key, ...]], ...], "first_measured": seq}`
+(changes before that sequence number are the warm-up, not measured). Every client
 opens the control WebSocket at URL (a few handshakes at a time), binds its keys and waits
 for each success; then this prints `{"ready": true, "clients": n, "seconds": s}`. From then
 on each notify's latency is taken from its value, `[time.monotonic() at send, seq]` (one
@@ -34,9 +35,10 @@ READY_TIMEOUT = 120.0
 class Clients:
     """Every client's connection, with what they measured."""
 
-    def __init__(self, url: str, plan: list[list[Any]]) -> None:
+    def __init__(self, url: str, plan: list[list[Any]], first_measured: int) -> None:
         self.url = url
         self.plan = plan
+        self.first_measured = first_measured
         self.latencies: list[float] = []
         self.errors = 0
         self.bound = 0
@@ -66,6 +68,7 @@ class Clients:
 
     async def _measure(self, ws: WebSocketConnection) -> None:
         latencies = self.latencies
+        first = self.first_measured
         while True:
             message = await ws.get_message()
             now = time.monotonic()
@@ -74,7 +77,7 @@ class Clients:
                 self.errors += frame.get("type") == "error"
                 continue
             value = frame.get("value")
-            if self.measuring and isinstance(value, list):
+            if self.measuring and isinstance(value, list) and value[1] >= first:
                 latencies.append(now - value[0])
                 if TRACE is not None:
                     TRACE.append((value[0], now - value[0], value[1]))
@@ -87,8 +90,9 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def main() -> None:
     url, plan_file = sys.argv[1:3]
-    plan = orjson.loads(await trio.Path(plan_file).read_bytes())["clients"]
-    clients = Clients(url, plan)
+    loaded = orjson.loads(await trio.Path(plan_file).read_bytes())
+    plan = loaded["clients"]
+    clients = Clients(url, plan, loaded["first_measured"])
     stdin = trio.lowlevel.FdStream(sys.stdin.fileno())
     async with trio.open_nursery() as nursery:
         started = time.monotonic()

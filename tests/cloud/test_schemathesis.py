@@ -1,7 +1,7 @@
 """Schemathesis against the API's own OpenAPI document: no 5xx, every answer as the document says.
 
 The API runs for real (hypercorn's trio worker on a loopback port) in a thread with its own
-trio loop, and the schema is loaded from it with `schemathesis.openapi.from_url`.
+trio loop (tests/cloud/live_api.py), and the schema is loaded from it with `schemathesis.openapi.from_url`.
 `from_asgi` is not used: it drives the app through Starlette's TestClient on asyncio, while
 the app's lifespan and WebSocket sessions are trio code; and the pytest plugin's lazy
 `from_fixture` fails under pytest 9 (no `Function._nodeid`), so one test walks the
@@ -11,16 +11,11 @@ reproduces), sent as the admin with a bearer token; every failure is reported at
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
-import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -29,16 +24,8 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from cloud.api.app import create_app
-from cloud.api.module_router import CallableModuleRouter
-from cloud.api.status_bus import InMemoryStatusBus
-from cloud.auth.auth_db import AuthDB
-from cloud.auth.principal import Principal
-from cloud.auth.service import AuthService
-from cloud.store.sqlite import SQLiteStore
-from sync.model import SettingsCipher
-from tests.asgi_server import serve_asgi
-from tests.cloud.api.conftest import ADMIN_PASSWORD, FAST_PASSWORDS, FUNCTIONS, PREFIX, SECRET
+from tests.cloud.api.conftest import PREFIX
+from tests.cloud.live_api import LiveApi, admin_headers, seed
 
 # Examples per operation: ~110 operations x this stays within a couple of minutes on 2 cores.
 MAX_EXAMPLES = 40
@@ -47,106 +34,16 @@ WEBSOCKET_PATH = f"{PREFIX}/systems/control"
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 
-class LiveApi:
-    """The API served from a thread (its own trio loop) until `close()`."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self._stop = threading.Event()
-        self._ready: queue.Queue[str | BaseException] = queue.Queue()
-        self._thread = threading.Thread(target=trio.run, args=(self._serve, data_dir), daemon=True)
-        self._thread.start()
-        found = self._ready.get(timeout=30)
-        if isinstance(found, BaseException):
-            raise found
-        self.base_url = found
-
-    async def _serve(self, data_dir: Path) -> None:
-        try:
-            store = await SQLiteStore.open(data_dir / "store.db")
-            db = await AuthDB.open(data_dir / "auth.db")
-            auth = AuthService(store, secret=SECRET, db=db, passwords=FAST_PASSWORDS, domain="localhost")
-            await auth.ensure_first_admin(ADMIN_PASSWORD)
-        except BaseException as exc:
-            self._ready.put(exc)
-            raise
-        router = CallableModuleRouter()
-
-        async def answer(module_id: str, method: str, args: Any, who: Principal) -> Any:
-            return {"module": module_id, "method": method, "args": args}
-
-        router.set_fallback(answer)
-        app = create_app(
-            store=store, auth=auth, modules=router, status=InMemoryStatusBus(), cipher=SettingsCipher(SECRET)
-        )
-        try:
-            async with serve_asgi(app) as base_url:
-                self._ready.put(base_url)
-                await trio.to_thread.run_sync(self._stop.wait)
-        finally:
-            await auth.aclose()
-            await store.aclose()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-
-def _seed(client: httpx.Client) -> dict[str, str]:
-    """Documents for the generated requests to find: a driver, modules, a zone and a system.
-
-    Returns:
-        Real values for path parameters, by name (`id` by the path's first segment).
-    """
-
-    def make(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = client.post(PREFIX + path, json=body)
-        assert response.status_code == 201, response.text
-        created: dict[str, Any] = response.json()
-        return created
-
-    driver = make(
-        "/drivers",
-        {
-            "name": "Display",
-            "role": "device",
-            "module_name": "Display",
-            "file_name": "d:D",
-            "default_port": 4352,
-            "functions": FUNCTIONS,
-        },
-    )
-    modules = [make("/modules", {"driver_id": driver["id"], "ip": f"10.0.0.{i}"})["id"] for i in (1, 2)]
-    zone = make("/zones", {"name": "Level 1", "tags": ["level"]})
-    system = make("/systems", {"name": "Room 1", "zones": [zone["id"]], "modules": modules})
-    user = client.get(PREFIX + "/users/current").json()
-    return {
-        "sys_id": system["id"],
-        "module_id": modules[0],
-        "parent_id": system["id"],
-        "module_slug": "Display_1",
-        "method": "power",
-        "systems": system["id"],
-        "modules": modules[1],
-        "zones": zone["id"],
-        "drivers": driver["id"],
-        "users": user["id"],
-    }
+Running = tuple[LiveApi, dict[str, str], dict[str, str]]
+"""The API, the admin's headers, and the seeded ids."""
 
 
 @pytest.fixture(scope="module")
-def live_api(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[LiveApi, dict[str, str], dict[str, str]]]:
+def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     api = LiveApi(tmp_path_factory.mktemp("schemathesis"))
     try:
-        with httpx.Client(base_url=api.base_url, timeout=10) as client:
-            grant = {"grant_type": "password", "username": "admin", "password": ADMIN_PASSWORD}
-            reply = client.post("/auth/oauth/token", data=grant)
-            assert reply.status_code == 200, reply.text
-            headers = {"Authorization": f"Bearer {reply.json()['access_token']}"}
-            client.headers.update(headers)
-            known = _seed(client)
-        yield api, headers, known
+        headers = admin_headers(api)
+        yield api, headers, seed(api, headers)
     finally:
         api.close()
 
@@ -197,7 +94,7 @@ def _with_path(case: Any, path: dict[str, str]) -> Any:
     return case
 
 
-def test_api_conforms_to_its_openapi(live_api: tuple[LiveApi, dict[str, str], dict[str, str]]) -> None:
+def test_api_conforms_to_its_openapi(live_api: Running) -> None:
     api, headers, known = live_api
     schema = schemathesis.openapi.from_url(f"{api.base_url}{PREFIX}/openapi.json")
     failures: list[str] = []

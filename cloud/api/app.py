@@ -2,7 +2,8 @@
 
 /auth/*                      cloud.auth.routes (OAuth2, login, authority)
 /api/engine/v2/...           REST (systems, modules, drivers, zones, settings, triggers,
-                             trigger_instances, users, api_keys, edges, metadata, root)
+                             trigger_instances, users, api_keys, edges, metadata, domains,
+                             schema, platform and repositories, root)
 /api/engine/v2/systems/control   the control WebSocket
 /api/engine/v2/openapi.json  the OpenAPI document; /api/engine/v2/docs its browser
 """
@@ -18,9 +19,12 @@ from fastapi import APIRouter, FastAPI
 
 from cloud.api import (
     api_keys,
+    domains,
     drivers,
     edges,
+    json_schemas,
     metadata,
+    platform,
     root,
     settings,
     systems,
@@ -107,6 +111,7 @@ def create_app(
     app.include_router(auth_router)
     api = APIRouter(prefix=API_PREFIX)
     for family in (
+        platform,  # before root: /cluster/versions
         root,
         websocket,
         systems,
@@ -119,6 +124,8 @@ def create_app(
         api_keys,
         edges,
         metadata,
+        domains,
+        json_schemas,
     ):
         api.include_router(family.router)
     app.include_router(api)

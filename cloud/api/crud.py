@@ -9,6 +9,11 @@ PlaceOS semantics: PUT and PATCH both merge the body's fields into the stored do
 `version` (systems) is optimistic concurrency (`?version=` or the body's, 409 if stale);
 DELETE answers 202. Every write also uses the store's revision, so two concurrent updates
 never silently overwrite each other.
+
+Front ends PUT back what they were shown, edited. Fields the API shows but does not store
+(`echoed`: e.g. a module's `driver` summary) and PlaceOS's `version` on a table that keeps
+none are dropped from a body like `id` and the timestamps; any other unknown field is
+still refused with 422.
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ class Resource:
     write_role: ClassVar[Role] = Role.SUPPORT
     order: ClassVar[tuple[str, ...]] = ("name",)
     params: ClassVar[dict[str, ListParam]] = {}
+    echoed: ClassVar[frozenset[str]] = frozenset()
+    """Fields `view` adds that a client may send back; ignored in bodies."""
 
     @property
     def scope(self) -> str:
@@ -168,9 +175,14 @@ class Resource:
         hits = [doc for doc in every.items if doc["id"] in wanted]
         return Page(hits[offset : offset + limit], len(hits))
 
+    def ignored(self) -> frozenset[str]:
+        """Fields dropped from a body: read-only, shown-only, and `version` where none is kept."""
+        unversioned = frozenset() if "version" in self.model.model_fields else frozenset({"version"})
+        return READ_ONLY | self.echoed | unversioned
+
     async def create(self, ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
         """Validate, check references, insert; returns the stored document."""
-        for field in ("created_at", "updated_at"):
+        for field in self.ignored() - {"id"}:
             body.pop(field, None)
         document = await self.prepare_create(ctx, body)
         await check_references(ctx.api.store, self.table, document)
@@ -183,7 +195,8 @@ class Resource:
         """Merge `body` into the stored document and store it (PlaceOS PUT/PATCH)."""
         before = entry.document
         after = dict(before)
-        after.update({k: v for k, v in body.items() if k not in READ_ONLY})
+        ignored = self.ignored()
+        after.update({k: v for k, v in body.items() if k not in ignored})
         after["updated_at"] = max(int(time.time()), int(before.get("updated_at") or 0))
         if "version" in before:
             self._check_version(ctx, before, body)

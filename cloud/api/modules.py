@@ -36,6 +36,7 @@ class ModulesResource(Resource):
         "connected": ListParam("connected", "bool"),
         "running": ListParam("running", "bool"),
     }
+    echoed = frozenset({"driver"})
 
     async def view(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
         """With the role as PlaceOS's number and `driver: {name, description}`.

@@ -32,6 +32,8 @@ SCOPES = (
     "api_keys",
     "edges",
     "metadata",
+    "domains",
+    "schema",
 )
 _STARTED = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 

@@ -119,6 +119,7 @@ TABLE_FIELDS: dict[str, TableFields] = {
         {"name": ("name",), "description": ("description",)},
         facets=("parent_id", "schema_id"),
     ),
+    "json_schemas": TableFields({"name": ("name",), "description": ("description",)}),
 }
 
 assert not any(t.all_fields & SECRET_FIELDS for t in TABLE_FIELDS.values()), "a secret is indexed"

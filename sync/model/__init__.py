@@ -26,6 +26,7 @@ from .edge import Edge
 from .encryption import SettingsCipher, is_encrypted
 from .errors import DocumentInvalid, FieldError, SettingsDecryptionFailed, SettingsTextInvalid
 from .ids import ID_PREFIXES, new_id
+from .json_schema import JsonSchema
 from .metadata import Metadata
 from .module import Module
 from .redaction import REDACTED_SETTINGS, redact_settings
@@ -53,6 +54,7 @@ __all__ = [
     "Edge",
     "EncryptionLevel",
     "FieldError",
+    "JsonSchema",
     "Metadata",
     "Module",
     "ParentType",

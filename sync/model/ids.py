@@ -38,6 +38,7 @@ ID_PREFIXES: dict[str, str] = {
     "api_keys": "key",
     "edges": "edge",
     "metadata": "meta",
+    "json_schemas": "schema",
 }
 
 # What an id of ours or an imported PlaceOS id may hold after its prefix

@@ -14,6 +14,7 @@ from .driver import Driver
 from .edge import Edge
 from .errors import DocumentInvalid, FieldError
 from .ids import ID_PREFIXES
+from .json_schema import JsonSchema
 from .metadata import Metadata
 from .module import Module
 from .rules import RULES_ERROR_TYPE
@@ -39,6 +40,7 @@ TABLES: dict[str, type[Document]] = {
         ApiKey,
         Edge,
         Metadata,
+        JsonSchema,
     )
 }
 assert TABLES.keys() == ID_PREFIXES.keys(), "every table needs an id prefix"

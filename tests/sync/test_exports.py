@@ -18,6 +18,7 @@ EXPECTED = {
     "Edge",
     "EncryptionLevel",
     "FieldError",
+    "JsonSchema",
     "Metadata",
     "Module",
     "ParentType",

@@ -37,6 +37,7 @@ def test_the_prefixes_are_the_contract() -> None:
         "api_keys": "key",
         "edges": "edge",
         "metadata": "meta",
+        "json_schemas": "schema",
     }
     assert set(TABLES) == set(ID_PREFIXES)
 

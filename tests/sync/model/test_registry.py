@@ -30,6 +30,7 @@ VALID: dict[str, dict[str, Any]] = {
     "api_keys": {"name": "panel", "user_id": "user-1"},
     "edges": {"name": "Site A"},
     "metadata": {"name": "map", "parent_id": "zone-1", "details": {"svg": "x.svg"}},
+    "json_schemas": {"name": "desk", "schema": {"type": "object"}},
 }
 
 
@@ -43,7 +44,7 @@ def test_valid_documents_get_id_timestamps_and_defaults(table: str) -> None:
     assert document["id"].startswith(ID_PREFIXES[table] + "-")
     assert isinstance(document["created_at"], int)
     assert document["updated_at"] == document["created_at"]
-    assert set(document) == set(TABLES[table].model_fields)
+    assert set(document) == {info.alias or name for name, info in TABLES[table].model_fields.items()}
     json.dumps(document)  # JSON-serialisable as returned
 
 

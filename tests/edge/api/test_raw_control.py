@@ -87,3 +87,34 @@ async def test_a_half_sent_head_does_not_hold_the_listener(tmp_path: Path) -> No
                 await ws.send_message("ping")
                 assert await ws.get_message() == "pong"
         stalled.close()
+
+
+async def test_a_client_that_stops_reading_holds_up_nobody(tmp_path: Path) -> None:
+    async with running_node(tmp_path) as node:
+        host, port = node.api.removeprefix("http://").split(":")
+        stalled = socket.create_connection((host, int(port)))  # binds, then never reads
+        key = "dGhlIHNhbXBsZSBub25jZQ=="
+        stalled.sendall(
+            f"GET {PATH}?api-key={API_KEY} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        bind = json.dumps(
+            {"id": 1, "cmd": "bind", "sys": "sys-room1", "mod": "Display", "index": 2, "name": "big"}
+        )
+        payload = bind.encode()
+        mask = b"\x01\x02\x03\x04"
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        stalled.sendall(bytes((0x81, 0x80 | len(payload))) + mask + masked)
+        big = "x" * 200_000
+        with trio.fail_after(30):
+            for n in range(80):  # ~16 MB, more than the socket buffers hold, for a client that reads none
+                response = await node.exec("Display_2", "set_value", "big", f"{n}{big}")
+                assert response.status_code == 200
+            async with open_websocket_url(f"{node.ws_url}?api-key={API_KEY}") as ws:
+                await ws.send_message(bind)
+                latest = ""
+                while not latest.startswith("79x"):  # status reaches the bus after exec replies
+                    frame = json.loads(await ws.get_message())
+                    if frame["type"] == "notify":
+                        latest = frame["value"]
+        stalled.close()

@@ -9,7 +9,9 @@ state bus -> session outbox -> socket.
 
 "delivered" counts the changes the client received, per second of delivery; "coalesced away"
 counts the changes it never saw because a newer value of the same key replaced them (in the
-host's batch or a binding's outbox slot: latest value wins). Figures are medians of 3 runs.
+host's batch or a binding's outbox slot: latest value wins). "node CPU per delivered change"
+is the node process's CPU time over the whole client run divided by the changes delivered
+(the emitter hosts and the client are other processes). Figures are medians of 3 runs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -84,11 +87,15 @@ async def _measure(quick: bool) -> list[dict[str, Any]]:
                     await trio.sleep(0.05)
             url = started["api"].replace("http://", "ws://") + "/api/engine/v2/systems/control"
             command = [sys.executable, str(CLIENT), url, API_KEY, "sys-room1", str(EMITTERS), str(KEYS)]
+            cpu = time.process_time()
             result = await trio.run_process(
                 [*command, orjson.dumps(plan).decode()], capture_stdout=True, capture_stderr=True
             )
+            cpu = time.process_time() - cpu  # the node's process: node and bench, not hosts or client
             started["stop"]()
-    return [orjson.loads(line) for line in result.stdout.decode().splitlines() if line.startswith("{")]
+    levels = [orjson.loads(line) for line in result.stdout.decode().splitlines() if line.startswith("{")]
+    delivered = sum(level["delivered"] for level in levels)
+    return [*levels, {"cpu_us_per_change": cpu / max(delivered, 1) * 1e6}]
 
 
 def _median(runs: list[list[dict[str, Any]]], level: int, figure: Callable[[dict[str, Any]], float]) -> float:
@@ -110,4 +117,6 @@ async def run(quick: bool) -> list[Figure]:
         target = 20.0 if level == 1 else None
         p99 = _median(runs, level, lambda r: r["p99_ms"])
         figures.append(Figure(f"p99 at {label}", p99, "ms", target=target, better="lower"))
+    cpu = _median(runs, len(labels), lambda r: r["cpu_us_per_change"])
+    figures.append(Figure("node CPU per delivered change, all levels", cpu, "µs", better="lower"))
     return figures

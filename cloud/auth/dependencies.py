@@ -26,11 +26,8 @@ from starlette.requests import HTTPConnection
 from cloud.auth.errors import AuthenticationFailed, AuthError, PermissionDenied
 from cloud.auth.principal import Principal
 from cloud.auth.service import AuthService
+from sync.credentials import HTTP_ORDER, MAX_CREDENTIAL_LENGTH, WEBSOCKET_ORDER, is_edge_credential
 from sync.model import Role
-from sync.model.api_key import edge_only
-
-# Longest credential accepted: a JWT with a large scope list stays well under this.
-MAX_CREDENTIAL_LENGTH = 8192
 
 
 class AuthProblem(HTTPException):
@@ -74,23 +71,6 @@ def _credentials(
     return None
 
 
-_HTTP_ORDER = (
-    ("bearer", "header", "authorization"),
-    ("bearer", "query", "bearer_token"),
-    ("api_key", "header", "x-api-key"),
-    ("api_key", "query", "api-key"),
-    ("api_key", "cookie", "api-key"),
-)
-_WEBSOCKET_ORDER = (
-    ("bearer", "query", "bearer_token"),
-    ("api_key", "query", "api-key"),
-    ("bearer", "header", "authorization"),
-    ("api_key", "header", "x-api-key"),
-    ("bearer", "cookie", "bearer_token"),
-    ("api_key", "cookie", "api-key"),
-)
-
-
 async def authenticate(connection: HTTPConnection, *, websocket: bool = False) -> Principal:
     """The principal of a request or WebSocket handshake.
 
@@ -98,7 +78,7 @@ async def authenticate(connection: HTTPConnection, *, websocket: bool = False) -
         AuthenticationFailed: no credentials, or bad ones.
         PermissionDenied: an edge's key (good for the edge link only).
     """
-    found = _credentials(connection, _WEBSOCKET_ORDER if websocket else _HTTP_ORDER)
+    found = _credentials(connection, WEBSOCKET_ORDER if websocket else HTTP_ORDER)
     if found is None:
         raise AuthenticationFailed(
             "authentication required: send Authorization: Bearer <token> or X-API-Key: <key>",
@@ -112,7 +92,7 @@ async def authenticate(connection: HTTPConnection, *, websocket: bool = False) -
         principal = await service.authenticate_bearer(value)
     else:
         principal = await service.authenticate_api_key(value)
-    if principal.via == "edge" or edge_only(principal.scopes):
+    if is_edge_credential(principal.via, principal.scopes):
         raise PermissionDenied("this is an edge's key: it opens the edge link only", error="edge_key")
     return principal
 

@@ -25,6 +25,7 @@ from cloud.auth.rate_limit import LoginLimiter
 from cloud.auth.tokens import decode_access, decode_session, encode_access, encode_session
 from cloud.auth.users import UserDirectory
 from cloud.store.base import ConfigStore, Filter, Query
+from sync import credentials
 from sync.model import Role
 
 # PlaceOS's doorkeeper: access tokens last two hours.
@@ -282,7 +283,7 @@ class AuthService:
             "authority_id": user.get("authority_id"),
             "scopes": list(scopes),
             "permissions": str(permissions or Role.of_user(user)),
-            "secret": api_keys.digest(secret),
+            "secret": credentials.api_key_digest(secret),
             "expires_at": expires_at,
         }
         change = await self.store.put("api_keys", document)
@@ -297,18 +298,19 @@ class AuthService:
         Raises:
             AuthenticationFailed: invalid_api_key, api_key_expired or user_disabled.
         """
-        parsed = api_keys.split(key)
+        parsed = credentials.split_api_key(key)
         document = await self.store.get("api_keys", parsed[0]) if parsed else None
-        if parsed is None or document is None or not api_keys.matches(document.get("secret", ""), parsed[1]):
+        if (
+            parsed is None
+            or document is None
+            or not credentials.api_key_matches(document.get("secret", ""), parsed[1])
+        ):
             raise AuthenticationFailed("the API key is not valid", error="invalid_api_key")
         expires_at = document.get("expires_at")
         if expires_at is not None and expires_at <= time.time():
             raise AuthenticationFailed("the API key has expired", error="api_key_expired")
         user = await self.users.live_user(document["user_id"])
-        try:
-            cap = Role(document.get("permissions") or Role.USER)
-        except ValueError:
-            cap = Role.USER  # an unreadable cap grants the least
+        cap = credentials.api_key_cap(document)
         edges = await self.store.query(
             "edges", Query(filters=[Filter.eq("api_key_id", document["id"])], limit=0)
         )

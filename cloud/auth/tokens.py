@@ -20,22 +20,11 @@ import jwt
 
 from cloud.auth.errors import AuthenticationFailed
 from cloud.auth.keys import KeyRing
+from sync.credentials import permission_flags
 
 ACCESS_ALGORITHM = "EdDSA"
 SESSION_ALGORITHM = "HS256"
 SESSION_AUDIENCE = "transom-login-session"
-SUPPORT_FLAG = 1
-ADMIN_FLAG = 2
-
-
-def permission_flags(user: Mapping[str, Any]) -> int:
-    """PlaceOS's `u.p`: 1 for support, 2 for admin (sys_admin), or both."""
-    flags = 0
-    if user.get("support"):
-        flags |= SUPPORT_FLAG
-    if user.get("sys_admin"):
-        flags |= ADMIN_FLAG
-    return flags
 
 
 def encode_access(

@@ -18,8 +18,6 @@ cloud's edge link and nothing here.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,14 +29,19 @@ from starlette.requests import HTTPConnection
 
 from drivers.sdk import Level
 from edge.config.site import SiteConfig
+from sync.credentials import (
+    HTTP_ORDER,
+    MAX_CREDENTIAL_LENGTH,
+    WEBSOCKET_ORDER,
+    api_key_cap,
+    api_key_matches,
+    is_edge_credential,
+    role_of_claims,
+    split_api_key,
+)
 from sync.model import Role
-from sync.model.api_key import edge_only
 
 ACCESS_ALGORITHM = "EdDSA"
-SUPPORT_FLAG = 1
-ADMIN_FLAG = 2
-# Longest credential accepted: a JWT with a large scope list stays well under this.
-MAX_CREDENTIAL_LENGTH = 8192
 
 _ROLE_RANK = {Role.USER: 0, Role.SUPPORT: 1, Role.ADMIN: 2}
 _LEVELS = {Role.USER: Level.USER, Role.SUPPORT: Level.SUPPORT, Role.ADMIN: Level.ADMIN}
@@ -78,25 +81,8 @@ class Principal:
         return _LEVELS[self.role]
 
 
-_HTTP_ORDER = (
-    ("bearer", "header", "authorization"),
-    ("bearer", "query", "bearer_token"),
-    ("api_key", "header", "x-api-key"),
-    ("api_key", "query", "api-key"),
-    ("api_key", "cookie", "api-key"),
-)
-_WEBSOCKET_ORDER = (
-    ("bearer", "query", "bearer_token"),
-    ("api_key", "query", "api-key"),
-    ("bearer", "header", "authorization"),
-    ("api_key", "header", "x-api-key"),
-    ("bearer", "cookie", "bearer_token"),
-    ("api_key", "cookie", "api-key"),
-)
-
-
 def _credential(connection: HTTPConnection, websocket: bool) -> tuple[str, str] | None:
-    for kind, place, name in _WEBSOCKET_ORDER if websocket else _HTTP_ORDER:
+    for kind, place, name in WEBSOCKET_ORDER if websocket else HTTP_ORDER:
         if place == "header" and name == "authorization":
             scheme, _, value = (connection.headers.get("authorization") or "").partition(" ")
             value = value.strip() if scheme.lower() == "bearer" else ""
@@ -109,16 +95,6 @@ def _credential(connection: HTTPConnection, websocket: bool) -> tuple[str, str] 
         if value.strip():
             return kind, value.strip()
     return None
-
-
-def _role_of_flags(flags: Any) -> Role:
-    if not isinstance(flags, int) or isinstance(flags, bool):
-        return Role.USER
-    if flags & ADMIN_FLAG:
-        return Role.ADMIN
-    if flags & SUPPORT_FLAG:
-        return Role.SUPPORT
-    return Role.USER
 
 
 class EdgeAuthenticator:
@@ -154,10 +130,13 @@ class EdgeAuthenticator:
             AuthenticationFailed: unknown, wrong, expired, or its user is deleted.
         """
         site = self._site()
-        key_id, dot, secret = key.partition(".")
-        document = site.api_keys.get(key_id) if dot and secret else None
-        expected = "sha256:" + hashlib.sha256(secret.encode()).hexdigest()
-        if document is None or not hmac.compare_digest(str(document.get("secret", "")), expected):
+        parsed = split_api_key(key)
+        document = site.api_keys.get(parsed[0]) if parsed else None
+        if (
+            parsed is None
+            or document is None
+            or not api_key_matches(str(document.get("secret", "")), parsed[1])
+        ):
             raise AuthenticationFailed("the API key is not valid", error="invalid_api_key")
         expires_at = document.get("expires_at")
         if expires_at is not None and expires_at <= time.time():
@@ -165,11 +144,7 @@ class EdgeAuthenticator:
         user = site.users.get(document["user_id"])
         if user is None or user.get("deleted"):
             raise AuthenticationFailed("the API key's user is disabled", error="user_disabled")
-        try:
-            cap = Role(document.get("permissions") or Role.USER)
-        except ValueError:
-            cap = Role.USER  # an unreadable cap grants the least
-        role = min(Role.of_user(user), cap, key=_ROLE_RANK.__getitem__)
+        role = min(Role.of_user(user), api_key_cap(document), key=_ROLE_RANK.__getitem__)
         return _scoped(Principal(user["id"], role, frozenset(document.get("scopes", [])), "api_key"))
 
     def _verify_keys(self, site: SiteConfig) -> list[tuple[str, Any]]:
@@ -228,11 +203,9 @@ class EdgeAuthenticator:
         user = site.users.get(user_id)
         if user is not None and user.get("deleted"):
             raise AuthenticationFailed("the user is disabled", error="user_disabled")
-        u = claims.get("u")
-        flags = u.get("p") if isinstance(u, dict) else None
         scopes = claims.get("scope")
         scope_set = frozenset(map(str, scopes)) if isinstance(scopes, list) else frozenset()
-        return _scoped(Principal(user_id, _role_of_flags(flags), scope_set, "jwt"))
+        return _scoped(Principal(user_id, role_of_claims(claims), scope_set, "jwt"))
 
 
 def _scoped(principal: Principal) -> Principal:
@@ -241,7 +214,7 @@ def _scoped(principal: Principal) -> Principal:
     Raises:
         AuthenticationFailed: an edge key, or scopes that reach none of LOCAL_RESOURCES.
     """
-    if edge_only(principal.scopes):
+    if is_edge_credential(principal.via, principal.scopes):
         raise AuthenticationFailed(
             "this is an edge's key: it opens the cloud's edge link only", error="edge_key"
         )

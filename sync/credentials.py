@@ -1,0 +1,100 @@
+"""Credentials as edge and cloud both read them, so a key or token works the same on either side.
+
+    MAX_CREDENTIAL_LENGTH       longest credential either side accepts
+    HTTP_ORDER, WEBSOCKET_ORDER where a credential may be sent, first found wins
+    api_key_digest ...          API keys `<key id>.<secret>`: the stored hash, the check, the cap
+    permission_flags ...        PlaceOS's `u.p` claim: the role as bit flags, both ways
+    is_edge_credential          an edge's key, which opens the cloud's edge link and nothing else
+
+How each side answers a bad credential (status codes, error bodies) stays with that side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sync.model import Role
+from sync.model.api_key import edge_only
+from sync.model.ids import id_pattern
+
+# Longest credential accepted: a JWT with a large scope list stays well under this.
+MAX_CREDENTIAL_LENGTH = 8192
+
+# (kind, place, name): kind is "bearer" or "api_key"; the header "authorization" holds
+# `Bearer <jwt>`. The order is the cloud's, so ts-client works against a node as well.
+HTTP_ORDER = (
+    ("bearer", "header", "authorization"),
+    ("bearer", "query", "bearer_token"),
+    ("api_key", "header", "x-api-key"),
+    ("api_key", "query", "api-key"),
+    ("api_key", "cookie", "api-key"),
+)
+WEBSOCKET_ORDER = (
+    ("bearer", "query", "bearer_token"),
+    ("api_key", "query", "api-key"),
+    ("bearer", "header", "authorization"),
+    ("api_key", "header", "x-api-key"),
+    ("bearer", "cookie", "bearer_token"),
+    ("api_key", "cookie", "api-key"),
+)
+
+# PlaceOS's `u.p` access-token claim: bit flags, both may be set.
+SUPPORT_FLAG = 1
+ADMIN_FLAG = 2
+
+
+def api_key_digest(secret: str) -> str:
+    """What is stored for an API key's secret: `sha256:` and its hex digest."""
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_matches(stored: str, secret: str) -> bool:
+    """Whether `secret` hashes to `stored`, compared in constant time."""
+    return bool(stored) and hmac.compare_digest(stored.encode(), api_key_digest(secret).encode())
+
+
+def split_api_key(key: str) -> tuple[str, str] | None:
+    """The (key id, secret) of a well-formed key `<key id>.<secret>`, else None."""
+    key_id, dot, secret = key.strip().partition(".")
+    if not dot or not secret or not id_pattern("api_keys").fullmatch(key_id):
+        return None
+    return key_id, secret
+
+
+def api_key_cap(document: Mapping[str, Any]) -> Role:
+    """The highest role an API key document's `permissions` allow (an unreadable cap grants the least)."""
+    try:
+        return Role(document.get("permissions") or Role.USER)
+    except ValueError:
+        return Role.USER
+
+
+def permission_flags(user: Mapping[str, Any]) -> int:
+    """PlaceOS's `u.p` for a user: 1 for support, 2 for admin (sys_admin), or both."""
+    flags = 0
+    if user.get("support"):
+        flags |= SUPPORT_FLAG
+    if user.get("sys_admin"):
+        flags |= ADMIN_FLAG
+    return flags
+
+
+def role_of_claims(claims: Mapping[str, Any]) -> Role:
+    """The role an access token's `u.p` flags grant; anything unreadable grants the least."""
+    u = claims.get("u")
+    flags = u.get("p") if isinstance(u, dict) else None
+    if not isinstance(flags, int) or isinstance(flags, bool):
+        return Role.USER
+    if flags & ADMIN_FLAG:
+        return Role.ADMIN
+    if flags & SUPPORT_FLAG:
+        return Role.SUPPORT
+    return Role.USER
+
+
+def is_edge_credential(via: str, scopes: Iterable[str]) -> bool:
+    """Whether a credential is an edge's key (used by an edge, or scoped `edge` only)."""
+    return via == "edge" or edge_only(scopes)

@@ -12,6 +12,7 @@ so it cannot share a listener): Lifespan, WorkerContext and TCPServer are hyperc
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -24,6 +25,8 @@ from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState
 from hypercorn.utils import repr_socket_addr, wrap_app
+
+log = logging.getLogger(__name__)
 
 UpgradeHandler = Callable[[trio.SocketStream, bytes], Awaitable[None]]
 
@@ -116,6 +119,8 @@ async def serve_front_door(
                 upgraded.add(scope)
                 try:
                     await upgrade(stream, head)
+                except Exception:  # one connection's failure (a reset, a bug) ends only it
+                    log.debug("upgraded connection ended with an error", exc_info=True)
                 finally:
                     upgraded.discard(scope)
                     await stream.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 from pathlib import Path
 
 import httpx
@@ -118,3 +119,20 @@ async def test_a_client_that_stops_reading_holds_up_nobody(tmp_path: Path) -> No
                     if frame["type"] == "notify":
                         latest = frame["value"]
         stalled.close()
+
+
+async def test_a_reset_connection_ends_only_its_session(tmp_path: Path) -> None:
+    async with running_node(tmp_path) as node:
+        for _ in range(3):
+            async with open_websocket_url(f"{node.ws_url}?api-key={API_KEY}") as ws:
+                await ws.send_message("ping")
+                assert await ws.get_message() == "pong"
+                raw = ws._stream.socket  # type: ignore[attr-defined]
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                raw.close()  # RST while the session reads
+                await trio.sleep(0.1)
+                with pytest.raises((ConnectionClosed, trio.ClosedResourceError, trio.BrokenResourceError)):
+                    await ws.send_message("ping")
+        async with open_websocket_url(f"{node.ws_url}?api-key={API_KEY}") as ws:
+            await ws.send_message("ping")
+            assert await ws.get_message() == "pong"

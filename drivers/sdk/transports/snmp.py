@@ -203,8 +203,7 @@ class SNMPClient:
 
     async def aclose(self) -> None:
         engine, self._engine = self._engine, None
-        if engine is not None and not self._loop.is_closed():
-            await run_aio(_close_engine, engine, loop=self._loop)
+        await close_engine(engine, self._loop)
 
     async def __aenter__(self) -> SNMPClient:
         await self.connect()
@@ -219,8 +218,18 @@ class SNMPClient:
         await self.aclose()
 
 
-async def _close_engine(engine: Any) -> None:
-    engine.close_dispatcher()  # must run on the loop: it cancels pysnmp's timer task
+async def close_engine(engine: Any, loop: Any) -> None:
+    """Close a pysnmp engine (None: nothing to close) on the asyncio loop it was made on.
+
+    A loop that is already closed took the engine's socket and timer task with it.
+    """
+    if engine is not None and not loop.is_closed():
+        await run_aio(_close_dispatcher, engine, loop=loop)
+
+
+async def _close_dispatcher(engine: Any) -> None:
+    # Must run on the loop: it closes the socket and cancels pysnmp's timer task.
+    engine.close_dispatcher()
 
 
 def to_python(value: Any) -> Value:

@@ -21,7 +21,7 @@ from pysnmp.entity.rfc3413 import ntfrcv
 
 from drivers.sdk.errors import ConnectError
 from drivers.sdk.transports.asyncio_bridge import current_asyncio_loop, run_aio
-from drivers.sdk.transports.snmp import to_python
+from drivers.sdk.transports.snmp import close_engine, to_python
 
 # Traps held for a slow consumer before new ones are dropped (and counted).
 QUEUE_SIZE = 1000
@@ -118,8 +118,7 @@ class SNMPTrapReceiver:
 
     async def aclose(self) -> None:
         snmp_engine, self._engine = self._engine, None
-        if snmp_engine is not None and not self._loop.is_closed():
-            await run_aio(_close_engine, snmp_engine, loop=self._loop)
+        await close_engine(snmp_engine, self._loop)
         await self._send.aclose()
 
     async def __aenter__(self) -> SNMPTrapReceiver:
@@ -133,7 +132,3 @@ class SNMPTrapReceiver:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-async def _close_engine(snmp_engine: Any) -> None:
-    snmp_engine.close_dispatcher()  # closes the socket; must run on the loop

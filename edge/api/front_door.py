@@ -106,7 +106,10 @@ async def serve_front_door(
         verdict: bool | None = None
         with trio.move_on_after(config.keep_alive_timeout):
             while verdict is None:
-                data = await stream.receive_some(MAX_REQUEST_LINE)
+                try:
+                    data = await stream.receive_some(MAX_REQUEST_LINE)
+                except trio.BrokenResourceError:  # reset before it said anything
+                    break
                 if not data:
                     break
                 head += data

@@ -136,3 +136,18 @@ async def test_a_reset_connection_ends_only_its_session(tmp_path: Path) -> None:
         async with open_websocket_url(f"{node.ws_url}?api-key={API_KEY}") as ws:
             await ws.send_message("ping")
             assert await ws.get_message() == "pong"
+
+
+async def test_a_connection_reset_before_its_head_ends_is_dropped_quietly(tmp_path: Path) -> None:
+    async with running_node(tmp_path) as node:
+        host, port = node.api.removeprefix("http://").split(":")
+        for partial_head in (b"", b"GET /api/engine/v2/sys"):
+            sock = socket.create_connection((host, int(port)))
+            sock.sendall(partial_head)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        await trio.sleep(0.2)
+        async with open_websocket_url(f"{node.ws_url}?api-key={API_KEY}") as ws:
+            await ws.send_message("ping")
+            assert await ws.get_message() == "pong"
+        assert (await node.client.get("/api/engine/v2/edge/health")).status_code == 200

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.servers
 
 # The harness tests' subclass: a quick poll.
 DRIVER = "tests.drivers.ups.test_ups_mib_snmpd:Ups"
-WAIT = 10.0
+# Generous: a v3 client rebuilt after a settings change retries through snmpd reports, slower under load.
+WAIT = 30.0
 
 
 async def answered(host: HostProcess, method: str, module_id: str = MODULE_ID) -> Any:

@@ -1,4 +1,4 @@
-"""Opening a config store from a URL: `sqlite:///path`, later `postgresql://` and `rethinkdb://`."""
+"""Opening a config store from a URL: `sqlite:///path` or `postgresql://...`; `rethinkdb://` later."""
 
 from __future__ import annotations
 
@@ -6,22 +6,25 @@ from urllib.parse import urlsplit
 
 from cloud.store.base import ConfigStore, Validator
 from cloud.store.errors import EngineUnavailable
+from cloud.store.postgres import PostgresStore
 from cloud.store.sqlite import SQLiteStore
 
 # Engines the seam is designed for but this build cannot open yet.
-RESERVED_SCHEMES = {"postgresql": "PostgreSQL", "postgres": "PostgreSQL", "rethinkdb": "RethinkDB"}
+RESERVED_SCHEMES = {"rethinkdb": "RethinkDB"}
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 async def open_store(url: str, *, validator: Validator | None = None) -> ConfigStore:
     """Open the store a URL names; the caller must `aclose()` it (or use `async with`).
 
     Args:
-        url: `sqlite:///relative/file.db`, `sqlite:////absolute/file.db`, or a bare file path.
+        url: `sqlite:///relative/file.db`, `sqlite:////absolute/file.db`, a bare file path,
+            or `postgresql://user@host:5432/dbname` (any libpq URL).
         validator: checks each document before it is written; defaults to
             `sync.model.validate_document`.
 
     Raises:
-        EngineUnavailable: the URL names PostgreSQL or RethinkDB, which are not available yet.
+        EngineUnavailable: the URL names RethinkDB, which is not available yet.
         ValueError: the URL's scheme is unknown, or it names no file.
         StoreError: the database cannot be opened.
     """
@@ -30,6 +33,8 @@ async def open_store(url: str, *, validator: Validator | None = None) -> ConfigS
         raise EngineUnavailable(
             f"the {RESERVED_SCHEMES[scheme]} store is not available yet; use sqlite:///path/to/file.db"
         )
+    if scheme in POSTGRES_SCHEMES:
+        return await PostgresStore.open(url, validator=validator)
     if scheme == "sqlite":
         path = url[len("sqlite://") :]
         path = path[1:] if path.startswith("/") else path  # sqlite:///a.db is relative, ////a.db absolute

@@ -10,6 +10,7 @@ import trio
 
 from cloud.server import serve_cloud
 from cloud.store.factory import open_store
+from tests.servers.postgres import PostgresDatabase
 
 PASSWORD = "correct horse battery staple"
 
@@ -60,3 +61,33 @@ async def test_q_search_follows_writes_and_survives_restart(tmp_path: Path) -> N
             reply = await client.get("/api/engine/v2/systems", params={"q": "boardroom e"}, headers=headers)
             assert reply.json()[0]["name"] == "Boardroom East"
         nursery.cancel_scope.cancel()
+
+
+async def test_the_cloud_runs_on_a_postgresql_store(tmp_path: Path, postgres_db: PostgresDatabase) -> None:
+    """`--store postgresql://...`: the API writes to PostgreSQL and search follows its changefeed."""
+    async with trio.open_nursery() as nursery:
+        serve = partial(
+            serve_cloud,
+            data_dir=tmp_path,
+            listen="127.0.0.1:0",
+            store_url=postgres_db.dsn,
+            admin_password=PASSWORD,
+        )
+        binds = await nursery.start(serve)
+        async with httpx.AsyncClient(base_url=binds[0]) as client:
+            headers = {"Authorization": f"Bearer {await _token(client)}"}
+            for name in ["Boardroom North", "Huddle 3"]:
+                reply = await client.post("/api/engine/v2/systems", json={"name": name}, headers=headers)
+                assert reply.status_code == 201, reply.text
+            reply = await client.get("/api/engine/v2/systems", headers=headers)
+            assert sorted(s["name"] for s in reply.json()) == ["Boardroom North", "Huddle 3"]
+            with trio.fail_after(10):
+                while True:
+                    reply = await client.get("/api/engine/v2/systems", params={"q": "board"}, headers=headers)
+                    if [s["name"] for s in reply.json()] == ["Boardroom North"]:
+                        break
+                    await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+    assert not (tmp_path / "store.db").exists()
+    async with await open_store(postgres_db.dsn) as store:
+        assert (await store.query("systems")).total == 2

@@ -1,6 +1,7 @@
 """A writer process for the kill -9 test: prints each write only after the store acknowledged it.
 
-Run as `python -m tests.cloud.store.crash_writer DB_PATH TAG`; it writes until killed.
+Run as `python -m tests.cloud.store.crash_writer STORE TAG` (a SQLite path or a PostgreSQL URL);
+it writes until killed.
 Each output line is `<revision> <table> <id>`, flushed as soon as `put` or `put_many` returns.
 """
 
@@ -11,11 +12,11 @@ from itertools import count
 
 import trio
 
-from cloud.store.sqlite import SQLiteStore
+from cloud.store.factory import open_store
 
 
-async def main(path: str, tag: str) -> None:
-    async with await SQLiteStore.open(path) as store:
+async def main(url: str, tag: str) -> None:
+    async with await open_store(url) as store:
         for n in count():
             if n % 3 == 0:
                 docs = [{"id": f"zone-{tag}-{n}-{i}", "name": f"batch {n}"} for i in range(20)]

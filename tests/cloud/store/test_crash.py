@@ -15,7 +15,7 @@ from tests.cloud.store.helpers import collect
 REPO = Path(__file__).resolve().parents[3]
 
 
-async def _run_and_kill(path: Path, tag: str, acks_before_kill: int) -> list[tuple[int, str, str]]:
+async def _run_and_kill(path: Path | str, tag: str, acks_before_kill: int) -> list[tuple[int, str, str]]:
     """Start a writer, SIGKILL it once it has acknowledged enough writes; return every ack it printed."""
     process = await trio.lowlevel.open_process(
         [sys.executable, "-m", "tests.cloud.store.crash_writer", str(path), tag],

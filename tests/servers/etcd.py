@@ -18,12 +18,12 @@ import pytest
 
 from tests.servers.ports import free_ports
 from tests.servers.process import (
+    ProcessControls,
     ServerProcess,
-    ServerStartError,
     port_accepts,
-    port_in_use,
     require_binary,
     start_all,
+    start_on_free_ports,
     stop_all,
 )
 
@@ -31,8 +31,6 @@ from tests.servers.process import (
 # (100 ms / 1000 ms) are safe, and they make leader failover in tests take well under a second.
 HEARTBEAT_MS = 50
 ELECTION_MS = 500
-# Attempts with fresh ports when another process took a port between free_ports() and bind().
-PORT_ATTEMPTS = 3
 
 
 def _healthy(url: str) -> bool:
@@ -50,7 +48,7 @@ def _call(url: str, path: str) -> dict[str, Any]:
     return reply
 
 
-class EtcdMember:
+class EtcdMember(ProcessControls):
     """One etcd member: its URLs, data dir, log, and control over its process."""
 
     def __init__(self, name: str, *, client_port: int, peer_port: int, data_dir: Path) -> None:
@@ -78,38 +76,12 @@ class EtcdMember:
         """The Raft peer URL the other members dial."""
         return f"http://127.0.0.1:{self.peer_port}"
 
-    @property
-    def log_path(self) -> Path:
-        """The member's own log (stdout and stderr, across restarts)."""
-        return self.process.log_path
-
-    @property
-    def running(self) -> bool:
-        """True while the process exists (also when paused)."""
-        return self.process.running
-
     def healthy(self) -> bool:
         """Return True when the member answers /health positively right now."""
         try:
             return _healthy(self.url)
         except httpx.HTTPError:
             return False
-
-    def stop(self) -> None:
-        """Stop the member gracefully (SIGTERM), killing it if it does not exit in time."""
-        self.process.stop()
-
-    def kill(self) -> None:
-        """Kill the member with SIGKILL, as a crash or power cut would."""
-        self.process.kill()
-
-    def pause(self) -> None:
-        """Freeze the member (SIGSTOP): its sockets stay open but it stops answering."""
-        self.process.pause()
-
-    def resume(self) -> None:
-        """Thaw a paused member (SIGCONT)."""
-        self.process.resume()
 
     def restart(self, *, wait_healthy: bool = True) -> None:
         """Stop the member if it runs and start it again on the same ports and data dir.
@@ -206,17 +178,11 @@ class EtcdCluster:
 
 def _start_cluster(tmp_path_factory: pytest.TempPathFactory, size: int) -> EtcdCluster:
     binary = require_binary("etcd", package="etcd-server")
-    for attempt in range(1, PORT_ATTEMPTS + 1):
-        cluster = EtcdCluster(binary, tmp_path_factory.mktemp("etcd"), size)
-        try:
-            cluster.start()
-        except ServerStartError:
-            lost_port_race = any(port_in_use(m.process) for m in cluster.members)
-            if attempt < PORT_ATTEMPTS and lost_port_race:
-                continue
-            raise
-        return cluster
-    raise AssertionError("unreachable")
+    return start_on_free_ports(
+        lambda: EtcdCluster(binary, tmp_path_factory.mktemp("etcd"), size),
+        EtcdCluster.start,
+        lambda cluster: [member.process for member in cluster.members],
+    )
 
 
 @pytest.fixture

@@ -24,14 +24,19 @@ import psycopg
 import pytest
 
 from tests.servers.ports import free_port
-from tests.servers.process import ServerProcess, ServerStartError, as_user, port_in_use, require_binary
+from tests.servers.process import (
+    ProcessControls,
+    ServerProcess,
+    ServerStartError,
+    as_user,
+    require_binary,
+    start_on_free_ports,
+)
 
 # Debian installs each major version side by side; the newest one is used.
 PG_ROOT = Path("/usr/lib/postgresql")
 PG_USER = "postgres"
 DATABASE = "transom"
-# Attempts with a fresh port when another process took it between free_port() and bind().
-PORT_ATTEMPTS = 3
 # initdb writes a few hundred files; with --no-sync it takes well under a second.
 INITDB_TIMEOUT = 60.0
 # Durability is pointless for a throw-away test server and costs a disk flush per commit.
@@ -52,7 +57,7 @@ def _accepts_queries(dsn: str) -> bool:
         return True
 
 
-class PostgresServer:
+class PostgresServer(ProcessControls):
     """A running PostgreSQL server: DSNs, port, data dir, and control over its process."""
 
     def __init__(self, bin_dir: Path, data_dir: Path, socket_dir: Path, log_path: Path) -> None:
@@ -84,16 +89,6 @@ class PostgresServer:
         """Return the DSN of another database on this server (trust auth, no password)."""
         return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/{database}"
 
-    @property
-    def log_path(self) -> Path:
-        """The server's own log (across restarts)."""
-        return self.process.log_path
-
-    @property
-    def running(self) -> bool:
-        """True while the process exists (also when paused)."""
-        return self.process.running
-
     def create_database(self, name: str) -> None:
         """Create an empty database (from template1)."""
         with psycopg.connect(self.dsn_for("postgres"), autocommit=True) as conn:
@@ -103,26 +98,6 @@ class PostgresServer:
         """Drop a database, disconnecting whoever still uses it."""
         with psycopg.connect(self.dsn_for("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    def stop(self) -> None:
-        """Stop the server (fast shutdown), killing it if it does not exit in time."""
-        self.process.stop()
-
-    def kill(self) -> None:
-        """Kill the server and its backends with SIGKILL; the next start runs crash recovery."""
-        self.process.kill()
-
-    def pause(self) -> None:
-        """Freeze the server and its backends (SIGSTOP): connections stay open, nothing answers."""
-        self.process.pause()
-
-    def resume(self) -> None:
-        """Thaw a paused server (SIGCONT)."""
-        self.process.resume()
-
-    def restart(self) -> None:
-        """Stop the server if it runs and start it again on the same port and data."""
-        self.process.restart()
 
 
 def _initdb(bin_dir: Path, data_dir: Path) -> None:
@@ -167,16 +142,11 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
     server: PostgresServer | None = None
     try:
         _initdb(bin_dir, base / "data")
-        for attempt in range(1, PORT_ATTEMPTS + 1):
-            server = PostgresServer(bin_dir, base / "data", base, log_dir / "postgres.log")
-            try:
-                server.process.start()
-            except ServerStartError:
-                if attempt < PORT_ATTEMPTS and port_in_use(server.process):
-                    continue
-                raise
-            break
-        assert server is not None
+        server = start_on_free_ports(
+            lambda: PostgresServer(bin_dir, base / "data", base, log_dir / "postgres.log"),
+            lambda server: server.process.start(),
+            lambda server: [server.process],
+        )
         server.create_database(DATABASE)
         yield server
     finally:

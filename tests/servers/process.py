@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -327,6 +327,68 @@ def port_in_use(server: ServerProcess) -> bool:
     """Return True when the server's log says its port was taken (free_port's race was lost)."""
     tail = server.log_tail().lower()
     return "address already in use" in tail or "could not bind" in tail
+
+
+# How often a fixture picks new free ports after another process took one first.
+PORT_ATTEMPTS = 3
+
+S = TypeVar("S")
+
+
+def start_on_free_ports(
+    build: Callable[[], S], start: Callable[[S], None], processes: Callable[[S], Sequence[ServerProcess]]
+) -> S:
+    """Build and start a server, building it again on new ports if free_port's race was lost.
+
+    Raises:
+        ServerStartError: the start failed for another reason, or on every attempt.
+    """
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        server = build()
+        try:
+            start(server)
+        except ServerStartError:
+            if attempt < PORT_ATTEMPTS and any(port_in_use(p) for p in processes(server)):
+                continue
+            raise
+        return server
+    raise AssertionError("unreachable")
+
+
+class ProcessControls:
+    """What every server fixture offers, delegated to its `ServerProcess`."""
+
+    process: ServerProcess
+
+    @property
+    def log_path(self) -> Path:
+        """The server's own log (stdout and stderr, across restarts)."""
+        return self.process.log_path
+
+    @property
+    def running(self) -> bool:
+        """True while the process exists (also when paused)."""
+        return self.process.running
+
+    def stop(self) -> None:
+        """Stop the server (its usual stop signal), killing it if it does not exit in time."""
+        self.process.stop()
+
+    def kill(self) -> None:
+        """Kill the server with SIGKILL, as a crash or power cut would."""
+        self.process.kill()
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): its sockets stay open but nothing answers."""
+        self.process.pause()
+
+    def resume(self) -> None:
+        """Thaw a paused server (SIGCONT)."""
+        self.process.resume()
+
+    def restart(self) -> None:
+        """Stop the server if it runs and start it again on the same ports and data."""
+        self.process.restart()
 
 
 @atexit.register

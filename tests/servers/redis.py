@@ -13,10 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.ports import free_port
-from tests.servers.process import ServerProcess, ServerStartError, port_in_use, require_binary
-
-# Attempts with a fresh port when another process took it between free_port() and bind().
-PORT_ATTEMPTS = 3
+from tests.servers.process import ProcessControls, ServerProcess, require_binary, start_on_free_ports
 
 
 def _answers_ping(port: int) -> bool:
@@ -26,7 +23,7 @@ def _answers_ping(port: int) -> bool:
         return sock.recv(64).startswith(b"+PONG")
 
 
-class RedisServer:
+class RedisServer(ProcessControls):
     """A running redis-server: its URL and port, and control over its process."""
 
     def __init__(self, binary: str, base_dir: Path) -> None:
@@ -50,50 +47,16 @@ class RedisServer:
         """The URL of database 0, e.g. redis://127.0.0.1:6379/0."""
         return f"redis://127.0.0.1:{self.port}/0"
 
-    @property
-    def log_path(self) -> Path:
-        """The server's own log (across restarts)."""
-        return self.process.log_path
-
-    @property
-    def running(self) -> bool:
-        """True while the process exists (also when paused)."""
-        return self.process.running
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM), killing it if it does not exit in time."""
-        self.process.stop()
-
-    def kill(self) -> None:
-        """Kill the server with SIGKILL, as a crash would; its data is gone."""
-        self.process.kill()
-
-    def pause(self) -> None:
-        """Freeze the server (SIGSTOP): connections stay open but nothing answers."""
-        self.process.pause()
-
-    def resume(self) -> None:
-        """Thaw a paused server (SIGCONT)."""
-        self.process.resume()
-
-    def restart(self) -> None:
-        """Stop the server if it runs and start it again, empty, on the same port."""
-        self.process.restart()
-
 
 @pytest.fixture
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """An empty redis-server on a free loopback port, killed after the test."""
     binary = require_binary("redis-server", package="redis-server")
-    for attempt in range(1, PORT_ATTEMPTS + 1):
-        server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
-        try:
-            server.process.start()
-        except ServerStartError:
-            if attempt < PORT_ATTEMPTS and port_in_use(server.process):
-                continue
-            raise
-        break
+    server = start_on_free_ports(
+        lambda: RedisServer(binary, tmp_path_factory.mktemp("redis")),
+        lambda server: server.process.start(),
+        lambda server: [server.process],
+    )
     try:
         yield server
     finally:

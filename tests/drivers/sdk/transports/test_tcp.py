@@ -58,7 +58,11 @@ async def test_connect_refused() -> None:
 
 
 async def test_aclose_without_connect() -> None:
-    await TCPTransport("127.0.0.1", 1).aclose()
+    transport = TCPTransport("127.0.0.1", 1)
+    await transport.aclose()
+    await transport.aclose()  # twice is fine too
+    with pytest.raises(trio.ClosedResourceError):
+        await transport.send(b"x")
 
 
 async def test_peer_closes_mid_stream() -> None:

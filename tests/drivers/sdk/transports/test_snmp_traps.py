@@ -1,4 +1,4 @@
-"""SNMPTrapReceiver receiving traps sent by the REAL Net-SNMP `snmptrap` command."""
+"""SNMPTrapReceiver receiving traps (and informs) sent by the REAL Net-SNMP `snmptrap` command."""
 
 from __future__ import annotations
 
@@ -80,6 +80,30 @@ async def test_unknown_community_and_garbage_are_ignored(snmptrap: str, aio: Non
             await sock.sendto(b"\x30\x82\xff\xff garbage", ("127.0.0.1", receiver.port))
         await send_trap(snmptrap, "-v", "2c", "-c", "public", target, "", f"{APC}.0.2")
         assert (await next_trap(receiver))["trap_oid"] == f"{APC}.0.2"
+        assert (receiver.malformed, receiver.wrong_community) == (2, 1)
+        assert "\n" not in receiver.last_rejection and receiver.last_rejection
+
+
+async def test_an_inform_is_answered(snmptrap: str) -> None:
+    """snmptrap -Ci waits for the response: it exits 0 only if the receiver answered."""
+    async with SNMPTrapReceiver("127.0.0.1", 0) as receiver, trio.open_nursery() as nursery:
+        target = f"127.0.0.1:{receiver.port}"
+        inform = [snmptrap, "-Ci", "-v", "2c", "-c", "public", "-t", "1", "-r", "5", target, "",
+                  f"{APC}.0.7", SYS_NAME, "s", "ups-2"]  # fmt: skip
+
+        async def send() -> None:
+            done = await trio.run_process(inform, env={**os.environ, "MIBS": ""}, capture_stderr=True)
+            assert done.returncode == 0
+
+        nursery.start_soon(send)
+        trap = await next_trap(receiver)
+        assert trap["trap_oid"] == f"{APC}.0.7" and trap["varbinds"] == [(SYS_NAME, "ups-2")]
+        with trio.fail_after(10):
+            while True:  # snmptrap may resend before reading the answer: keep answering
+                with trio.move_on_after(0.5):
+                    await receiver.receive()
+                if not nursery.child_tasks:
+                    break
 
 
 async def test_iterating_over_traps(snmptrap: str, aio: None) -> None:

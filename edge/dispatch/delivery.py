@@ -40,9 +40,12 @@ class RateLimitedLog:
     arrives. Keys are forgotten once quiet for `every` seconds, so memory stays bounded too.
     """
 
-    def __init__(self, every: float = LOG_EVERY, lines: int = LOG_LINES) -> None:
+    def __init__(
+        self, every: float = LOG_EVERY, lines: int = LOG_LINES, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.every = every
         self.lines = lines
+        self._clock = clock
         self._last: dict[str, float] = {}
         self._quiet: dict[str, int] = {}
         self._window = -every
@@ -50,13 +53,13 @@ class RateLimitedLog:
         self._held_back = 0
 
     def warning(self, key: str, message: str, *args: object) -> None:
-        now = time.monotonic()
+        now = self._clock()
         if now - self._window >= self.every:
+            self._forget_quiet(now, keep=key)
             if self._held_back:
-                log.warning("dispatch: %d more warnings not logged (more than %d in %.0f s)",
+                log.warning("dispatch: %d more warnings not logged (at most %d lines in %.0f s)",
                             self._held_back, self.lines, self.every)  # fmt: skip
             self._window, self._written, self._held_back = now, 0, 0
-            self._forget_quiet(now)
         last = self._last.get(key)
         if last is not None and now - last < self.every:
             self._quiet[key] = self._quiet.get(key, 0) + 1
@@ -70,8 +73,8 @@ class RateLimitedLog:
         suffix = f" (and {quiet} more since the last report)" if quiet else ""
         log.warning(message + suffix, *args)
 
-    def _forget_quiet(self, now: float) -> None:
-        for key in [key for key, last in self._last.items() if now - last >= self.every]:
+    def _forget_quiet(self, now: float, *, keep: str) -> None:
+        for key in [key for key, last in self._last.items() if now - last >= self.every and key != keep]:
             del self._last[key]
             quiet = self._quiet.pop(key, 0)
             if quiet:  # said once more, so no count is lost from the log

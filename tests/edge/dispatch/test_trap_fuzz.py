@@ -11,70 +11,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pyasn1.codec.ber import encoder
-from pysnmp.proto.api import v2c
 
 from edge.dispatch.counters import PortCounters
 from edge.dispatch.rate_limit import DATAGRAMS
 from edge.dispatch.trap_receiver import serve_trap_dispatch
+from tests.edge.dispatch.traffic import VALID, mutate, trap_bytes, with_header
 from tests.edge.node_harness import wait_for
 
 KNOWN, STRANGER = "127.0.0.1", "127.0.0.5"
 OUTCOMES = ("rate_limited", "malformed", "wrong_community", "unknown_source", "routed")
 WAIT = 30.0
-
-
-def trap_bytes(text: str, *, community: str = "public") -> bytes:
-    """A v2c trap as an agent sends it (pysnmp's encoder): an APC trap carrying `text`."""
-    pdu = v2c.SNMPv2TrapPDU()
-    v2c.apiTrapPDU.set_defaults(pdu)
-    v2c.apiTrapPDU.set_varbinds(
-        pdu,
-        [
-            (v2c.apiTrapPDU.sysUpTime, v2c.TimeTicks(12345)),
-            (v2c.apiTrapPDU.snmpTrapOID, v2c.ObjectIdentifier("1.3.6.1.4.1.318.0.5")),
-            ((1, 3, 6, 1, 2, 1, 1, 5, 0), v2c.OctetString(text)),
-        ],
-    )
-    message = v2c.Message()
-    v2c.apiMessage.set_defaults(message)
-    v2c.apiMessage.set_community(message, community)
-    v2c.apiMessage.set_pdu(message, pdu)
-    return bytes(encoder.encode(message))
-
-
-VALID = trap_bytes("ups-1")
-
-
-def ber_length(n: int) -> bytes:
-    return bytes([n]) if n < 0x80 else b"\x82" + n.to_bytes(2, "big")
-
-
-def with_header(version: int, community: bytes) -> Callable[[bytes], bytes]:
-    def build(body: bytes) -> bytes:
-        inner = b"\x02\x01" + bytes([version]) + b"\x04" + ber_length(len(community)) + community + body
-        return b"\x30" + ber_length(len(inner)) + inner
-
-    return build
-
-
-def mutate(data: bytes, change: tuple[str, int, int]) -> bytes:
-    how, at, value = change
-    at %= len(data)
-    if how == "flip":
-        return data[:at] + bytes([data[at] ^ (value or 1)]) + data[at + 1 :]
-    if how == "truncate":
-        return data[:at]
-    if how == "insert":
-        return data[:at] + bytes([value]) + data[at:]
-    return data[:at] + data[at + 1 :]
 
 
 datagrams = st.one_of(

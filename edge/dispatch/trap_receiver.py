@@ -18,6 +18,7 @@ line with its reason.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,6 +34,10 @@ from edge.dispatch.delivery import Deliver, ModuleQueues
 from edge.dispatch.rate_limit import DATAGRAMS, Limit, SourceRateLimit
 
 log = logging.getLogger(__name__)
+
+# Datagrams read in one go before the other tasks get a turn: reading what waits without a
+# trio checkpoint per datagram is what keeps a 10,000/s flood cheap.
+BATCH = 64
 
 __all__ = ["TRAP_FUNCTION", "DispatchPortUnavailable", "jsonable", "serve_trap_dispatch"]
 
@@ -50,6 +55,80 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: jsonable(item) for key, item in value.items()}
     return value
+
+
+class _TrapPort:
+    """One trap port's judgement of each datagram (see the module docstring); synchronous, so cheap."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        modules: Callable[[str], Sequence[str]],
+        queues: ModuleQueues,
+        stats: PortCounters,
+        communities: frozenset[bytes],
+        limit: Limit,
+    ) -> None:
+        self.sock = sock
+        self.modules = modules
+        self.queues = queues
+        self.stats = stats
+        self.communities = communities
+        self.limit = limit
+        self.limits = SourceRateLimit(limit)
+        self.where = f"udp {sock.getsockname()[1]}"
+
+    def handle(self, data: bytes, address: tuple[str, int], now: float) -> None:
+        stats, warn, where = self.stats, self.queues.log.warning, self.where
+        stats.received += 1
+        source = str(address[0])
+        if not self.limits.allow(source, now):
+            stats.rate_limited += 1
+            warn(f"limit:{source}", "dispatch: %s: %s is over %g datagrams/s; dropping its excess",
+                 where, source, self.limit.rate)  # fmt: skip
+            return
+        try:
+            header = peek(data)
+            check_community(header, self.communities)
+            owners = self.modules(source)
+            if not owners:
+                stats.unknown_source += 1
+                warn(f"unknown:{source}", "dispatch: %s: a trap from %s, which no module owns", where, source)
+                return
+            decoded = decode(data, header, (source, int(address[1])))
+        except TrapRejected as exc:
+            if exc.kind == "malformed":
+                stats.malformed += 1
+            else:
+                stats.wrong_community += 1
+            warn(f"{exc.kind}:{source}", "dispatch: %s: %s from %s: %s",
+                 where, exc.kind.replace("_", " "), source, exc)  # fmt: skip
+            return
+        stats.routed += 1
+        if decoded.response is not None:
+            try:
+                self.sock.sendto(decoded.response, address)
+            except OSError as exc:  # the inform's sender is gone, or the buffer is full: it resends
+                warn(f"reply:{source}", "dispatch: %s: cannot answer %s: %s", where, source, exc)
+        message = jsonable(decoded.trap)
+        for module_id in owners:
+            self.queues.put(module_id, message)
+
+    async def serve(self) -> None:
+        """Read datagrams until cancelled, draining up to BATCH at a time between checkpoints."""
+        sock = self.sock
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            now = time.monotonic()
+            for _ in range(BATCH):
+                try:
+                    data, address = sock.recvfrom(MAX_DATAGRAM)
+                except BlockingIOError:
+                    break
+                except OSError:  # ICMP unreachable for an inform response we sent, and the like
+                    continue
+                self.handle(data, address, now)
+            await trio.lowlevel.checkpoint()  # the module queues' workers get their turn
 
 
 async def serve_trap_dispatch(
@@ -78,59 +157,15 @@ async def serve_trap_dispatch(
     """
     stats = counters if counters is not None else PortCounters()
     accepted = frozenset(community.encode() for community in communities)
-    limits = SourceRateLimit(limit)
     try:
-        sock = await open_trap_socket(host, port)
+        sock = open_trap_socket(host, port)
     except ConnectError as exc:
         raise DispatchPortUnavailable(str(exc)) from None
     with sock:
         bound = sock.getsockname()[1]
-        where = f"udp {bound}"
         async with trio.open_nursery() as nursery:
             queues = ModuleQueues(nursery, deliver, stats, "a trap")
-            warn = queues.log.warning
+            trap_port = _TrapPort(sock, modules, queues, stats, accepted, limit)
             log.info("dispatch: SNMP traps on udp %s:%d", host, bound)
             task_status.started((bound, stats))
-            while True:
-                try:
-                    data, address = await sock.recvfrom(MAX_DATAGRAM)
-                except ConnectionError:  # ICMP unreachable for an inform response we sent
-                    continue
-                stats.received += 1
-                source = str(address[0])
-                if not limits.allow(source, time.monotonic()):
-                    stats.rate_limited += 1
-                    warn(f"limit:{source}", "dispatch: %s: %s is over %g datagrams/s; dropping its excess",
-                         where, source, limit.rate)  # fmt: skip
-                    continue
-                try:
-                    header = peek(data)
-                    check_community(header, accepted)
-                    owners = modules(source)
-                    if not owners:
-                        stats.unknown_source += 1
-                        warn(
-                            f"unknown:{source}",
-                            "dispatch: %s: a trap from %s, which no module owns",
-                            where,
-                            source,
-                        )
-                        continue
-                    decoded = decode(data, header, (source, int(address[1])))
-                except TrapRejected as exc:
-                    if exc.kind == "malformed":
-                        stats.malformed += 1
-                    else:
-                        stats.wrong_community += 1
-                    warn(f"{exc.kind}:{source}", "dispatch: %s: %s from %s: %s",
-                         where, exc.kind.replace("_", " "), source, exc)  # fmt: skip
-                    continue
-                stats.routed += 1
-                if decoded.response is not None:
-                    try:
-                        await sock.sendto(decoded.response, address)
-                    except OSError as exc:  # the inform's sender is gone: it will resend
-                        warn(f"reply:{source}", "dispatch: %s: cannot answer %s: %s", where, source, exc)
-                message = jsonable(decoded.trap)
-                for module_id in owners:
-                    queues.put(module_id, message)
+            await trap_port.serve()

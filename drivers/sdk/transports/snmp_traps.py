@@ -34,19 +34,23 @@ MAX_DATAGRAM = 65535
 RECEIVE_BUFFER = 4 * 1024 * 1024
 
 
-async def open_trap_socket(host: str, port: int) -> trio.socket.SocketType:
-    """A UDP socket bound to `host:port` (0: any free port) with a large receive buffer.
+def open_trap_socket(host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket bound to `host:port` (0: any free port) with a large receive buffer.
+
+    A plain socket, so a reader can drain what is waiting in one go (trio.lowlevel.wait_readable,
+    then recvfrom until BlockingIOError); wrap it with trio.socket.from_stdlib_socket otherwise.
 
     Raises:
         ConnectError: the port cannot be bound (in use, or privileged).
     """
-    sock = trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-        await sock.bind((host, port))
+        sock.bind((host, port))
     except OSError as exc:
         sock.close()
         raise ConnectError(f"cannot listen for SNMP traps on udp {host}:{port}: {exc}") from None
+    sock.setblocking(False)
     return sock
 
 
@@ -81,7 +85,7 @@ class SNMPTrapReceiver:
         Raises:
             ConnectError: the port cannot be bound (in use, or privileged).
         """
-        self._sock = await open_trap_socket(self.host, self.port)
+        self._sock = trio.socket.from_stdlib_socket(open_trap_socket(self.host, self.port))
         self.port = self._sock.getsockname()[1]
 
     async def receive(self) -> Trap:

@@ -16,6 +16,12 @@ and then calls, on each owning module, at support level:
 The source given is the address dispatch matched, so a driver trusts it and does not
 check it again (that would break `dispatch_sources`); `Driver.dispatch_sources` lists
 what the module owns, should a driver want to show it.
+
+What a driver can count on: dispatch limits each source per port to 100 datagrams/s in
+bursts of 200 (on TCP: 5 new connections/s in bursts of 20, 8 open at once, 100 reads/s,
+past which reading pauses), queues up to 100 items per module (more are dropped and
+counted), and counts and logs, once per source per 30 s, whatever it does not deliver
+(edge/dispatch/counters.py). A device that must send faster needs its own connection.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -30,6 +29,7 @@ import trio
 
 from drivers.sdk.dispatch import INBOUND_FUNCTION
 from edge.dispatch.counters import PortCounters
+from edge.dispatch.datagrams import open_udp_socket, serve_datagrams
 from edge.dispatch.delivery import Deliver, ModuleQueues
 from edge.dispatch.rate_limit import (
     CHUNKS,
@@ -42,9 +42,6 @@ from edge.dispatch.rate_limit import (
 log = logging.getLogger(__name__)
 
 __all__ = ["INBOUND_FUNCTION", "serve_inbound_tcp", "serve_inbound_udp"]
-
-# The largest UDP datagram; a TCP read takes up to this much at a time.
-MAX_READ = 65535
 
 Owners = Callable[[str], Sequence[str]]
 
@@ -76,36 +73,33 @@ async def serve_inbound_udp(
     """
     stats = counters if counters is not None else PortCounters()
     limits = SourceRateLimit(DATAGRAMS)
-    with trio.socket.socket(trio.socket.AF_INET, trio.socket.SOCK_DGRAM) as sock:
-        await sock.bind((host, port))
+    with open_udp_socket(host, port) as sock:
         bound = sock.getsockname()[1]
         where = f"udp {bound}"
         async with trio.open_nursery() as nursery:
             queues = ModuleQueues(nursery, deliver, stats, f"a datagram to {where}")
-            log.info("dispatch: inbound udp %s:%d", host, bound)
-            task_status.started((bound, stats))
-            while True:
-                try:
-                    data, address = await sock.recvfrom(MAX_READ)
-                except OSError as exc:  # e.g. ICMP port unreachable reported on the socket
-                    queues.log.warning(f"error:{where}", "dispatch: %s: %s", where, exc)
-                    continue
+
+            def handle(data: bytes, address: tuple[str, int], now: float) -> None:
                 stats.received += 1
-                source = str(address[0])
-                if not limits.allow(source, time.monotonic()):
+                source = address[0]
+                if not limits.allow(source, now):
                     stats.rate_limited += 1
                     queues.log.warning(
                         f"limit:{source}",
                         "dispatch: %s: %s is over %g datagrams/s; dropping its excess",
                         *(where, source, DATAGRAMS.rate),
                     )
-                    continue
+                    return
                 modules = owners(source)
                 if not modules:
                     _unknown(source, stats, queues, where)
-                    continue
+                    return
                 stats.routed += 1
-                _put(bytes(data), source, modules, queues)
+                _put(data, source, modules, queues)
+
+            log.info("dispatch: inbound udp %s:%d", host, bound)
+            task_status.started((bound, stats))
+            await serve_datagrams(sock, handle)
 
 
 async def serve_inbound_tcp(

@@ -29,8 +29,8 @@ __all__ = ["MAX_DATAGRAM", "SNMP_TRAP_OID", "SYS_UPTIME", "SNMPTrapReceiver", "T
 
 # Read this much per datagram: the largest UDP payload, so nothing is silently truncated.
 MAX_DATAGRAM = 65535
-# Kernel receive buffer asked for: bursts of a few thousand small datagrams wait there
-# while the reader is busy instead of being dropped unseen (the kernel may grant less).
+# Kernel receive buffer asked for (the kernel grants at most net.core.rmem_max): bursts wait there
+# while the reader is busy instead of being dropped unseen.
 RECEIVE_BUFFER = 4 * 1024 * 1024
 
 

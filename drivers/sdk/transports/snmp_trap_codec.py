@@ -27,6 +27,9 @@ SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 VERSION_1, VERSION_2C, VERSION_3 = 0, 1, 3
 # Longest reason text: a log line stays one short line whatever the input.
 REASON_CHARS = 160
+# Largest notification decoded. Agents keep traps within one Ethernet frame (~1,500 bytes);
+# the bound keeps a hostile 64 KiB datagram of nested BER from costing a long decode.
+MAX_TRAP_BYTES = 16 * 1024
 
 Trap = dict[str, Any]
 Rejection = Literal["malformed", "wrong_community"]
@@ -61,7 +64,8 @@ class Decoded:
 
 
 def _one_line(text: str) -> str:
-    flat = " ".join(str(text).split())
+    """One printable line (no control characters from the datagram reach the log), bounded."""
+    flat = "".join(char if char.isprintable() else "?" for char in " ".join(str(text).split()))
     return flat if len(flat) <= REASON_CHARS else flat[: REASON_CHARS - 3] + "..."
 
 
@@ -88,6 +92,8 @@ def peek(data: bytes) -> Header:
     Raises:
         TrapRejected: not an SNMP message's start ("malformed"), or SNMPv3 ("wrong_community").
     """
+    if len(data) > MAX_TRAP_BYTES:
+        raise TrapRejected("malformed", f"{len(data)} bytes, more than the {MAX_TRAP_BYTES} a trap may have")
     start, end = _tlv(data, 0, 0x30, "message")
     if end != len(data):
         raise TrapRejected("malformed", f"{len(data) - end} bytes after the message")

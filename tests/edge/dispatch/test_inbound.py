@@ -60,7 +60,7 @@ async def test_udp_datagrams_go_to_the_module_owning_the_sender(tmp_path: Path) 
 
 
 async def test_tcp_data_goes_to_the_module_owning_the_sender(tmp_path: Path) -> None:
-    async with dispatch_node(tmp_path, dispatch_site()) as node:
+    async with dispatch_node(tmp_path, dispatch_site(tcp_sources=["127.0.0.8"])) as node:
         await wait_for(lambda: f"tcp/{TCP_PORT}" in node.dispatch.inbound)
         _, stats = node.dispatch.inbound[f"tcp/{TCP_PORT}"]
         stream = await trio.open_tcp_stream("127.0.0.1", TCP_PORT)
@@ -69,6 +69,12 @@ async def test_tcp_data_goes_to_the_module_owning_the_sender(tmp_path: Path) -> 
             await wait_status(node, "mod-tcp", last="door open\n", source="127.0.0.1", count=1)
             await stream.send_all(b"door closed\n")
             await wait_status(node, "mod-tcp", last="door closed\n", count=2)
+
+        # from an address in its dispatch_sources: the driver is handed that source
+        listed = await trio.open_tcp_stream("127.0.0.1", TCP_PORT, local_address="127.0.0.8")
+        async with listed:
+            await listed.send_all(b"window open\n")
+            await wait_status(node, "mod-tcp", last="window open\n", source="127.0.0.8", count=3)
 
         # a connection from an address no module owns is closed at once, and counted
         stranger = await trio.open_tcp_stream("127.0.0.1", TCP_PORT, local_address="127.0.0.7")

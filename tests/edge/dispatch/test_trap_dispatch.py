@@ -117,7 +117,11 @@ async def test_a_ups_fed_through_dispatch_sources_from_a_second_address(tmp_path
             traps, port = node.dispatch.traps, node.dispatch.trap_port
             assert traps is not None and port
             state = ups_snmpd.go_on_battery(agent.state, minutes_remaining=23)
-            await snmptrap(ups_snmpd.trap_command(port, state), source="127.0.0.2")
+            # sent as an inform (-Ci), which snmptrap retries until answered: it exits 0 only if
+            # the node answered it, and the node answers only what it routed
+            inform = ups_snmpd.trap_command(port, state)
+            inform[1:1] = ["-Ci", "-t", "15", "-r", "0"]
+            await snmptrap(inform, source="127.0.0.2")  # check=True: raises unless answered
 
             async def updated() -> bool:
                 status = await node.status(UPS)

@@ -1,9 +1,10 @@
 """The garbage flood of `transom bench dispatch`, as its own process: RATE datagrams/s for SECONDS.
 
-    python -m tests.bench._dispatch_flood HOST PORT RATE SECONDS
+    python -m tests.bench._dispatch_flood HOST PORT RATE SECONDS [SOURCES]
 
 sends hostile datagrams (tests/edge/dispatch/traffic.py: random bytes, mutated traps,
-valid headers with random bodies) round-robin from SOURCES loopback addresses, paced in
+valid headers with random bodies) round-robin from SOURCES loopback addresses (all 250 of
+SOURCES by default; 1: one sender, which the per-source limit mostly drops), paced in
 ticks of TICK seconds, and prints one JSON line: {"sent": n, "seconds": s}.
 """
 
@@ -24,11 +25,11 @@ TICK = 0.01
 VARIETY = 5000  # distinct datagrams, cycled
 
 
-def flood(host: str, port: int, rate: float, seconds: float) -> tuple[int, float]:
+def flood(host: str, port: int, rate: float, seconds: float, sources: int) -> tuple[int, float]:
     rng = random.Random(22)
     datagrams = [garbage(rng) for _ in range(VARIETY)]
     senders = []
-    for source in SOURCES:
+    for source in SOURCES[:sources]:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind((source, 0))
         senders.append(sock)
@@ -52,7 +53,8 @@ def flood(host: str, port: int, rate: float, seconds: float) -> tuple[int, float
 
 def main() -> None:
     host, port, rate, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-    sent, elapsed = flood(host, port, rate, seconds)
+    sources = int(sys.argv[5]) if len(sys.argv) > 5 else len(SOURCES)
+    sent, elapsed = flood(host, port, rate, seconds, sources)
     sys.stdout.write(json.dumps({"sent": sent, "seconds": elapsed}) + "\n")
 
 

@@ -6,7 +6,8 @@ hostile datagrams/s from 250 loopback addresses (each under the per-source limit
 every one is parsed), while this process sends VALID_RATE good v2c traps/s from
 127.0.0.1, each numbered. Verified at the receiver: the module's count of traps and of
 out-of-order ones; the node's own counters say how much of the garbage it saw. Figures
-are medians of RUNS windows of WINDOW seconds.
+are medians of RUNS windows of WINDOW seconds; each run then repeats the flood from one
+address, which the per-source rate limit drops (the cheap path).
 """
 
 from __future__ import annotations
@@ -140,13 +141,13 @@ async def _send_valid(port: int, first: int, window: float) -> int:
     return sent
 
 
-async def _window(node: Node, first: int, window: float) -> dict[str, float]:
-    """One flood window: the figures of it."""
+async def _window(node: Node, first: int, window: float, sources: int = 250) -> dict[str, float]:
+    """One flood window from `sources` addresses: the figures of it."""
     before, cpu_before = await node.counters(), node.cpu_seconds()
     drops_before, load_before = _kernel_drops(node.trap_port), os.getloadavg()[0]
     status_before = await node.status()
     flood_cmd = [sys.executable, "-m", "tests.bench._dispatch_flood", "127.0.0.1", str(node.trap_port),
-                 str(FLOOD_RATE), str(window)]  # fmt: skip
+                 str(FLOOD_RATE), str(window), str(sources)]  # fmt: skip
     result: dict[str, Any] = {}
     started = time.monotonic()
     async with trio.open_nursery() as nursery:
@@ -189,12 +190,14 @@ async def _window(node: Node, first: int, window: float) -> dict[str, float]:
         "accounted": float(delta["received"] == sum(delta[o] for o in OUTCOMES)),
         "kernel_drops_pct": 100.0 * (_kernel_drops(node.trap_port) - drops_before) / result["sent"],
         "load": load,
+        "rate_limited_pct": 100.0 * delta["rate_limited"] / result["sent"],
     }
 
 
 async def run(quick: bool) -> list[Figure]:
     window = QUICK_WINDOW if quick else WINDOW
     runs: list[dict[str, float]] = []
+    one_source: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="transom-bench-dispatch-") as directory:
         node = Node(Path(directory))
         try:
@@ -204,11 +207,14 @@ async def run(quick: bool) -> list[Figure]:
                 figures = await _window(node, first, window)
                 first += int(figures["valid_sent"])
                 runs.append(figures)
+                figures = await _window(node, first, window, sources=1)
+                first += int(figures["valid_sent"])
+                one_source.append(figures)
         finally:
             await node.aclose()
 
-    def median(key: str) -> float:
-        return round(statistics.median(run[key] for run in runs), 2)
+    def median(key: str, windows: list[dict[str, float]] = runs) -> float:
+        return round(statistics.median(run[key] for run in windows), 2)
 
     return [
         Figure(
@@ -242,4 +248,16 @@ async def run(quick: bool) -> list[Figure]:
             "lower",
         ),
         Figure("machine load average during the flood (2 cores)", median("load"), "tasks", None, "lower"),
+        # the same flood from one address: the per-source limit drops nearly all of it cheaply
+        Figure(
+            "one-source flood: share dropped by its rate limit", median("rate_limited_pct", one_source), "%"
+        ),
+        Figure("one-source flood: good traps lost", median("lost", one_source), "traps", 0.0, "lower"),
+        Figure(
+            "one-source flood: node CPU per second of flood",
+            median("cpu", one_source),
+            "% of a core",
+            None,
+            "lower",
+        ),
     ]

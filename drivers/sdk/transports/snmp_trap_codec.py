@@ -43,8 +43,12 @@ class TrapRejected(ValueError):
     """
 
     def __init__(self, kind: Rejection, reason: str) -> None:
-        super().__init__(_one_line(reason))
+        super().__init__(reason)
         self.kind: Rejection = kind
+
+    def __str__(self) -> str:
+        # made fit for a log only when said: most rejections are counted, never logged
+        return _one_line(super().__str__())
 
 
 @dataclass(frozen=True)

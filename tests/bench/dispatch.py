@@ -191,6 +191,8 @@ async def _window(node: Node, first: int, window: float, sources: int = 250) -> 
         "kernel_drops_pct": 100.0 * (_kernel_drops(node.trap_port) - drops_before) / result["sent"],
         "load": load,
         "rate_limited_pct": 100.0 * delta["rate_limited"] / result["sent"],
+        # good traps the node read but did not deliver (the rest of `lost` never reached it)
+        "lost_in_node": float(delta["routed"] - delivered),
     }
 
 
@@ -230,6 +232,7 @@ async def run(quick: bool) -> list[Figure]:
         ),
         Figure("good traps lost", median("lost"), "traps", 0.0, "lower"),
         Figure("good traps out of order", median("out_of_order"), "traps", 0.0, "lower"),
+        Figure("good traps the node read but did not deliver", median("lost_in_node"), "traps", 0.0, "lower"),
         Figure("node CPU per second of flood", median("cpu"), "% of a core", None, "lower"),
         Figure("garbage datagrams counted by the node", median("garbage_counted_pct"), "% of sent", 100.0),
         Figure(

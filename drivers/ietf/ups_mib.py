@@ -3,17 +3,25 @@
 Protocol: RFC 1628 "UPS Management Information Base" (May 1994) over SNMP v2c or v3
 authPriv (reference/protocols.md section 5), UDP 161. The driver polls the battery and
 output groups and the alarm table; the edge hands it the traps an agent sends to UDP 162
-(through `trap()`), which update status at once and trigger a poll. Agents number
-upsOutputSource normal(3)/battery(5), whatever the RFC's compliance text says, and some
-(MEGATEC UPSagent) send the well-known alarm OID as the trap OID: both are accepted.
+(through `trap()`). Agents number upsOutputSource normal(3)/battery(5), whatever the RFC's
+compliance text says, and some (MEGATEC UPSagent) send the well-known alarm OID as the trap
+OID: both are accepted.
+
+Trap versus poll, as PlaceOS drivers have it: a trap is an event, the poll is the state.
+A trap sets the event keys (last_trap, last_trap_source, last_trap_at, traps) at once and
+triggers a poll; the state keys (on_battery, output_source, alarms, battery_low and the
+readings) change only with what the agent answers, so a trap never makes them flicker. If
+that poll fails (the agent is unreachable though its traps arrive), the trap's news stands
+in for the state until a poll answers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from drivers.sdk import Driver, Level, NotConnectedError, security
+from drivers.sdk import Driver, DriverError, Level, NotConnectedError, security
 
 UPS_MIB = "1.3.6.1.2.1.33"
 WELL_KNOWN_ALARMS = f"{UPS_MIB}.1.6.3"  # .N names alarm N (upsAlarmDescr values)
@@ -68,11 +76,39 @@ def _alarm_name(descr: Any) -> str:
     return oid  # a vendor alarm: its OID
 
 
+class _TrapNews:
+    """What a UPS-MIB trap says: its kind, the status values and the alarms it carries."""
+
+    def __init__(self, kind: str, varbinds: Sequence[Sequence[Any]]) -> None:
+        self.kind = kind
+        self.values: dict[str, Any] = {}
+        self.alarms: list[str] = []
+        for oid, value in varbinds:
+            key = TRAP_OBJECTS.get(_oid(oid))
+            if key is not None:
+                try:
+                    self.values[key] = OBJECTS[key][1](value)
+                except (TypeError, ValueError):  # a value of the wrong type: not news
+                    continue
+            elif _oid(oid).startswith(ALARM_DESCR + "."):
+                self.alarms.append(_alarm_name(value))
+
+
 class UpsMib(Driver):
     """UPS over SNMP with the RFC 1628 UPS-MIB: battery, runtime, voltages, alarms, traps."""
 
     descriptive_name = "UPS (RFC 1628 UPS-MIB over SNMP)"
     generic_name = "UPS"
+    description = (
+        "UPS over SNMP with the RFC 1628 UPS-MIB: battery, runtime, voltages, alarms, traps. "
+        "Polls every 30 s. Traps reach it through the edge's trap port (`transom edge run "
+        "--trap-port`) from the module's ip or any address in its `dispatch_sources` setting; "
+        "the edge matches the source, counts what it drops and limits each source to 100 "
+        "datagrams/s (bursts of 200). A trap is an event, the poll is the state: a trap sets "
+        "`last_trap`, `last_trap_source`, `last_trap_at` and `traps` at once and triggers a "
+        "poll; `on_battery`, `output_source`, `alarms`, `battery_low` and the readings follow "
+        "the agent's answers, and take the trap's news only when that poll fails."
+    )
     transport = "snmp"
     default_port = 161
     default_settings: ClassVar[dict[str, Any]] = {
@@ -136,16 +172,15 @@ class UpsMib(Driver):
 
     @security(Level.SUPPORT)
     async def trap(self, trap: dict[str, Any]) -> str | None:
-        """Take a trap the edge received from this UPS (an SNMPTrapReceiver dict); returns its kind.
+        """Take a trap the edge routed to this UPS (an SNMPTrapReceiver dict); returns its kind.
 
-        upsTrapOnBattery sets on_battery (and the runtime it carries) at once; alarm
-        added/removed traps change `alarms`; every UPS trap then triggers a poll. Traps
-        from another address, and other MIBs' traps, are ignored (None).
+        The edge's dispatch already matched the source (this module's ip or one of its
+        dispatch_sources), so it is not checked again. A UPS-MIB trap is an event: it sets
+        last_trap (on_battery, test_completed, alarm_added, alarm_removed), last_trap_source,
+        last_trap_at and traps (a count), then triggers a poll, which sets the state; only if
+        that poll fails does the trap's content stand in for it. Other MIBs' traps are
+        ignored (None).
         """
-        source = trap.get("source") or ()
-        if source and self.config.ip and str(source[0]) != self.config.ip:
-            self.logger.warning("ignored a trap from %s: this UPS is %s", source[0], self.config.ip)
-            return None
         trap_oid = _oid(trap.get("trap_oid") or "")
         varbinds: Sequence[Sequence[Any]] = trap.get("varbinds") or []
         kind = TRAPS.get(trap_oid)
@@ -154,21 +189,35 @@ class UpsMib(Driver):
         if kind is None:
             self.logger.debug("ignored trap %s", trap_oid)
             return None
+        source = trap.get("source")
         self["last_trap"] = kind
-        for oid, value in varbinds:
-            key = TRAP_OBJECTS.get(_oid(oid))
-            if key is not None:
-                self[key] = OBJECTS[key][1](value)
-        if kind == "on_battery":
-            self["on_battery"] = True
+        self["last_trap_source"] = str(source[0]) if isinstance(source, list | tuple) and source else None
+        self["last_trap_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
+        self["traps"] = int(self.get("traps") or 0) + 1
+        news = _TrapNews(kind, varbinds)
+
+        async def poll_after_trap() -> None:
+            try:
+                await self.poll()
+            except DriverError as exc:
+                self.logger.warning(
+                    "the poll after a %s trap failed (%s): showing the trap's news", kind, exc
+                )
+                self._apply(news)
+
+        self.schedule.in_(0, poll_after_trap)
+        return kind
+
+    def _apply(self, news: _TrapNews) -> None:
+        """The trap's content as state, for when the agent cannot be polled."""
+        for key, value in news.values.items():
+            self[key] = value
+        if news.kind == "on_battery":
             self["output_source"] = "battery"
             self._alarm("on_battery", added=True)
-        elif kind in ("alarm_added", "alarm_removed"):
-            for oid, value in varbinds:
-                if _oid(oid).startswith(ALARM_DESCR + "."):
-                    self._alarm(_alarm_name(value), added=kind == "alarm_added")
-        self.schedule.in_(0, self.poll)  # then read the whole picture
-        return kind
+        elif news.kind in ("alarm_added", "alarm_removed"):
+            for name in news.alarms:
+                self._alarm(name, added=news.kind == "alarm_added")
 
     # -- status and the wire ----------------------------------------------------------------
 

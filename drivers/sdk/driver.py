@@ -28,6 +28,7 @@ from drivers.sdk.command_queue import (
     Task,
     TaskCallback,
 )
+from drivers.sdk.dispatch import SOURCES_SETTING, module_sources
 from drivers.sdk.settings import MISSING
 from drivers.sdk.tokenizers import Tokenizer
 
@@ -131,6 +132,11 @@ class Driver:
     @property
     def module_id(self) -> str:
         return self.runtime.config.id
+
+    @property
+    def dispatch_sources(self) -> list[str]:
+        """The addresses whose traps and inbound data dispatch routes here (drivers.sdk.dispatch)."""
+        return module_sources(self.config.ip, self.setting(SOURCES_SETTING, default=None))
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:

@@ -10,61 +10,81 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import trio
+
+from edge.dispatch.counters import PortCounters
 
 log = logging.getLogger(__name__)
 
 # Items a module may have waiting before new ones for it are dropped (a UPS sends a handful
 # of traps a minute; a flood past this is a fault, not news).
 QUEUE_SIZE = 100
-# Seconds between two log lines about the same kind of trouble (a chatty unknown device
-# would otherwise fill the log).
+# Seconds between two log lines about the same trouble from the same source (a chatty
+# unknown device would otherwise fill the log).
 LOG_EVERY = 30.0
+# Log lines per LOG_EVERY seconds per listener in all, however many sources misbehave.
+LOG_LINES = 20
 
 Deliver = Callable[[str, Any], Awaitable[object]]
 
 
-@dataclass
-class DispatchStats:
-    """What one listener saw: received, delivered, unknown_source, dropped, failed."""
-
-    received: int = 0
-    delivered: int = 0
-    unknown_source: int = 0
-    dropped: int = 0
-    failed: int = 0
-
-    def as_json(self) -> dict[str, int]:
-        return asdict(self)
-
-
 class RateLimitedLog:
-    """Logs a warning per key at most every LOG_EVERY seconds, saying how many were not logged."""
+    """Warnings, each key (e.g. "malformed:10.0.0.9") at most once every `every` seconds.
 
-    def __init__(self, every: float = LOG_EVERY) -> None:
+    A line that follows quiet ones says how many were not logged. On top of that, at
+    most `lines` lines are written per `every` seconds in all (a flood from many sources
+    has many keys); what that holds back is summed up in one line in the next interval.
+    So over T seconds at most (T / every + 1) * (lines + 1) lines are written, whatever
+    arrives. Keys are forgotten once quiet for `every` seconds, so memory stays bounded too.
+    """
+
+    def __init__(
+        self, every: float = LOG_EVERY, lines: int = LOG_LINES, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.every = every
+        self.lines = lines
+        self._clock = clock
         self._last: dict[str, float] = {}
         self._quiet: dict[str, int] = {}
+        self._window = -every
+        self._written = 0
+        self._held_back = 0
 
     def warning(self, key: str, message: str, *args: object) -> None:
-        now = time.monotonic()
+        now = self._clock()
+        if now - self._window >= self.every:
+            self._forget_quiet(now, keep=key)
+            if self._held_back:
+                log.warning("dispatch: %d more warnings not logged (at most %d lines in %.0f s)",
+                            self._held_back, self.lines, self.every)  # fmt: skip
+            self._window, self._written, self._held_back = now, 0, 0
         last = self._last.get(key)
         if last is not None and now - last < self.every:
             self._quiet[key] = self._quiet.get(key, 0) + 1
             return
+        if self._written >= self.lines:
+            self._held_back += 1
+            return
+        self._written += 1
         self._last[key] = now
         quiet = self._quiet.pop(key, 0)
         suffix = f" (and {quiet} more since the last report)" if quiet else ""
         log.warning(message + suffix, *args)
 
+    def _forget_quiet(self, now: float, *, keep: str) -> None:
+        for key in [key for key, last in self._last.items() if now - last >= self.every and key != keep]:
+            del self._last[key]
+            quiet = self._quiet.pop(key, 0)
+            if quiet:  # said once more, so no count is lost from the log
+                self._held_back += quiet
+
 
 class ModuleQueues:
     """Runs `deliver(module_id, item)` for each item, in order per module, in the given nursery."""
 
-    def __init__(self, nursery: trio.Nursery, deliver: Deliver, stats: DispatchStats, what: str) -> None:
+    def __init__(self, nursery: trio.Nursery, deliver: Deliver, stats: PortCounters, what: str) -> None:
         self._nursery = nursery
         self._deliver = deliver
         self._stats = stats

@@ -1,27 +1,26 @@
 """Routing by source address: which modules of the site a datagram or trap from an IP belongs to.
 
-A module owns its `ip` and every address in its `dispatch_sources` setting (a string or a
-list: a UPS card that traps from a second interface, a controller behind NAT). Addresses
-are compared as written; a hostname is not resolved. Only modules whose driver has the
-function a delivery calls are candidates, so a trap from an address a display and a UPS
-share reaches the UPS only.
+A module owns its `ip` and every address in its `dispatch_sources` setting (the rule is
+the SDK's, drivers.sdk.dispatch.module_sources, so drivers read it the same way). Only
+modules whose driver has the function a delivery calls are candidates, so a trap from an
+address a display and a UPS share reaches the UPS only. This is the only place a source is
+matched: drivers trust the source dispatch hands them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from drivers.sdk.dispatch import SOURCES_SETTING, module_sources
 from drivers.sdk.errors import DriverDefinitionError
 from drivers.sdk.loader import load_driver
 from drivers.sdk.metadata import metadata_of
 from edge.config.site import SiteConfig
 
 log = logging.getLogger(__name__)
-
-SOURCES_SETTING = "dispatch_sources"
 
 
 @dataclass(frozen=True)
@@ -45,15 +44,6 @@ def driver_facts(class_path: str) -> DriverFacts | None:
     return DriverFacts(functions, inbound)
 
 
-def _sources(ip: object, extra: object) -> list[str]:
-    found = [str(ip).strip()] if ip else []
-    if isinstance(extra, str):
-        extra = [extra]
-    if isinstance(extra, Iterable):
-        found += [str(item).strip() for item in extra if item]
-    return [source for source in found if source]
-
-
 class SourceRoutes:
     """Source address -> module ids for one SiteConfig (see the module docstring)."""
 
@@ -70,7 +60,7 @@ class SourceRoutes:
             if known is None:
                 continue
             self.facts[module_id] = known
-            for source in _sources(module.get("ip"), extra):
+            for source in module_sources(module.get("ip"), extra):
                 self.by_source.setdefault(source, []).append(module_id)
 
     def modules_at(self, source: str, *, function: str, inbound: tuple[str, int] | None = None) -> list[str]:

@@ -1,7 +1,9 @@
 """serve_dispatch: a node's dispatch, the trap receiver and the declared inbound ports, following the site.
 
     info = await nursery.start(serve_dispatch, site, manager.execute, "0.0.0.0", 1162)
-    info.as_json()   # {"trap_port": 1162, "traps": {...counters}, "inbound": {"udp/5000": {...}}}
+    info.as_json()   # {"trap_port": 1162, "traps": {...counters}, "inbound": {"udp/5000": {...}},
+                     #  "limits": {...}}
+    info.counters    # DispatchCounters: every port's counters (samples() for metrics)
 
 Deliveries are exec calls at support level through the module manager, which forwards
 them to the node that runs the module. The inbound ports follow the site configuration:
@@ -20,11 +22,13 @@ from typing import Any, Protocol
 import trio
 
 from drivers.sdk import Level
+from drivers.sdk.dispatch import INBOUND_FUNCTION, TRAP_FUNCTION
 from edge.config.holder import SiteHolder
-from edge.dispatch.delivery import DispatchStats
-from edge.dispatch.inbound import INBOUND_FUNCTION, serve_inbound_tcp, serve_inbound_udp
+from edge.dispatch.counters import DispatchCounters, PortCounters
+from edge.dispatch.inbound import serve_inbound_tcp, serve_inbound_udp
+from edge.dispatch.rate_limit import CHUNKS, CONNECTIONS, DATAGRAMS, MAX_CONNECTIONS_PER_SOURCE
 from edge.dispatch.routes import RouteTable
-from edge.dispatch.trap_receiver import TRAP_FUNCTION, serve_trap_dispatch
+from edge.dispatch.trap_receiver import serve_trap_dispatch
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +41,16 @@ class Executor(Protocol):
 
 @dataclass
 class DispatchInfo:
-    """Where dispatch listens and what it counted (for health and tests)."""
+    """Where dispatch listens and what it counted (for health, metrics and tests).
+
+    `counters` holds every port's counters for the node's lifetime; `traps` and `inbound`
+    point into it for the ports listening now.
+    """
 
     trap_port: int | None = None
-    traps: DispatchStats | None = None
-    inbound: dict[str, tuple[int, DispatchStats]] = field(default_factory=dict)
+    traps: PortCounters | None = None
+    inbound: dict[str, tuple[int, PortCounters]] = field(default_factory=dict)
+    counters: DispatchCounters = field(default_factory=DispatchCounters)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,7 +59,20 @@ class DispatchInfo:
             "inbound": {
                 name: {"port": port, **stats.as_json()} for name, (port, stats) in self.inbound.items()
             },
+            "limits": LIMITS,
         }
+
+
+# The per-source limits, as the health document states them.
+LIMITS = {
+    "datagrams_per_second": DATAGRAMS.rate,
+    "datagram_burst": DATAGRAMS.burst,
+    "connections_per_second": CONNECTIONS.rate,
+    "connection_burst": CONNECTIONS.burst,
+    "connections_open": MAX_CONNECTIONS_PER_SOURCE,
+    "tcp_reads_per_second": CHUNKS.rate,
+    "tcp_read_burst": CHUNKS.burst,
+}
 
 
 async def serve_dispatch(
@@ -75,9 +97,15 @@ async def serve_dispatch(
     async with trio.open_nursery() as nursery:
         if trap_port is not None:
             owners = partial(_owners, routes, TRAP_FUNCTION, None)
-            info.trap_port, info.traps = await nursery.start(
-                partial(serve_trap_dispatch, trap_port, owners, deliver_trap, host=host)
+            serve = partial(
+                serve_trap_dispatch,
+                trap_port,
+                owners,
+                deliver_trap,
+                host=host,
+                counters=info.counters.port("traps"),
             )
+            info.trap_port, info.traps = await nursery.start(serve)
         nursery.start_soon(_serve_inbound, site, routes, execute, host, info)
         task_status.started(info)
 
@@ -99,7 +127,11 @@ async def _serve_inbound(
                 serve = serve_inbound_tcp if kind == "tcp" else serve_inbound_udp
                 owners = partial(_owners, routes, INBOUND_FUNCTION, (kind, port))
                 try:
-                    info.inbound[f"{kind}/{port}"] = await listening.start(serve, host, port, owners, deliver)
+                    name = f"{kind}/{port}"
+                    counters = info.counters.port(name)
+                    info.inbound[name] = await listening.start(
+                        partial(serve, host, port, owners, deliver, counters=counters)
+                    )
                 except OSError as exc:
                     log.error("dispatch: cannot listen on %s %s:%d: %s", kind, host, port, exc)
             while routes().inbound_ports() == wanted:

@@ -8,7 +8,8 @@
     ssh.SSHShellTransport        stream: an interactive shell over SSH (asyncssh)
     ssh.SSHExecClient            request: run(command) -> SSHResult(exit_status, stdout, stderr)
     snmp.SNMPClient              request: get/set/walk over SNMP v2c or v3 (pysnmp)
-    snmp_traps.SNMPTrapReceiver  listener: v1/v2c traps as dicts
+    snmp_traps.SNMPTrapReceiver  listener: v1/v2c traps (and informs) as dicts
+    snmp_trap_codec              peek/decode: one datagram -> a trap, or TrapRejected with its reason
     factories                    ModuleConfig -> transport, one function per kind
 
 Importing this package registers a factory for every kind with the runtime's registry

@@ -1,46 +1,71 @@
-"""SNMP trap receiver on pysnmp 7: listens on a UDP port and hands each v1/v2c trap over as a dict.
+"""SNMP trap receiver: listens on a UDP port and hands each v1/v2c trap over as a dict.
 
-The edge's dispatch uses it to turn traps from UPSs and other agents into module events.
-pysnmp's receiver is asyncio-only, so it runs through the asyncio bridge; run it inside
-`open_asyncio_loop()`. pysnmp calls back on the trio thread, and the callback only puts
-the trap on a bounded trio channel; traps that arrive while that channel is full are
-counted in `dropped`, never silently lost.
+The edge's dispatch uses the same pieces (open_trap_socket and snmp_trap_codec) with its
+own checks in between; this class is the plain form, for drivers and tests. It is trio
+native: pysnmp is used only as a codec (snmp_trap_codec), never its asyncio engine, so a
+hostile datagram costs one decode attempt and a counter, never a traceback.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
 
 import trio
-from pysnmp.carrier.asyncio.dgram import udp
-from pysnmp.entity import config, engine
-from pysnmp.entity.rfc3413 import ntfrcv
 
 from drivers.sdk.errors import ConnectError
-from drivers.sdk.transports.asyncio_bridge import current_asyncio_loop, run_aio
-from drivers.sdk.transports.snmp import close_engine, to_python
+from drivers.sdk.transports.snmp_trap_codec import (
+    SNMP_TRAP_OID,
+    SYS_UPTIME,
+    Trap,
+    TrapRejected,
+    check_community,
+    decode,
+    peek,
+)
 
-# Traps held for a slow consumer before new ones are dropped (and counted).
-QUEUE_SIZE = 1000
-SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"  # the varbind that names a v2c trap (v1 traps are mapped to it)
-SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+__all__ = ["MAX_DATAGRAM", "SNMP_TRAP_OID", "SYS_UPTIME", "SNMPTrapReceiver", "Trap", "open_trap_socket"]
 
-Trap = dict[str, Any]
+# Read this much per datagram: the largest UDP payload, so nothing is silently truncated.
+MAX_DATAGRAM = 65535
+# Kernel receive buffer asked for (the kernel grants at most net.core.rmem_max): bursts wait there
+# while the reader is busy instead of being dropped unseen.
+RECEIVE_BUFFER = 4 * 1024 * 1024
+
+
+def open_trap_socket(host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket bound to `host:port` (0: any free port) with a large receive buffer.
+
+    A plain socket, so a reader can drain what is waiting in one go (trio.lowlevel.wait_readable,
+    then recvfrom until BlockingIOError); wrap it with trio.socket.from_stdlib_socket otherwise.
+
+    Raises:
+        ConnectError: the port cannot be bound (in use, or privileged).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConnectError(f"cannot listen for SNMP traps on udp {host}:{port}: {exc}") from None
+    sock.setblocking(False)
+    return sock
 
 
 class SNMPTrapReceiver:
-    """Receives SNMP v1 and v2c traps on `host:port` (port 0: any free port, see `.port`).
+    """Receives SNMP v1 and v2c traps (and InformRequests, which it answers) on `host:port`.
 
     Each trap is a dict: {"source": (ip, port), "community": str, "trap_oid": str,
     "uptime": int | None, "varbinds": [(oid, value), ...]}, with values as plain Python
-    (see snmp.to_python) and without the snmpTrapOID and sysUpTime varbinds. pysnmp maps
-    a v1 trap to its v2c form (RFC 3584), so `trap_oid` is set for both. Traps with a
-    community not in `communities` are discarded by pysnmp.
+    (see snmp.to_python) and without the snmpTrapOID and sysUpTime varbinds. A v1 trap is
+    mapped to its v2c form (RFC 3584), so `trap_oid` is set for both. Datagrams that are
+    not traps are counted in `malformed`, other communities (and SNMPv3) in
+    `wrong_community`; `last_rejection` holds the latest one-line reason.
 
-    Use as `async with SNMPTrapReceiver(port=162) as traps: async for trap in traps: ...`.
+    Use as `async with SNMPTrapReceiver(port=162) as traps: async for trap in traps: ...`
+    (port 0: any free port, see `.port`).
     """
 
     def __init__(
@@ -48,12 +73,11 @@ class SNMPTrapReceiver:
     ) -> None:
         self.host = host
         self.port = port
-        self._communities = list(communities)
-        self.dropped = 0
-        self._send, self._receive = trio.open_memory_channel[Trap](QUEUE_SIZE)
-        self._loop: Any = None
-        self._engine: Any = None
-        self._community: Any = None  # of the message being processed (pysnmp's own approach)
+        self._communities = frozenset(community.encode() for community in communities)
+        self.malformed = 0
+        self.wrong_community = 0
+        self.last_rejection = ""
+        self._sock: trio.socket.SocketType | None = None
 
     async def open(self) -> None:
         """Start listening.
@@ -61,65 +85,51 @@ class SNMPTrapReceiver:
         Raises:
             ConnectError: the port cannot be bound (in use, or privileged).
         """
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise ConnectError(f"cannot listen for SNMP traps on udp {self.host}:{self.port}: {exc}") from exc
-        sock.setblocking(False)
-        self.port = sock.getsockname()[1]
-        self._loop = current_asyncio_loop()
-        await run_aio(self._start, sock, loop=self._loop)
-
-    async def _start(self, sock: socket.socket) -> None:
-        snmp_engine = engine.SnmpEngine()
-        transport = udp.UdpAsyncioTransport().open_server_mode(sock=sock)
-        config.add_transport(snmp_engine, udp.DOMAIN_NAME, transport)
-        for index, community in enumerate(self._communities):
-            config.add_v1_system(snmp_engine, f"trap-area-{index}", community)
-        snmp_engine.observer.register_observer(self._note_community, "rfc2576.processIncomingMsg")
-        ntfrcv.NotificationReceiver(snmp_engine, self._on_trap)
-        self._engine = snmp_engine
-
-    def _note_community(self, snmp_engine: Any, execpoint: Any, variables: Any, cb_ctx: Any) -> None:
-        self._community = variables.get("communityName")
-
-    def _on_trap(
-        self,
-        snmp_engine: Any,
-        state_reference: Any,
-        context_engine_id: Any,
-        context_name: Any,
-        var_binds: Sequence[Any],
-        cb_ctx: Any,
-    ) -> None:
-        _, address = snmp_engine.message_dispatcher.get_transport_info(state_reference)
-        values = [(str(name), to_python(value)) for name, value in var_binds]
-        named = dict(values)
-        trap: Trap = {
-            "source": (str(address[0]), int(address[1])),
-            "community": to_python(self._community) if self._community is not None else None,
-            "trap_oid": named.get(SNMP_TRAP_OID),
-            "uptime": named.get(SYS_UPTIME),
-            "varbinds": [(oid, value) for oid, value in values if oid not in (SNMP_TRAP_OID, SYS_UPTIME)],
-        }
-        try:
-            self._send.send_nowait(trap)
-        except trio.WouldBlock:
-            self.dropped += 1
+        self._sock = trio.socket.from_stdlib_socket(open_trap_socket(self.host, self.port))
+        self.port = self._sock.getsockname()[1]
 
     async def receive(self) -> Trap:
-        """Wait for the next trap."""
-        return await self._receive.receive()
+        """Wait for the next trap (what is not one is counted and skipped).
 
-    def __aiter__(self) -> AsyncIterator[Trap]:
-        return self._receive.__aiter__()
+        Raises:
+            trio.ClosedResourceError: the receiver is closed.
+        """
+        while True:
+            if self._sock is None:
+                raise trio.ClosedResourceError("the trap receiver is closed")
+            try:
+                data, address = await self._sock.recvfrom(MAX_DATAGRAM)
+            except ConnectionError:  # an ICMP error for an inform response: nothing to do
+                continue
+            source = (str(address[0]), int(address[1]))
+            try:
+                header = peek(data)
+                check_community(header, self._communities)
+                decoded = decode(data, header, source)
+            except TrapRejected as exc:
+                self.last_rejection = str(exc)
+                if exc.kind == "malformed":
+                    self.malformed += 1
+                else:
+                    self.wrong_community += 1
+                continue
+            if decoded.response is not None:
+                await self._sock.sendto(decoded.response, address)
+            return decoded.trap
+
+    def __aiter__(self) -> SNMPTrapReceiver:
+        return self
+
+    async def __anext__(self) -> Trap:
+        try:
+            return await self.receive()
+        except trio.ClosedResourceError:
+            raise StopAsyncIteration from None
 
     async def aclose(self) -> None:
-        snmp_engine, self._engine = self._engine, None
-        await close_engine(snmp_engine, self._loop)
-        await self._send.aclose()
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
 
     async def __aenter__(self) -> SNMPTrapReceiver:
         await self.open()

@@ -121,26 +121,44 @@ async def test_v3_auth_priv_and_a_refused_login(tmp_path: Path) -> None:
                 await module.exec("query_status")
 
 
-async def test_traps_update_status_at_once_then_a_poll(tmp_path: Path) -> None:
+def values_of(module: ModuleHarness, key: str) -> list[Any]:
+    """Every value `key` took, in order (the module's recorded status changes)."""
+    return [change.value for change in module.changes if change.key == key]
+
+
+async def test_a_trap_is_an_event_and_the_poll_is_the_state(tmp_path: Path) -> None:
     async with (
         running_agent(tmp_path) as agent,
         ups_module(agent, agent.snmp_settings(), SlowPollUps) as module,
         SNMPTrapReceiver("127.0.0.1", 0) as receiver,
     ):
-        ups_snmpd.go_on_battery(agent.state, minutes_remaining=42, seconds=12)
-        # the trap carries its own (older) readings; the poll it triggers reads the agent's
-        on_battery = ups_snmpd.UpsState(minutes_remaining=44, seconds_on_battery=2)
-        trap = await receive_trap(receiver, ups_snmpd.trap_command(receiver.port, on_battery))
+        # a trap while the agent still reports mains (a glitch): the event is kept, the
+        # state follows the agent, and on_battery never flickers to True
+        ups_snmpd.update_state(agent.state, charge_remaining=99)  # shows the poll ran
+        glitch = ups_snmpd.UpsState(minutes_remaining=44, seconds_on_battery=2)
+        trap = await receive_trap(receiver, ups_snmpd.trap_command(receiver.port, glitch))
         assert trap["trap_oid"] == ups_snmpd.TRAP_ON_BATTERY
-        assert module.status["on_battery"] is False
         assert await module.exec("trap", trap, level="support") == "on_battery"
-        assert module.status["on_battery"] is True and module.status["output_source"] == "battery"
-        assert module.status["minutes_remaining"] == 44 and module.status["seconds_on_battery"] == 2
+        assert module.status["last_trap"] == "on_battery" and module.status["traps"] == 1
+        assert module.status["last_trap_source"] == "127.0.0.1" and module.status["last_trap_at"]
         with trio.fail_after(WAIT):
-            await module.wait_status("minutes_remaining", 42)  # the re-poll
-        assert module.status["alarms"] == ["on_battery"] and module.status["on_battery"] is True
+            await module.wait_status("charge_remaining", 99)  # the poll the trap triggered
+        assert module.status["on_battery"] is False and module.status["minutes_remaining"] == 45
+        assert values_of(module, "on_battery") == [False]
 
-        # upsTrapAlarmEntryAdded for LowBattery (upsAlarmId.7, upsAlarmDescr)
+        # a real power cut: the poll after the trap reads the agent's values, not the trap's
+        ups_snmpd.go_on_battery(agent.state, minutes_remaining=42, seconds=12)
+        trap = await receive_trap(receiver, ups_snmpd.trap_command(receiver.port, glitch))
+        assert await module.exec("trap", trap, level="support") == "on_battery"
+        with trio.fail_after(WAIT):
+            await module.wait_status("on_battery", True)
+        assert module.status["minutes_remaining"] == 42 and module.status["alarms"] == ["on_battery"]
+        assert module.status["traps"] == 2
+
+        # upsTrapAlarmEntryAdded for LowBattery (upsAlarmId.7, upsAlarmDescr): the poll shows it
+        state = ups_snmpd.read_state(agent.state)
+        state.raise_alarm(ups_snmpd.ALARM_LOW_BATTERY)
+        ups_snmpd.write_state(agent.state, state)
         added = [
             ups_snmpd.SNMPTRAP, "-v", "2c", "-c", "public", f"127.0.0.1:{receiver.port}", "",
             f".{ups_snmpd.TRAP_ALARM_ADDED}", f".{UPS}.1.6.2.1.1.7", "i", "7",
@@ -148,16 +166,41 @@ async def test_traps_update_status_at_once_then_a_poll(tmp_path: Path) -> None:
         ]  # fmt: skip
         trap = await receive_trap(receiver, added)
         assert await module.exec("trap", trap, level="support") == "alarm_added"
+        with trio.fail_after(WAIT):
+            await module.wait_status("alarms", ["on_battery", "low_battery"])
         assert module.status["battery_low"] is True
-        assert module.status["alarms"] == ["on_battery", "low_battery"]
 
-        # another MIB's trap, and a trap from another address, change nothing
+        # another MIB's trap changes nothing; the source is dispatch's to match, not the driver's
         other = dict(trap, trap_oid="1.3.6.1.4.1.318.0.5")
         assert await module.exec("trap", other, level="support") is None
+        assert module.status["traps"] == 3
         elsewhere = dict(trap, source=["10.9.9.9", 162])
-        assert await module.exec("trap", elsewhere, level="support") is None
+        assert await module.exec("trap", elsewhere, level="support") == "alarm_added"
+        assert module.status["last_trap_source"] == "10.9.9.9" and module.status["traps"] == 4
         with pytest.raises(Exception, match="needs support level"):
             await module.exec("trap", trap)
+
+
+async def test_a_trap_stands_in_for_the_state_when_the_poll_fails(tmp_path: Path) -> None:
+    settings = {"snmp": {"version": "2c", "community": "public", "timeout": 0.3, "retries": 0}}
+    async with (
+        running_agent(tmp_path) as agent,
+        ups_module(agent, settings, SlowPollUps) as module,
+        SNMPTrapReceiver("127.0.0.1", 0) as receiver,
+    ):
+        cut = ups_snmpd.UpsState(minutes_remaining=44, seconds_on_battery=2)
+        trap = await receive_trap(receiver, ups_snmpd.trap_command(receiver.port, cut))
+        agent.pause()  # the card's traps get out, its agent does not answer
+        try:
+            assert await module.exec("trap", trap, level="support") == "on_battery"
+            with trio.fail_after(WAIT):
+                await module.wait_status("on_battery", True)  # after the poll timed out
+            assert module.status["minutes_remaining"] == 44 and module.status["output_source"] == "battery"
+            assert "on_battery" in module.status["alarms"]
+        finally:
+            agent.resume()
+        await module.exec("poll")  # the agent answers again: its state wins
+        assert module.status["on_battery"] is False and module.status["alarms"] == []
 
 
 async def test_agent_silent_then_back_and_restarted(tmp_path: Path) -> None:

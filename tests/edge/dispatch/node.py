@@ -29,6 +29,7 @@ def dispatch_site(
     *,
     udp_ip: str = "127.0.0.2",
     udp_sources: list[str] | None = None,
+    tcp_sources: list[str] | None = None,
 ) -> dict[str, Any]:
     """A UDP sensor at `udp_ip`, a TCP sensor at 127.0.0.1, a UPS module at 127.0.0.1 (its snmpd)
     if `ups_port` is given, and the sample site's users and keys."""
@@ -37,7 +38,10 @@ def dispatch_site(
         {"id": "mod-udp", "driver_id": "driver-udp-sensor", "ip": udp_ip, "port": 1},
         {"id": "mod-tcp", "driver_id": "driver-tcp-sensor", "ip": "127.0.0.1", "port": 1},
     ]
-    settings = [{"parent_id": "mod-udp", "settings": {"dispatch_sources": udp_sources or []}}]
+    settings = [
+        {"parent_id": "mod-udp", "settings": {"dispatch_sources": udp_sources or []}},
+        {"parent_id": "mod-tcp", "settings": {"dispatch_sources": tcp_sources or []}},
+    ]
     if ups_port is not None:
         drivers.append(driver("ups", "drivers.ietf.ups_mib:UpsMib"))
         modules.append({"id": "mod-ups", "driver_id": "driver-ups", "ip": "127.0.0.1", "port": ups_port})

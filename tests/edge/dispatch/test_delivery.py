@@ -7,12 +7,13 @@ from typing import Any
 import trio
 
 from drivers.sdk import DeviceError
-from edge.dispatch.delivery import QUEUE_SIZE, DispatchStats, ModuleQueues
+from edge.dispatch.counters import PortCounters
+from edge.dispatch.delivery import QUEUE_SIZE, ModuleQueues
 from edge.dispatch.trap_receiver import jsonable
 
 
 async def test_in_order_and_a_hung_module_stalls_nobody_else() -> None:
-    stats = DispatchStats()
+    stats = PortCounters()
     got: list[tuple[str, Any]] = []
     done = trio.Event()
 

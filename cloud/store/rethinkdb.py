@@ -474,7 +474,7 @@ def _commit_query(base: int, batch: dict[str, Any]) -> Any:
 async def _set_up(link: Link) -> None:
     """Create the database, its tables (replicated) and indexes, if missing; wait until ready."""
     db = link.target.db
-    servers = await link.run(r.db("rethinkdb").table("server_status").count(), retry=True)
+    servers = await link.run(r.db("rethinkdb").table("server_status").count())  # none answers: fail now
     replicas = max(1, min(MAX_REPLICAS, int(servers)))
     if db not in await link.run(r.db_list(), retry=True):
         await _tolerate_exists(link.run(r.db_create(db)))

@@ -23,6 +23,7 @@ committed (rethinkdb.py).
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,11 @@ import trio
 from rethinkdb import ast as reql_ast
 from rethinkdb import net as reql_net
 from rethinkdb.errors import ReqlAvailabilityError, ReqlDriverError, ReqlError, ReqlTimeoutError
-from rethinkdb.trio_net import net_trio
+
+with warnings.catch_warnings():
+    # The driver's trio module says `request is not ""` (a SyntaxWarning when compiled).
+    warnings.simplefilter("ignore", SyntaxWarning)
+    from rethinkdb.trio_net import net_trio
 
 from cloud.store.errors import StoreClosedError, StoreError
 

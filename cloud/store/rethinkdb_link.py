@@ -5,13 +5,15 @@ nursery for its reader task, so a link hosts one in a trio *system task* of its 
 is opened with a plain `await`, not inside a nursery); whatever the driver starts there is
 guarded, so a driver task that fails can never take the trio run down with it.
 
-The driver's bug, worked around here and only here (`_Instance`): when the server drops the
-connection (it was killed), the driver's reader task calls `close()`, and `close()` waits for
+The driver's connection-close bugs, worked around here and only here (`_Instance`): when the
+server dies, the driver's reader loops on the closed socket without ever seeing its end
+(it appends b"" forever); when it does fail, it calls `close()`, and `close()` waits for
 the reader task to end: it waits for itself, forever. The comment in the driver says it must
-not wait then; the code does. Queries already sent then get their error, but the reader task
+not wait then; the code does. Queries already sent get their error, but the reader task
 never ends, and a query sent on the dead connection afterwards waits forever for an answer.
-`_Instance.close` skips that wait when called from the reader, and `_Instance.run_query`
-fails at once when the send found the connection closed. On top of that every query runs
+`_Instance._read_exactly` treats end-of-stream as a broken connection, `_Instance.close`
+skips that wait when called from the reader, and `_Instance.run_query` fails at once when
+the send found the connection closed. On top of that every query runs
 under a deadline, so a frozen server (SIGSTOP) costs a timeout, never a hang.
 
 Several hosts (a cluster): the link talks to one at a time; when it stops answering, the link
@@ -119,6 +121,20 @@ class _Instance(net_trio.ConnectionInstance):
             await super().close(noreply_wait, token, exception)
         finally:
             self._reader_ended_event = ended
+
+    async def _read_exactly(self, num: int) -> bytes | None:
+        # The driver's loop adds b"" forever once the server has closed the socket (EOF).
+        data = b""
+        try:
+            while len(data) < num:
+                chunk = await self._stream.receive_some(num - len(data))
+                if not chunk:
+                    raise ReqlDriverError("the server closed the connection")
+                data += chunk
+            return data
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self._closed = True
+            return None
 
     async def run_query(self, query: Any, noreply: bool) -> Any:
         if not self.is_open():

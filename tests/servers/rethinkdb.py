@@ -145,6 +145,12 @@ class RethinkCluster:
         with _connect(self.servers[0].driver_port) as conn:
             return bool(r.db("rethinkdb").table("server_status").count().run(conn) == len(self.servers))
 
+    def wait_all_replicas_ready(self, db: str) -> None:
+        """Block until every table of `db` has all its replicas ready (a restarted one caught up)."""
+        live = next(s for s in self.servers if s.running)
+        with _connect(live.driver_port) as conn:
+            r.db(db).wait(wait_for="all_replicas_ready", timeout=START_TIMEOUT).run(conn)
+
     def primary_of(self, db: str, table: str) -> str:
         """The name of the server that is the primary replica of a table now."""
         live = next(s for s in self.servers if s.running)

@@ -134,7 +134,7 @@ def _index_source(table: str, filters: tuple[Filter, ...]) -> Any | None:
             return r.table(DOCUMENTS).get_all([table, flt.value], index=f"in_{top}")
         if top == "id" and flt.op in ("eq", "in"):
             ids = flt.value if flt.op == "in" else (flt.value,)
-            keys = [[table, v] for v in ids if isinstance(v, str)]
+            keys = [[table, v] for v in dict.fromkeys(ids) if isinstance(v, str)]
             return r.table(DOCUMENTS).get_all(*keys) if keys else r.expr([])
     return None
 

@@ -151,6 +151,13 @@ class RethinkCluster:
         with _connect(live.driver_port) as conn:
             r.db(db).wait(wait_for="all_replicas_ready", timeout=START_TIMEOUT).run(conn)
 
+    def table_config(self, db: str, table: str) -> dict[str, Any]:
+        """A table's configuration as the cluster reports it (replicas, write_acks, durability)."""
+        live = next(s for s in self.servers if s.running)
+        with _connect(live.driver_port) as conn:
+            config: dict[str, Any] = r.db(db).table(table).config().run(conn)
+            return config
+
     def primary_of(self, db: str, table: str) -> str:
         """The name of the server that is the primary replica of a table now."""
         live = next(s for s in self.servers if s.running)

@@ -76,6 +76,9 @@ def bench_command(
     except bench.UnknownBenchmarkError:
         err.print(f"[red]error:[/] no benchmark named {name!r}; known: {', '.join(bench.available())}")
         raise typer.Exit(2) from None
+    except ValueError as exc:  # --store given to a benchmark that takes none, or a bad store URL
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
     if as_json:
         sys.stdout.write(bench.as_json_line(name, figures) + "\n")
         return

@@ -11,6 +11,11 @@ TEST_DEBS := etcd-server etcd-client redis-server postgresql snmpd snmp openssh-
 # The binaries that prove each of those packages is installed (any PostgreSQL major version: the
 # fixture uses the newest under /usr/lib/postgresql; the shell expands the glob).
 TEST_BINS := /usr/bin/etcd /usr/bin/etcdctl /usr/bin/redis-server /usr/lib/postgresql/*/bin/initdb /usr/sbin/snmpd /usr/bin/snmptrap /usr/sbin/sshd
+# RethinkDB has no Debian package: the tests run the server binary in ../shared/servers/rethinkdb
+# (beside the clone; TRANSOM_RETHINKDB_BIN overrides it), whose runtime libraries come from these.
+RETHINKDB_DEBS := libre2-9 libprotobuf32 libcurl4 libssl3
+# The library files that prove those packages are installed.
+RETHINKDB_LIBS := /usr/lib/x86_64-linux-gnu/libre2.so.9 /usr/lib/x86_64-linux-gnu/libprotobuf.so.32 /usr/lib/x86_64-linux-gnu/libcurl.so.4 /usr/lib/x86_64-linux-gnu/libssl.so.3
 
 # @placeos/ts-client and its shims for tests/ts_client, installed from the lock file by `npm ci`.
 NODE_DIR := tests/ts_client
@@ -39,6 +44,11 @@ debs:
 	if [ $$missing = 1 ]; then \
 		echo "installing Debian packages for the tests: $(TEST_DEBS)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_DEBS) >/dev/null; \
+	fi
+	@missing=0; for f in $(RETHINKDB_LIBS); do [ -e $$f ] || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+		echo "installing Debian packages for the RethinkDB server binary: $(RETHINKDB_DEBS)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(RETHINKDB_DEBS) >/dev/null; \
 	fi
 
 node-deps: $(NODE_STAMP)

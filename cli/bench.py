@@ -6,9 +6,11 @@ A benchmark module defines ``DESCRIPTION`` (one line) and ``run(quick: bool) -> 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -74,8 +76,10 @@ def _load(path: Path) -> ModuleType:
     return module
 
 
-def run(name: str, *, quick: bool = False) -> list[Figure]:
+def run(name: str, *, quick: bool = False, stores: Sequence[str] = ()) -> list[Figure]:
     """Run the benchmark NAME and return its figures.
+
+    `stores` (store URLs) is passed on to a benchmark whose `run` takes it (`bench store`).
 
     Raises:
         UnknownBenchmarkError: no benchmark has that name.
@@ -85,7 +89,11 @@ def run(name: str, *, quick: bool = False) -> list[Figure]:
         raise UnknownBenchmarkError(name)
     module = _load(path)
     func = module.run
-    if inspect.iscoroutinefunction(func):
+    if stores:
+        if "stores" not in inspect.signature(func).parameters:
+            raise ValueError(f"bench {name} takes no --store")
+        func = functools.partial(func, stores=list(stores))
+    if inspect.iscoroutinefunction(module.run):
         figures: list[Figure] = trio.run(func, quick)
     else:
         figures = func(quick)

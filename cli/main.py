@@ -54,12 +54,16 @@ def bench_command(
     name: str = typer.Argument("", help="Benchmark to run; omit to list them."),
     as_json: bool = typer.Option(False, "--json", help="Print exactly one line of JSON."),
     quick: bool = typer.Option(False, "--quick", help="A small load, to check it runs."),
+    stores: list[str] = typer.Option(
+        [], "--store", help="bench store: also measure the store at this URL (repeatable)."
+    ),
 ) -> None:
     """Run a benchmark from tests/bench and print its figures.
 
     Example:
 
         transom bench store --json
+        transom bench store --store postgresql://... --store rethinkdb://host:28015/bench
     """
     if not name:
         table = Table("benchmark", "what it measures")
@@ -68,9 +72,12 @@ def bench_command(
         Console().print(table)
         return
     try:
-        figures = bench.run(name, quick=quick)
+        figures = bench.run(name, quick=quick, stores=stores)
     except bench.UnknownBenchmarkError:
         err.print(f"[red]error:[/] no benchmark named {name!r}; known: {', '.join(bench.available())}")
+        raise typer.Exit(2) from None
+    except ValueError as exc:  # --store given to a benchmark that takes none, or a bad store URL
+        err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     if as_json:
         sys.stdout.write(bench.as_json_line(name, figures) + "\n")

@@ -22,9 +22,8 @@ from cloud.auth.bootstrap import start_auth
 from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
 from cloud.edges.hub import EdgeHub
 from cloud.edges.routes import mount_edge_link
+from cloud.search.factory import open_search
 from cloud.search.indexer import serve_indexer
-from cloud.search.reindex import index_path
-from cloud.search.sqlite_fts import SQLiteSearchIndex
 from cloud.store.factory import open_store
 from sync.model import SettingsCipher
 
@@ -64,6 +63,7 @@ async def serve_cloud(
     data_dir: str | Path,
     listen: str,
     store_url: str | None = None,
+    search_engine: str | None = None,
     admin_password: str | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -74,12 +74,15 @@ async def serve_cloud(
             secret and auth's bookkeeping; created if missing.
         listen: HOST:PORT to bind (port 0: any free port).
         store_url: the config store's URL (default: `<data_dir>/store.db`).
+        search_engine: `--search`: fts5 (default), postgresql, or an Elasticsearch URL
+            (cloud/search/factory.py).
         admin_password: the first admin's password, needed only on a store with no users.
 
     Raises:
         ListenAddressInvalid: `listen` is malformed.
         FirstAdminPasswordMissing: the store has no users and no password was given.
         StoreError, ValueError: the store cannot be opened.
+        SearchError, ValueError: the search engine cannot be opened.
 
     task_status.started() gets the bound URLs, e.g. ["http://127.0.0.1:8080"].
     """
@@ -87,7 +90,11 @@ async def serve_cloud(
     directory = Path(data_dir)
     await trio.Path(directory).mkdir(parents=True, exist_ok=True)
     store = await open_store(store_url or str(directory / STORE_FILE_NAME))
-    search = await SQLiteSearchIndex.open(index_path(directory))
+    try:
+        search = await open_search(search_engine, data_dir=directory, store=store)
+    except BaseException:
+        await store.aclose()
+        raise
     async with store, search:
         origin = None if listen.endswith(":0") else f"http://{listen}"
         auth = await start_auth(store, directory, admin_password=admin_password, public_origin=origin)

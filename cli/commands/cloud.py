@@ -22,6 +22,9 @@ def run(
     store: str = typer.Option(
         "", "--store", help="Config store URL (default: the SQLite file store.db in --data-dir)."
     ),
+    search: str = typer.Option(
+        "", "--search", help="Search engine: fts5 (default), postgresql, or an Elasticsearch http(s):// URL."
+    ),
     admin_password: str = typer.Option(
         "",
         "--admin-password",
@@ -37,6 +40,7 @@ def run(
         TRANSOM_ADMIN_PASSWORD=changeme transom cloud run --data-dir ./cloud --listen 127.0.0.1:8080
     """
     from cloud.auth.errors import FirstAdminPasswordMissing
+    from cloud.search.errors import SearchError
     from cloud.server import ListenAddressInvalid, serve_cloud
     from cloud.store.errors import StoreError
 
@@ -45,6 +49,7 @@ def run(
         data_dir=data_dir,
         listen=listen,
         store_url=store or None,
+        search_engine=search or None,
         admin_password=admin_password or None,
         task_status=_Announce(),
     )
@@ -58,7 +63,7 @@ def run(
         if isinstance(exc, FirstAdminPasswordMissing):
             err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(2) from None
-        if isinstance(exc, ListenAddressInvalid | StoreError | ValueError | OSError):
+        if isinstance(exc, ListenAddressInvalid | StoreError | SearchError | ValueError | OSError):
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None
         raise
@@ -83,6 +88,7 @@ def _single(exc: BaseException) -> BaseException:
 def reindex(
     data_dir: str = typer.Option(..., "--data-dir", help="The cloud's data directory."),
     store: str = typer.Option("", "--store", help="Config store URL (default: store.db in --data-dir)."),
+    search: str = typer.Option("", "--search", help="Search engine to rebuild (as `cloud run --search`)."),
 ) -> None:
     """Rebuild the search index from the config store, showing progress (run it with the cloud stopped).
 
@@ -105,7 +111,7 @@ def reindex(
             bar.update(task, completed=done, total=total)
 
         try:
-            count = trio.run(reindex_data_dir, Path(data_dir), store or None, progress)
+            count = trio.run(reindex_data_dir, Path(data_dir), store or None, progress, search or None)
         except (StoreError, SearchError, ValueError, OSError) as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None

@@ -1,11 +1,11 @@
-"""`transom cloud reindex`: rebuild DATA_DIR/search.db from the config store, showing progress."""
+"""`transom cloud reindex`: rebuild the search index (any engine) from the config store, showing progress."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from cloud.search.factory import open_search
 from cloud.search.indexer import Progress, reindex
-from cloud.search.sqlite_fts import SQLiteSearchIndex
 from cloud.store.factory import open_store
 
 # The embedded engines' files in the cloud's data directory.
@@ -19,7 +19,10 @@ def index_path(data_dir: Path) -> Path:
 
 
 async def reindex_data_dir(
-    data_dir: Path, store_url: str | None = None, progress: Progress | None = None
+    data_dir: Path,
+    store_url: str | None = None,
+    progress: Progress | None = None,
+    search_engine: str | None = None,
 ) -> int:
     """Clear the search index in `data_dir` and rebuild it from the store; return the documents indexed.
 
@@ -32,6 +35,8 @@ async def reindex_data_dir(
         store_url: the config store (`sqlite:///...`); default: the SQLite store
             `data_dir/store.db`.
         progress: called as progress(done, total) while documents are indexed.
+        search_engine: as `--search` (default fts5: `data_dir/search.db`); for Elasticsearch
+            this is rubber-soul's reindex, every table's index rebuilt.
 
     Raises:
         StoreError, EngineUnavailable, ValueError: the store cannot be opened.
@@ -40,5 +45,8 @@ async def reindex_data_dir(
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     url = store_url if store_url is not None else str(data_dir / STORE_FILE)
-    async with await open_store(url) as store, await SQLiteSearchIndex.open(index_path(data_dir)) as index:
+    async with (
+        await open_store(url) as store,
+        await open_search(search_engine, data_dir=data_dir, store=store) as index,
+    ):
         return await reindex(store, index, progress=progress)

@@ -1,4 +1,4 @@
-"""Opening a config store from a URL: `sqlite:///path` or `postgresql://...`; `rethinkdb://` later."""
+"""Opening a config store from a URL: `sqlite:///path`, `postgresql://...` or `rethinkdb://...`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 from cloud.store.base import ConfigStore, Validator
 from cloud.store.errors import EngineUnavailable
 from cloud.store.postgres import PostgresStore
+from cloud.store.rethinkdb import RethinkStore
 from cloud.store.sqlite import SQLiteStore
 
-# Engines the seam is designed for but this build cannot open yet.
-RESERVED_SCHEMES = {"rethinkdb": "RethinkDB"}
+# Engines the seam is designed for but this build cannot open yet (none now).
+RESERVED_SCHEMES: dict[str, str] = {}
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
@@ -19,12 +20,13 @@ async def open_store(url: str, *, validator: Validator | None = None) -> ConfigS
 
     Args:
         url: `sqlite:///relative/file.db`, `sqlite:////absolute/file.db`, a bare file path,
-            or `postgresql://user@host:5432/dbname` (any libpq URL).
+            `postgresql://user@host:5432/dbname` (any libpq URL), or
+            `rethinkdb://host:28015/db` (several comma-separated hosts for a cluster).
         validator: checks each document before it is written; defaults to
             `sync.model.validate_document`.
 
     Raises:
-        EngineUnavailable: the URL names RethinkDB, which is not available yet.
+        EngineUnavailable: the URL names an engine this build cannot open.
         ValueError: the URL's scheme is unknown, or it names no file.
         StoreError: the database cannot be opened.
     """
@@ -33,6 +35,8 @@ async def open_store(url: str, *, validator: Validator | None = None) -> ConfigS
         raise EngineUnavailable(
             f"the {RESERVED_SCHEMES[scheme]} store is not available yet; use sqlite:///path/to/file.db"
         )
+    if scheme == "rethinkdb":
+        return await RethinkStore.open(url, validator=validator)
     if scheme in POSTGRES_SCHEMES:
         return await PostgresStore.open(url, validator=validator)
     if scheme == "sqlite":

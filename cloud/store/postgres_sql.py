@@ -82,8 +82,9 @@ def _match(value_expr: str, value: Any, params: list[Any]) -> str:
     return f"{value_expr} = %s::jsonb"
 
 
-def _condition(flt: Filter, params: list[Any]) -> str:
-    if flt.field == "id" and flt.op != "contains":
+def condition(flt: Filter, params: list[Any], column: str = "doc") -> str:
+    """SQL for one filter on the jsonb `column` (the search engine filters its facets with it)."""
+    if flt.field == "id" and flt.op != "contains" and column == "doc":
         values = flt.value if flt.op == "in" else (flt.value,)
         ids = [v for v in values if isinstance(v, str)]
         if not ids:
@@ -93,7 +94,7 @@ def _condition(flt: Filter, params: list[Any]) -> str:
     if flt.op == "contains":
         test = _match("je.value", flt.value, params)
         return (
-            f"EXISTS (SELECT 1 FROM (SELECT doc #> {_path(flt.field)} AS x) AS f,"
+            f"EXISTS (SELECT 1 FROM (SELECT {column} #> {_path(flt.field)} AS x) AS f,"
             " jsonb_array_elements(CASE WHEN f.x IS NULL THEN '[]'::jsonb"
             " WHEN jsonb_typeof(f.x) = 'array' THEN f.x"
             " WHEN jsonb_typeof(f.x) = 'object' THEN jsonb_path_query_array(f.x, '$.*')"
@@ -102,14 +103,14 @@ def _condition(flt: Filter, params: list[Any]) -> str:
     values = flt.value if flt.op == "in" else (flt.value,)
     if not values:
         return "false"
-    value_expr = f"(doc #> {_path(flt.field)})"
+    value_expr = f"({column} #> {_path(flt.field)})"
     return "(" + " OR ".join(_match(value_expr, v, params) for v in values) + ")"
 
 
 def where_clause(table: str, filters: tuple[Filter, ...] | list[Filter], params: list[Any]) -> str:
     """The WHERE clause (without the keyword) for a table and its filters; appends to `params`."""
     params.append(table)
-    return " AND ".join(["tbl = %s"] + [_condition(f, params) for f in filters])
+    return " AND ".join(["tbl = %s"] + [condition(f, params) for f in filters])
 
 
 def _order_terms(order: Order) -> list[str]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import trio
 
 from cli.bench import Figure
+from cloud.store.factory import open_store
 from cloud.store.sqlite import SQLiteStore
 from cloud.store.sqlite_schema import Synchronous
 
@@ -18,6 +20,8 @@ DESCRIPTION = "config store: batched writes/s and changefeed delivery latency (1
 
 DOCUMENTS = 100_000
 QUICK_DOCUMENTS = 2_000
+# Documents written to each `--store` (a server store keeps them: use a fresh database).
+STORE_DOCUMENTS = 20_000
 # A bulk import or edge snapshot writes in batches of this size: one transaction, one fsync each.
 BATCH = 500
 # Single puts, each its own transaction and fsync: the API's ordinary write.
@@ -81,7 +85,49 @@ async def _single_puts(path: Path, count: int, synchronous: Synchronous) -> floa
         return count / (time.perf_counter() - started)
 
 
-async def run(quick: bool) -> list[Figure]:
+async def _store_run(url: str, total: int) -> tuple[float, list[float]]:
+    """`_batched_run` on any store URL (`--store`): batched writes/s and feed latencies (s)."""
+    acked_at = [0.0] * (total + 1)
+    received_at = [0.0] * (total + 1)
+    async with await open_store(url) as store:
+        base = await store.head_revision()
+
+        async def follow() -> None:
+            async for change in store.changes(base):
+                received_at[change.revision - base] = time.perf_counter()
+                if change.revision - base >= total:
+                    return
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(follow)
+            await trio.sleep(0.01)
+            started = time.perf_counter()
+            for start in range(0, total, BATCH):
+                batch = [_system(n) for n in range(start, min(total, start + BATCH))]
+                changes = await store.put_many("systems", batch)
+                now = time.perf_counter()
+                for change in changes:
+                    acked_at[change.revision - base] = now
+            elapsed = time.perf_counter() - started
+    return total / elapsed, [max(0.0, received_at[i] - acked_at[i]) for i in range(1, total + 1)]
+
+
+async def _store_figures(url: str, quick: bool) -> list[Figure]:
+    engine = url.split("://", 1)[0] if "://" in url else "sqlite"
+    rate, latencies = await _store_run(url, QUICK_DOCUMENTS if quick else STORE_DOCUMENTS)
+    return [
+        Figure(f"{engine}: batched writes ({BATCH}/batch)", round(rate), "docs/s"),
+        Figure(
+            f"{engine}: changefeed delivery p99",
+            round(_percentile(latencies, 0.99) * 1000, 2),
+            "ms",
+            None,
+            "lower",
+        ),
+    ]
+
+
+async def run(quick: bool, stores: Sequence[str] = ()) -> list[Figure]:
     total = QUICK_DOCUMENTS if quick else DOCUMENTS
     singles = QUICK_SINGLE_PUTS if quick else SINGLE_PUTS
     with tempfile.TemporaryDirectory(prefix="transom-bench-store-") as tmp:
@@ -97,7 +143,9 @@ async def run(quick: bool) -> list[Figure]:
         single_full = await _single_puts(Path(tmp) / "single-full.db", singles, "FULL")
         single_normal = await _single_puts(Path(tmp) / "single-normal.db", singles, "NORMAL")
     full_rate = round(statistics.median(rates))
+    others = [figure for url in stores for figure in await _store_figures(url, quick)]
     return [
+        *others,
         Figure(f"batched writes ({BATCH}/txn, synchronous=FULL)", full_rate, "docs/s", 20_000),
         Figure("changefeed delivery p50", round(statistics.median(p50s), 2), "ms", None, "lower"),
         Figure("changefeed delivery p99", round(statistics.median(p99s), 2), "ms", 50, "lower"),

@@ -1,6 +1,6 @@
 """A writer process for the kill -9 test: prints each write only after the store acknowledged it.
 
-Run as `python -m tests.cloud.store.crash_writer STORE TAG` (a SQLite path or a PostgreSQL URL);
+Run as `python -m tests.cloud.store.crash_writer STORE TAG` (a SQLite path, a PostgreSQL or a RethinkDB URL);
 it writes until killed.
 Each output line is `<revision> <table> <id>`, flushed as soon as `put` or `put_many` returns.
 """

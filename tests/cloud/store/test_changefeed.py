@@ -10,9 +10,10 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud.store.base import Change
+from cloud.store.base import Change, ConfigStore
 from cloud.store.sqlite import SQLiteStore
 from sync.model import ID_PREFIXES, DocumentInvalid
+from tests.cloud.store.conftest import Engine
 from tests.cloud.store.helpers import collect
 
 TABLES = ("zones", "systems")
@@ -35,7 +36,7 @@ def _doc(table: str, index: int, valid: bool, step: int) -> dict[str, Any]:
     return {"id": f"{ID_PREFIXES[table]}-{index}", "name": name, "description": str(step)}
 
 
-async def _apply(store: SQLiteStore, ops: list[Any]) -> tuple[list[Change], dict[tuple[str, str], Any]]:
+async def _apply(store: ConfigStore, ops: list[Any]) -> tuple[list[Change], dict[tuple[str, str], Any]]:
     """Run the writes; return what was acknowledged and the documents that should now exist."""
     acked: list[Change] = []
     expected: dict[tuple[str, str], Any] = {}
@@ -91,7 +92,35 @@ async def test_changefeed_is_gap_free_complete_and_resumable(ops: list[Any]) -> 
             assert stored == expected
 
 
-async def test_a_subscriber_gets_live_changes_in_order(store: SQLiteStore) -> None:
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(ops=operations)
+async def test_changefeed_is_gap_free_complete_and_resumable_on_servers(
+    server_engine: Engine, ops: list[Any]
+) -> None:
+    """The same property on PostgreSQL and RethinkDB (fewer examples: each needs a fresh database)."""
+    url = server_engine.new_url()
+    async with await server_engine.open(url) as store:
+        acked, expected = await _apply(store, ops)
+        head = await store.head_revision()
+        assert head == len(acked)
+        assert [c.revision for c in acked] == list(range(1, head + 1))
+        feed = await collect(store, 0, head)
+        assert feed == acked
+        async with await server_engine.open(url) as fresh:
+            for since in range(0, head + 1, max(1, head // 6)):
+                assert await collect(fresh, since, head) == feed[since:]
+        stored = {}
+        for table in TABLES:
+            for doc in (await store.query(table)).items:
+                stored[(table, doc["id"])] = doc
+        assert stored == expected
+
+
+async def test_a_subscriber_gets_live_changes_in_order(store: ConfigStore) -> None:
     received: list[Change] = []
 
     async def follow() -> None:
@@ -107,7 +136,7 @@ async def test_a_subscriber_gets_live_changes_in_order(store: SQLiteStore) -> No
     assert received == acked
 
 
-async def test_concurrent_writers_get_distinct_gap_free_revisions(store: SQLiteStore) -> None:
+async def test_concurrent_writers_get_distinct_gap_free_revisions(store: ConfigStore) -> None:
     acked: list[Change] = []
     received: list[Change] = []
 
@@ -132,12 +161,12 @@ async def test_concurrent_writers_get_distinct_gap_free_revisions(store: SQLiteS
     assert (await store.query("systems")).total == total
 
 
-async def test_writes_by_another_connection_reach_a_subscriber_by_polling(tmp_path: Path) -> None:
-    """Another process on the same file is modelled by a second store: no in-process wake-up."""
-    path = tmp_path / "shared.db"
+async def test_writes_by_another_connection_reach_a_subscriber(engine: Engine) -> None:
+    """Another process on the same store is modelled by a second store: no in-process wake-up."""
+    path = engine.new_url()
     async with (
-        await SQLiteStore.open(path, poll_interval=0.05) as reader,
-        await SQLiteStore.open(path) as writer,
+        await engine.open(path, poll_interval=0.05) as reader,
+        await engine.open(path) as writer,
     ):
         async with trio.open_nursery() as nursery:
             received: list[Change] = []
@@ -150,12 +179,12 @@ async def test_writes_by_another_connection_reach_a_subscriber_by_polling(tmp_pa
         assert received == acked
 
 
-async def test_interleaved_writers_on_one_file_reach_a_subscriber_in_order(tmp_path: Path) -> None:
+async def test_interleaved_writers_on_one_store_reach_a_subscriber_in_order(engine: Engine) -> None:
     """The subscriber's store sees a gap in its own writes and fills it from the table."""
-    path = tmp_path / "shared.db"
+    path = engine.new_url()
     async with (
-        await SQLiteStore.open(path, poll_interval=0.05) as mine,
-        await SQLiteStore.open(path) as other,
+        await engine.open(path, poll_interval=0.05) as mine,
+        await engine.open(path) as other,
     ):
         acked = [await mine.put("zones", {"name": "a"}), await mine.put("zones", {"name": "b"})]
         received: list[Change] = []
@@ -171,7 +200,7 @@ async def test_interleaved_writers_on_one_file_reach_a_subscriber_in_order(tmp_p
         assert received == acked
 
 
-async def test_closing_the_store_ends_its_changefeeds(store: SQLiteStore) -> None:
+async def test_closing_the_store_ends_its_changefeeds(store: ConfigStore) -> None:
     await store.put("zones", {"name": "z"})
     seen = []
     with trio.fail_after(5):
@@ -187,7 +216,7 @@ async def test_closing_the_store_ends_its_changefeeds(store: SQLiteStore) -> Non
     assert seen == [1]
 
 
-async def test_a_page_revision_is_where_its_changefeed_resumes(store: SQLiteStore) -> None:
+async def test_a_page_revision_is_where_its_changefeed_resumes(store: ConfigStore) -> None:
     """Snapshot then follow: the page shows every write up to its revision, the feed the rest."""
     await store.put_many("zones", [{"name": f"z{i}"} for i in range(5)])
     page = await store.query("zones")

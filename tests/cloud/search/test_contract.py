@@ -1,4 +1,8 @@
-"""SQLiteSearchIndex: PlaceOS `q` semantics, updates and deletes, tables, filters, secrets."""
+"""The search engines' contract: PlaceOS `q` semantics, updates and deletes, tables, filters, secrets.
+
+Every test that takes `index` runs on each engine (FTS5, PostgreSQL full-text, and
+Elasticsearch when a server is given; see conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from cloud.search.errors import FilterNotIndexed, SearchClosedError
-from cloud.search.seam import SearchResult
+from cloud.search.seam import SearchIndex, SearchResult
 from cloud.search.sqlite_fts import SQLiteSearchIndex
 from cloud.store.base import Change, ConfigStore, Filter
 from tests.cloud.search.helpers import catch_up, module, user
 
 
-async def names(store: ConfigStore, index: SQLiteSearchIndex, table: str, q: str, **kw: object) -> list[str]:
+async def names(store: ConfigStore, index: SearchIndex, table: str, q: str, **kw: object) -> list[str]:
     result = await index.search(table, q, limit=100, **kw)  # type: ignore[arg-type]
     docs = await store.get_many(table, result.ids)
     assert result.total == len(result.ids)
@@ -25,7 +29,7 @@ async def rooms(store: ConfigStore, *names_: str) -> list[str]:
     return [c.id for c in changes]
 
 
-async def test_last_word_is_a_prefix(store: ConfigStore, index: SQLiteSearchIndex) -> None:
+async def test_last_word_is_a_prefix(store: ConfigStore, index: SearchIndex) -> None:
     await rooms(store, "Boardroom", "Board games", "Sydney Room", "Training")
     await catch_up(store, index)
     assert sorted(await names(store, index, "systems", "boa")) == ["Board games", "Boardroom"]
@@ -34,7 +38,7 @@ async def test_last_word_is_a_prefix(store: ConfigStore, index: SQLiteSearchInde
     assert await names(store, index, "systems", "xyz") == []
 
 
-async def test_earlier_words_match_whole_words_only(store: ConfigStore, index: SQLiteSearchIndex) -> None:
+async def test_earlier_words_match_whole_words_only(store: ConfigStore, index: SearchIndex) -> None:
     await rooms(store, "Sydney Room", "Sydneyside", "Melbourne Room")
     await catch_up(store, index)
     # "sydney" is not a prefix here: Sydneyside does not match it; "roo" is, and matches both rooms
@@ -43,7 +47,7 @@ async def test_earlier_words_match_whole_words_only(store: ConfigStore, index: S
     assert sorted(await names(store, index, "systems", "sydney sydn")) == ["Sydney Room", "Sydneyside"]
 
 
-async def test_words_are_or_joined_best_match_first(store: ConfigStore, index: SQLiteSearchIndex) -> None:
+async def test_words_are_or_joined_best_match_first(store: ConfigStore, index: SearchIndex) -> None:
     await rooms(store, "Main Boardroom 4", "Main Lobby", "Boardroom 2", "Kitchen")
     await catch_up(store, index)
     found = await names(store, index, "systems", "main boardroom 4")
@@ -51,7 +55,7 @@ async def test_words_are_or_joined_best_match_first(store: ConfigStore, index: S
     assert sorted(found[1:]) == ["Boardroom 2", "Main Lobby"]
 
 
-async def test_ties_and_empty_q_in_name_order(store: ConfigStore, index: SQLiteSearchIndex) -> None:
+async def test_ties_and_empty_q_in_name_order(store: ConfigStore, index: SearchIndex) -> None:
     await rooms(store, "b Room", "C Room", "a Room")
     await catch_up(store, index)
     assert await names(store, index, "systems", "room") == ["a Room", "b Room", "C Room"]
@@ -59,7 +63,7 @@ async def test_ties_and_empty_q_in_name_order(store: ConfigStore, index: SQLiteS
         assert await names(store, index, "systems", q) == ["a Room", "b Room", "C Room"]
 
 
-async def test_other_fields_are_searched(store: ConfigStore, index: SQLiteSearchIndex) -> None:
+async def test_other_fields_are_searched(store: ConfigStore, index: SearchIndex) -> None:
     await store.put(
         "systems",
         {
@@ -77,7 +81,7 @@ async def test_other_fields_are_searched(store: ConfigStore, index: SQLiteSearch
         assert await names(store, index, "systems", q) == ["Room 1"], q
 
 
-async def test_email_is_one_term(store: ConfigStore, index: SQLiteSearchIndex) -> None:
+async def test_email_is_one_term(store: ConfigStore, index: SearchIndex) -> None:
     await store.put_many(
         "users", [user("adele@example.com", name="Adele"), user("bob@example.com", name="Bob")]
     )
@@ -86,14 +90,14 @@ async def test_email_is_one_term(store: ConfigStore, index: SQLiteSearchIndex) -
     assert await names(store, index, "users", "example") == ["Adele", "Bob"]
 
 
-async def test_diacritics_fold(store: ConfigStore, index: SQLiteSearchIndex) -> None:
+async def test_diacritics_fold(store: ConfigStore, index: SearchIndex) -> None:
     await rooms(store, "Café Zürich")
     await catch_up(store, index)
     assert await names(store, index, "systems", "cafe zur") == ["Café Zürich"]
     assert await names(store, index, "systems", "zürich") == ["Café Zürich"]
 
 
-async def test_updates_and_deletes_are_reflected(store: ConfigStore, index: SQLiteSearchIndex) -> None:
+async def test_updates_and_deletes_are_reflected(store: ConfigStore, index: SearchIndex) -> None:
     [first, second] = await rooms(store, "Alpha", "Beta")
     await catch_up(store, index)
     doc = await store.get("systems", first)
@@ -107,7 +111,7 @@ async def test_updates_and_deletes_are_reflected(store: ConfigStore, index: SQLi
     assert (await index.search("systems", "", limit=10)).ids == [first]
 
 
-async def test_tables_are_isolated(store: ConfigStore, index: SQLiteSearchIndex) -> None:
+async def test_tables_are_isolated(store: ConfigStore, index: SearchIndex) -> None:
     await rooms(store, "Lobby")
     await store.put("zones", {"name": "Lobby zone"})
     await store.put("modules", module("Lobby display"))
@@ -119,7 +123,7 @@ async def test_tables_are_isolated(store: ConfigStore, index: SQLiteSearchIndex)
     assert (await index.search("nonexistent", "", limit=10)) == SearchResult([], 0)
 
 
-async def test_paging(store: ConfigStore, index: SQLiteSearchIndex) -> None:
+async def test_paging(store: ConfigStore, index: SearchIndex) -> None:
     await rooms(store, *(f"Room {n:02d}" for n in range(25)))
     await catch_up(store, index)
     pages = [await index.search("systems", "roo", limit=10, offset=o) for o in (0, 10, 20, 30)]
@@ -132,7 +136,7 @@ async def test_paging(store: ConfigStore, index: SQLiteSearchIndex) -> None:
         await index.search("systems", "roo", limit=-1)
 
 
-async def test_filters_on_facets(store: ConfigStore, index: SQLiteSearchIndex) -> None:
+async def test_filters_on_facets(store: ConfigStore, index: SearchIndex) -> None:
     await store.put_many(
         "systems",
         [
@@ -153,7 +157,7 @@ async def test_filters_on_facets(store: ConfigStore, index: SQLiteSearchIndex) -
 
 
 async def test_secrets_are_never_indexed(
-    tmp_path: Path, store: ConfigStore, index: SQLiteSearchIndex
+    tmp_path: Path, store: ConfigStore, index: SearchIndex
 ) -> None:
     secrets = ["hunter2secretpw", "apikeysecretvalue", "digestsecretvalue", "webhooksecretvalue"]
     await store.put("settings", {"parent_id": "sys-0000000001", "settings_string": f"password: {secrets[0]}"})
@@ -172,13 +176,15 @@ async def test_secrets_are_never_indexed(
         for secret in [*secrets, "998877", "hunter"]:
             assert (await index.search(table, secret, limit=10)).total == 0, (table, secret)
     assert (await index.search("settings", "password", limit=10)).total == 1  # keys are not secret
+    if not isinstance(index, SQLiteSearchIndex):
+        return  # the other engines' storage is a server's: its search answers are checked above
     await index.aclose()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("search.db*"))  # noqa: ASYNC240 (a test)
     for secret in [*secrets, "998877"]:
         assert secret.encode() not in raw
 
 
-async def test_apply_is_idempotent_and_records_the_revision(index: SQLiteSearchIndex) -> None:
+async def test_apply_is_idempotent_and_records_the_revision(index: SearchIndex) -> None:
     def put(rev: int, id: str, name: str) -> Change:
         return Change(rev, "systems", id, "update", {"id": id, "name": name})
 
@@ -208,7 +214,7 @@ async def test_reopened_index_keeps_documents_and_revision(tmp_path: Path) -> No
         assert (await second.search("zones", "lev", limit=5)).ids == ["zone-1"]
 
 
-async def test_closed_index_raises(index: SQLiteSearchIndex) -> None:
+async def test_closed_index_raises(index: SearchIndex) -> None:
     await index.aclose()
     await index.aclose()
     with pytest.raises(SearchClosedError):

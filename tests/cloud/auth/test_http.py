@@ -589,3 +589,29 @@ async def test_login_form_posts_as_a_browser_sends_them(site: Site) -> None:
         }
         login = await site.client.post("/auth/login", data=form, headers=headers)
         assert login.status_code == 302 and login.headers["location"] == "/backoffice/", login.text
+
+
+async def test_concurrent_wrong_guesses_are_not_all_checked(site: Site) -> None:
+    """Twelve wrong guesses at once: at most the pair limit (5) reach the password check."""
+    answers: list[int] = []
+
+    async def guess() -> None:
+        answers.append((await password_login(site, "user@example.com", "wrong-guess")).status_code)
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(12):
+            nursery.start_soon(guess)
+    assert answers.count(400) <= 5 and answers.count(429) >= 7, answers
+
+
+async def test_every_name_of_an_account_shares_one_budget(site: Site) -> None:
+    """E-mail, login name and display name each had their own five guesses before."""
+    await site.auth.create_user(
+        name="Walt Whitman", email="walt@example.com", login_name="walt", password="pw-of-walt-1"
+    )
+    codes = []
+    for name in ("walt@example.com", "walt", "Walt Whitman") * 3:
+        codes.append((await password_login(site, name, "wrong")).status_code)
+    assert codes[:5] == [400] * 5 and set(codes[5:]) == {429}, codes
+    locked = await password_login(site, "walt", "pw-of-walt-1")  # same address: the pair is locked
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1

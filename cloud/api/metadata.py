@@ -55,9 +55,9 @@ async def _check_parent(ctx: Ctx, parent_id: str) -> None:
 def _check_read(ctx: Ctx, parent_id: str) -> None:
     """A user's metadata is theirs: others need the support role to read it."""
     ctx.require_scope("metadata", write=False)
-    if table_of(parent_id) == "users" and parent_id != ctx.principal.user_id:
-        if not ctx.principal.at_least(Role.SUPPORT):
-            raise Forbidden(f"reading metadata of another user ({parent_id}) needs the support role")
+    others = table_of(parent_id) == "users" and parent_id != ctx.principal.user_id
+    if others and not ctx.principal.at_least(Role.SUPPORT):
+        raise Forbidden(f"reading metadata of another user ({parent_id}) needs the support role")
 
 
 async def _user_groups(ctx: Ctx) -> set[str]:

@@ -80,7 +80,7 @@ async def test_api_key_plaintext_is_returned_once(api: Api) -> None:
 
 
 async def test_users_cannot_read_another_users_metadata(api: Api) -> None:
-    """IDOR: /metadata/{user_id} and its history answered any user before (only /users/{id}/metadata was 403)."""
+    """IDOR: /metadata/{user_id} and its history answered any user before (/users/{id}/metadata: 403)."""
     admin_id = (await api.admin.get("/users/current")).json()["id"]
     saved = await api.admin.put(
         f"/metadata/{admin_id}", json={"name": "settings", "details": {"theme": "dark", "pin": "4321"}}

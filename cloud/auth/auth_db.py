@@ -97,6 +97,7 @@ class RefreshUse:
     row: dict[str, Any] | None
     reused: bool = False
     revoke: tuple[tuple[str, int], ...] = ()
+    user_id: str = ""
 
 
 def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
@@ -235,7 +236,7 @@ class AuthDB:
                 revoke = tuple(
                     (jti, int(exp or 0)) for jti, exp in members if jti and int(exp or 0) > now
                 )
-                return RefreshUse(None, reused=True, revoke=revoke)
+                return RefreshUse(None, reused=True, revoke=revoke, user_id=row["user_id"])
 
         return await self._run(use)
 

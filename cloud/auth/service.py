@@ -199,6 +199,7 @@ class AuthService:
         if now - self._last_purge > PURGE_INTERVAL:
             self._last_purge = now
             await self.db.purge_expired(now)
+            await self.purge_revocations(now)
         return answer
 
     async def refresh(self, refresh_token: str, client_id: str | None) -> dict[str, Any]:
@@ -216,7 +217,7 @@ class AuthService:
         use = await self.db.use_refresh(refresh_id, secret_digest(secret), now) if dot else None
         if use is not None and use.reused:
             for jti, expires_at in use.revoke:
-                await self.db.revoke_jti(jti, expires_at)
+                await self._revoke_access(jti, use.user_id, expires_at)
             raise OAuthError(
                 "invalid_grant", "the refresh token was already used; its whole family is now revoked"
             )
@@ -268,10 +269,24 @@ class AuthService:
                 claims = decode_access(self.keys, token, issuer=self.issuer)
             except AuthenticationFailed:
                 return False  # expired or not ours: nothing left to revoke
-            await self.db.revoke_jti(claims["jti"], int(claims["exp"]))
+            await self._revoke_access(claims["jti"], str(claims["sub"]), int(claims["exp"]))
             return True
         refresh_id, dot, secret = token.partition(".")
         return bool(dot) and await self.db.delete_refresh(refresh_id, secret_digest(secret))
+
+    async def _revoke_access(self, jti: str, user_id: str, expires_at: int) -> None:
+        """Refuse an access token from now on, here and (through the store) on every edge."""
+        await self.db.revoke_jti(jti, expires_at)
+        if await self.store.get("users", user_id) is not None:
+            await self.store.put("revocations", {"jti": jti, "user_id": user_id, "expires_at": expires_at})
+
+    async def purge_revocations(self, now: int) -> int:
+        """Delete revocation documents of tokens that have expired anyway; returns how many."""
+        page = await self.store.query("revocations", Query(order_by=["expires_at"], limit=1000))
+        expired = [d for d in page.items if d["expires_at"] < now]
+        for document in expired:
+            await self.store.delete("revocations", document["id"])
+        return len(expired)
 
     # API keys
 

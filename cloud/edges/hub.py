@@ -175,9 +175,16 @@ class EdgeHub:
         return page.items[0]
 
     def jwks(self) -> dict[str, Any]:
-        """The key set edges verify access tokens with."""
+        """The key set edges verify access tokens with, and the `iss` those tokens carry.
+
+        The issuer rides as an extra member of the JWK Set (RFC 7517 section 5 allows them),
+        so it reaches the edge's replica with the keys and is checked offline too.
+        """
         method = getattr(self.auth, "verification_jwks", None)
-        return dict(method()) if method is not None else {}
+        if method is None:
+            return {}
+        issuer = getattr(self.auth, "issuer", None)
+        return {**method(), **({"issuer": issuer} if isinstance(issuer, str) else {})}
 
     # Sessions ----------------------------------------------------------------------------
 

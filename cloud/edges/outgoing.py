@@ -1,7 +1,7 @@
 """What of a document may leave the cloud for an edge: secrets stay home, settings go sealed.
 
-users             without `password_digest` (the local API takes API keys and JWTs only)
-                  and `card_number`
+users             only what checking a credential needs: id, authority, name, role flags,
+                  groups, deleted (no password digest, e-mail, phone or other personal data)
 api_keys          as the hash of their secret only; edge keys (scope `edge`) not at all,
                   since no local API accepts them
 authorities       without `internals` (server-side configuration)
@@ -22,7 +22,22 @@ from sync.model.api_key import edge_only
 
 # Fields removed from a table's documents before they go down (their model defaults apply there).
 WITHHELD: dict[str, tuple[str, ...]] = {
-    "users": ("password_digest", "card_number"),
+    "users": (
+        "password_digest",
+        "card_number",
+        "email",
+        "login_name",
+        "nickname",
+        "staff_id",
+        "first_name",
+        "last_name",
+        "phone",
+        "country",
+        "building",
+        "department",
+        "image",
+        "misc",
+    ),
     "authorities": ("internals",),
     "trigger_instances": ("webhook_secret",),
 }

@@ -38,6 +38,7 @@ from sync.credentials import (
     WEBSOCKET_ORDER,
     api_key_cap,
     api_key_matches,
+    cross_site,
     is_edge_credential,
     split_api_key,
 )
@@ -94,6 +95,10 @@ def _credential(connection: HTTPConnection, websocket: bool) -> tuple[str, str] 
             value = connection.query_params.get(name) or ""
         else:
             value = connection.cookies.get(name) or ""
+            if value and cross_site(connection.headers.get("origin"), connection.headers.get("host")):
+                raise AuthenticationFailed(
+                    "a cookie credential is not accepted from another site's page", error="cross_origin"
+                )
         if value.strip():
             return kind, value.strip()
     return None

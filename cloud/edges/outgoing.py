@@ -25,7 +25,6 @@ WITHHELD: dict[str, tuple[str, ...]] = {
     "users": (
         "password_digest",
         "card_number",
-        "email",
         "login_name",
         "nickname",
         "staff_id",
@@ -41,6 +40,8 @@ WITHHELD: dict[str, tuple[str, ...]] = {
     "authorities": ("internals",),
     "trigger_instances": ("webhook_secret",),
 }
+# Fields a table requires that go down blanked rather than withheld.
+BLANKED: dict[str, dict[str, Any]] = {"users": {"email": ""}}
 # What a stored API key secret must look like to go down: a hash, never a key.
 KEY_HASH_PREFIX = "sha256:"
 
@@ -73,4 +74,5 @@ def for_edge(
         if edge_only(document.get("scopes") or []) or not secret.startswith(KEY_HASH_PREFIX):
             return None
     withheld = WITHHELD.get(table, ())
-    return {name: value for name, value in document.items() if name not in withheld}
+    shaped = {name: value for name, value in document.items() if name not in withheld}
+    return {**shaped, **BLANKED.get(table, {})}

@@ -5,6 +5,7 @@
     api_key_digest ...          API keys `<key id>.<secret>`: the stored hash, the check, the cap
     permission_flags ...        PlaceOS's `u.p` claim: the role as bit flags, both ways
     is_edge_credential          an edge's key, which opens the cloud's edge link and nothing else
+    cross_site                  a cookie credential on a request another site's page made
 
 How each side answers a bad credential (status codes, error bodies) stays with that side.
 """
@@ -15,6 +16,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from sync.model import Role
 from sync.model.api_key import edge_only
@@ -40,6 +42,21 @@ WEBSOCKET_ORDER = (
     ("bearer", "cookie", "bearer_token"),
     ("api_key", "cookie", "api-key"),
 )
+
+def cross_site(origin: str | None, host: str | None) -> bool:
+    """Whether a request carrying a cookie credential came from another site's page.
+
+    A browser attaches cookies to WebSocket upgrades and form posts that any page starts
+    (cross-site WebSocket hijacking, CSRF), but it also names that page in `Origin`, which
+    scripts cannot forge. A cookie is honoured only with no Origin (not a browser page) or
+    an Origin whose host is the request's own `Host`.
+    """
+    if origin is None:
+        return False
+    if origin == "null":
+        return True  # sandboxed frames and opaque origins: no page of ours sends that
+    return urlsplit(origin).netloc.lower() != (host or "").lower()
+
 
 # PlaceOS's `u.p` access-token claim: bit flags, both may be set.
 SUPPORT_FLAG = 1

@@ -44,6 +44,7 @@ from cloud.api.state import ApiState, ClusterNode
 from cloud.auth.routes import router as auth_router
 from cloud.store.base import ConfigStore
 from sync.model import SettingsCipher
+from sync.request_body import CLOUD_LIMITS, BodyLimit
 
 API_PREFIX = "/api/engine/v2"
 
@@ -107,6 +108,8 @@ def create_app(
     app.state.modules = modules
     app.state.status = status
     app.state.search = state.search
+    # Inside install_handlers' catch-all, so a body cut off mid-stream answers 413, not 500.
+    app.add_middleware(BodyLimit, limits=CLOUD_LIMITS)
     install_handlers(app)
     app.include_router(auth_router)
     api = APIRouter(prefix=API_PREFIX)

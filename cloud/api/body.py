@@ -1,4 +1,8 @@
-"""Reading a request's JSON body: bad JSON is a 400 that says what is wrong, never a 500."""
+"""Reading a request's JSON body: bad JSON is a 400 that says what is wrong, never a 500.
+
+The size limit is enforced before reading by `sync.request_body.BodyLimit` (installed on
+the app); the check here is a second fence for apps built without it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ from typing import Any
 import orjson
 from fastapi import Request
 
-from cloud.api.errors import BadRequest
+from cloud.api.errors import BadRequest, UnsupportedMediaType
+from sync.request_body import CLOUD_BODY_LIMIT, json_type_problem
 
-# Bodies beyond this are refused before parsing: a document is kilobytes, not megabytes.
-MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_BODY_BYTES = CLOUD_BODY_LIMIT
 
 
 async def json_body(request: Request, *, empty: Any = None) -> Any:
@@ -18,12 +22,16 @@ async def json_body(request: Request, *, empty: Any = None) -> Any:
 
     Raises:
         BadRequest: the body is too large, not UTF-8 or not JSON (the message says where).
+        UnsupportedMediaType: a body whose Content-Type is not JSON.
     """
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest(f"request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
     if not raw.strip():
         return empty
+    problem = json_type_problem(request.headers.get("content-type"))
+    if problem is not None:
+        raise UnsupportedMediaType(problem)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

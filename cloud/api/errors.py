@@ -5,6 +5,7 @@
     +-- Forbidden             403: the caller's role or scopes are too low
     +-- NotFound              404: no such document, module or route
     +-- Conflict              409: a stale version, a duplicate id
+    +-- UnsupportedMediaType  415: a body that is not JSON by its Content-Type
     +-- Unprocessable         422: a document broke a rule (names each field)
 
 Errors from the store (`cloud.store.errors`), the domain model (`DocumentInvalid`), auth
@@ -61,6 +62,13 @@ class Conflict(ApiError):
 
     status = 409
     error = "conflict"
+
+
+class UnsupportedMediaType(ApiError):
+    """A request body whose Content-Type is not JSON (a cross-site form cannot send JSON)."""
+
+    status = 415
+    error = "unsupported_media_type"
 
 
 class Unprocessable(ApiError):

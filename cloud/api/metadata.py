@@ -2,7 +2,8 @@
 
 Who may write (PlaceOS's rules): support and admins; a user for their own user id; and for
 an existing entry, users holding a group listed in its `editors`. Only support may change
-`editors` or `schema_id`. Reading needs the `metadata` scope.
+`editors` or `schema_id`. Reading needs the `metadata` scope, and a user's metadata is
+read only by that user and by support and admins (it holds their preferences).
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ async def _check_parent(ctx: Ctx, parent_id: str) -> None:
         raise NotFound(f"{parent_id!r} is not an existing zone, system or user")
 
 
+def _check_read(ctx: Ctx, parent_id: str) -> None:
+    """A user's metadata is theirs: others need the support role to read it."""
+    ctx.require_scope("metadata", write=False)
+    others = table_of(parent_id) == "users" and parent_id != ctx.principal.user_id
+    if others and not ctx.principal.at_least(Role.SUPPORT):
+        raise Forbidden(f"reading metadata of another user ({parent_id}) needs the support role")
+
+
 async def _user_groups(ctx: Ctx) -> set[str]:
     user = await ctx.api.store.get("users", ctx.principal.user_id)
     return set((user or {}).get("groups", []))
@@ -62,7 +71,7 @@ async def _user_groups(ctx: Ctx) -> set[str]:
     responses=ERROR_RESPONSES,
 )
 async def show_metadata(parent_id: str, name: str | None = None, ctx: Ctx = Depends(context)) -> Response:
-    ctx.require_scope("metadata", write=False)
+    _check_read(ctx, parent_id)
     return JSONResponse(await metadata_map(ctx.api.store, parent_id, name))
 
 
@@ -145,7 +154,7 @@ async def metadata_history(
     offset: int = Query(0, ge=0),
     ctx: Ctx = Depends(context),
 ) -> Response:
-    ctx.require_scope("metadata", write=False)
+    _check_read(ctx, parent_id)
     size = clamp_limit(limit if limit is not None else 10)
     out: dict[str, Any] = {}
     for document in await metadata_of(ctx.api.store, parent_id, name):

@@ -4,11 +4,15 @@ These are not domain documents (the config store validates against sync.model's
 tables and syncs to edges; none of this belongs there). Layout:
 
     oauth_apps(client_id, name, redirect_uri, secret_digest, owner_id, scopes, created_at)
-    refresh_tokens(id, digest, user_id, client_id, scopes, expires_at, created_at)
+    refresh_tokens(id, digest, user_id, client_id, scopes, expires_at, created_at,
+                   family, used_at, access_jti, access_exp)
     auth_codes(digest, user_id, client_id, redirect_uri, scopes, challenge, method, expires_at)
     revoked(jti, expires_at)              -- revoked access tokens until they expire anyway
 
 Secrets (refresh tokens, codes, client secrets) are stored as SHA-256 digests only.
+A used refresh token is kept (marked `used_at`) until it expires, so presenting it again is
+recognised as reuse: the whole family issued from the first login is then revoked, with the
+access tokens issued beside it (RFC 9700 section 4.14.2).
 Blocking sqlite3 calls run in a worker thread; one connection, guarded by a trio.Lock.
 WAL with synchronous=FULL: an issued refresh token or a revocation survives kill -9.
 """
@@ -19,6 +23,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,7 +49,11 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     client_id TEXT NOT NULL,
     scopes TEXT NOT NULL,
     expires_at INTEGER NOT NULL,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    family TEXT,
+    used_at INTEGER,
+    access_jti TEXT,
+    access_exp INTEGER
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_user ON refresh_tokens (user_id);
 CREATE TABLE IF NOT EXISTS auth_codes (
@@ -63,7 +72,32 @@ CREATE TABLE IF NOT EXISTS revoked (
 );
 """
 
+# Columns added after the first release: a database made before them gains them on open.
+_ADDED_COLUMNS = {
+    "refresh_tokens": (
+        ("family", "TEXT"),
+        ("used_at", "INTEGER"),
+        ("access_jti", "TEXT"),
+        ("access_exp", "INTEGER"),
+    ),
+}
+
 AUTH_DB_FILE_NAME = "auth.db"
+
+
+@dataclass(frozen=True)
+class RefreshUse:
+    """What presenting a refresh token found.
+
+    `row` is the token (now marked used) when it was valid and unused. `reused` is True
+    when it had been used before: its family is then deleted, and `revoke` lists the
+    (jti, expires_at) of the family's access tokens that have yet to expire.
+    """
+
+    row: dict[str, Any] | None
+    reused: bool = False
+    revoke: tuple[tuple[str, int], ...] = ()
+    user_id: str = ""
 
 
 def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
@@ -92,6 +126,8 @@ class AuthDB:
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=10000")
         db.executescript(SCHEMA)
+        _add_missing_columns(db)
+        db.execute("CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family)")
         return cls(db)
 
     @classmethod
@@ -138,16 +174,71 @@ class AuthDB:
     # Refresh tokens
 
     async def put_refresh(
-        self, *, id: str, digest: str, user_id: str, client_id: str, scopes: Iterable[str], expires_at: int
+        self,
+        *,
+        id: str,
+        digest: str,
+        user_id: str,
+        client_id: str,
+        scopes: Iterable[str],
+        expires_at: int,
+        family: str,
+        access_jti: str = "",
+        access_exp: int = 0,
     ) -> None:
-        row = (id, digest, user_id, client_id, json.dumps(list(scopes)), expires_at, int(time.time()))
-        await self._run(partial(_execute, "INSERT INTO refresh_tokens VALUES (?, ?, ?, ?, ?, ?, ?)", row))
-
-    async def take_refresh(self, id: str, digest: str) -> dict[str, Any] | None:
-        """Delete and return the refresh token with this id and digest (single use), or None."""
-        return await self._run(
-            partial(_one, "DELETE FROM refresh_tokens WHERE id = ? AND digest = ? RETURNING *", (id, digest))
+        row = (
+            id,
+            digest,
+            user_id,
+            client_id,
+            json.dumps(list(scopes)),
+            expires_at,
+            int(time.time()),
+            family,
+            None,
+            access_jti,
+            access_exp,
         )
+        await self._run(
+            partial(
+                _execute,
+                "INSERT INTO refresh_tokens (id, digest, user_id, client_id, scopes, expires_at, created_at,"
+                " family, used_at, access_jti, access_exp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        )
+
+    async def use_refresh(self, id: str, digest: str, now: int) -> RefreshUse:
+        """Mark the refresh token with this id and digest used, in one transaction.
+
+        A token presented a second time deletes its whole family (see `RefreshUse`).
+        """
+
+        def use(db: sqlite3.Connection) -> RefreshUse:
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                row = _row(
+                    db.execute(
+                        "SELECT * FROM refresh_tokens WHERE id = ? AND digest = ?", (id, digest)
+                    ).fetchone()
+                )
+                if row is None:
+                    return RefreshUse(None)
+                family = row.get("family") or row["id"]
+                if row.get("used_at") is None:
+                    db.execute("UPDATE refresh_tokens SET used_at = ? WHERE id = ?", (now, id))
+                    return RefreshUse(row)
+                members = db.execute(
+                    "SELECT access_jti, access_exp FROM refresh_tokens WHERE family = ? OR id = ?",
+                    (family, family),
+                ).fetchall()
+                db.execute("DELETE FROM refresh_tokens WHERE family = ? OR id = ?", (family, family))
+                revoke = tuple(
+                    (jti, int(exp or 0)) for jti, exp in members if jti and int(exp or 0) > now
+                )
+                return RefreshUse(None, reused=True, revoke=revoke, user_id=row["user_id"])
+
+        return await self._run(use)
 
     async def delete_refresh(self, id: str, digest: str) -> bool:
         return await self._run(
@@ -214,6 +305,14 @@ class AuthDB:
                 db.execute("DELETE FROM revoked WHERE expires_at < ?", (now,))
 
         await self._run(purge)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, columns in _ADDED_COLUMNS.items():
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns:
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 def _execute(sql: str, params: Any, db: sqlite3.Connection) -> None:

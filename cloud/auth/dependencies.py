@@ -26,7 +26,13 @@ from starlette.requests import HTTPConnection
 from cloud.auth.errors import AuthenticationFailed, AuthError, PermissionDenied
 from cloud.auth.principal import Principal
 from cloud.auth.service import AuthService
-from sync.credentials import HTTP_ORDER, MAX_CREDENTIAL_LENGTH, WEBSOCKET_ORDER, is_edge_credential
+from sync.credentials import (
+    HTTP_ORDER,
+    MAX_CREDENTIAL_LENGTH,
+    WEBSOCKET_ORDER,
+    cross_site,
+    is_edge_credential,
+)
 from sync.model import Role
 
 
@@ -56,7 +62,11 @@ def _bearer(header: str | None) -> str | None:
 def _credentials(
     connection: HTTPConnection, order: tuple[tuple[str, str, str], ...]
 ) -> tuple[str, str] | None:
-    """The first credential present as (kind, value); kind is "bearer" or "api_key"."""
+    """The first credential present as (kind, value); kind is "bearer" or "api_key".
+
+    Raises:
+        PermissionDenied: the credential is a cookie on a request from another site's page.
+    """
     for kind, place, name in order:
         if place == "header" and name == "authorization":
             value = _bearer(connection.headers.get("authorization"))
@@ -66,6 +76,10 @@ def _credentials(
             value = connection.query_params.get(name)
         else:
             value = connection.cookies.get(name)
+            if value and cross_site(connection.headers.get("origin"), connection.headers.get("host")):
+                raise PermissionDenied(
+                    "a cookie credential is not accepted from another site's page", error="cross_origin"
+                )
         if value:
             return kind, value.strip()
     return None
@@ -76,7 +90,8 @@ async def authenticate(connection: HTTPConnection, *, websocket: bool = False) -
 
     Raises:
         AuthenticationFailed: no credentials, or bad ones.
-        PermissionDenied: an edge's key (good for the edge link only).
+        PermissionDenied: an edge's key (good for the edge link only), or a cookie
+            credential on a request another site's page made.
     """
     found = _credentials(connection, WEBSOCKET_ORDER if websocket else HTTP_ORDER)
     if found is None:

@@ -16,9 +16,10 @@ from urllib.parse import unquote
 from fastapi import Request
 
 from cloud.auth.errors import OAuthError
+from sync.request_body import AUTH_BODY_LIMIT
 
-# Bodies larger than this are not OAuth requests; refuse before parsing.
-MAX_BODY_BYTES = 64 * 1024
+# Bodies larger than this are not OAuth requests (BodyLimit refuses them before reading).
+MAX_BODY_BYTES = AUTH_BODY_LIMIT
 
 
 async def oauth_params(request: Request) -> dict[str, str]:

@@ -3,7 +3,7 @@
 GET  /auth/authority          the tenant, as @placeos/ts-client loads it first
 GET  /auth/login              the login form (login_url: /auth/login?continue={{url}})
 POST /auth/login              check the form, set the session cookie, go on to `continue`
-GET  /auth/oauth/authorize    authorization code (and implicit) flow, login form if no session
+GET  /auth/oauth/authorize    authorization code flow (S256 PKCE required), login form if no session
 POST /auth/oauth/token        grants; with only `token` it revokes it (as ts-client sends)
 POST /auth/token              the same: @placeos/ts-client's default token_uri
 POST /auth/oauth/revoke       RFC 7009 revocation
@@ -161,21 +161,21 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _with_params(uri: str, params: dict[str, str], *, fragment: bool = False) -> str:
+def _with_params(uri: str, params: dict[str, str]) -> str:
     parts = urlsplit(uri)
     encoded = urlencode({k: v for k, v in params.items() if v})
-    if fragment:
-        return urlunsplit(parts._replace(fragment=encoded))
     query = f"{parts.query}&{encoded}" if parts.query else encoded
     return urlunsplit(parts._replace(query=query))
 
 
 @router.get("/oauth/authorize")
 async def authorize(request: Request) -> Response:
-    """Authorization endpoint: a code (or, for response_type=token, tokens) to the app's redirect URI.
+    """Authorization endpoint: a code to the app's redirect URI.
 
     Errors about the client or redirect URI are shown here (never redirected to an
     unchecked URI); the rest go back to the redirect URI as `error=...&state=...`.
+    The implicit grant (response_type=token) is refused and every code needs an S256
+    PKCE challenge (RFC 9700 sections 2.1.1 and 2.1.2).
     """
     auth = auth_service(request)
     query = request.query_params
@@ -188,16 +188,27 @@ async def authorize(request: Request) -> Response:
         return _oauth_error(OAuthError("invalid_request", "redirect_uri is not the application's"))
     state = query.get("state", "")
     response_type = query.get("response_type", "code")
-    method = query.get("code_challenge_method") or ("plain" if query.get("code_challenge") else "")
+    challenge = query.get("code_challenge", "")
+    method = query.get("code_challenge_method", "")
 
     def back(params: dict[str, str]) -> RedirectResponse:
-        location = _with_params(redirect_uri, {**params, "state": state}, fragment=response_type == "token")
+        location = _with_params(redirect_uri, {**params, "state": state})
         return RedirectResponse(location, status_code=302, headers=SECURITY_HEADERS)
 
-    if response_type not in ("code", "token"):
-        return back({"error": "unsupported_response_type", "error_description": "use code or token"})
-    if method and method not in METHODS:
-        return back({"error": "invalid_request", "error_description": "code_challenge_method: S256 or plain"})
+    if response_type != "code":
+        return back(
+            {
+                "error": "unsupported_response_type",
+                "error_description": "only response_type=code (with S256 PKCE); the implicit grant is off",
+            }
+        )
+    if not challenge or method not in METHODS:
+        return back(
+            {
+                "error": "invalid_request",
+                "error_description": "a code_challenge with code_challenge_method=S256 is required",
+            }
+        )
     try:
         scopes = parse_scopes(query.get("scope"))
     except OAuthError as exc:
@@ -206,15 +217,12 @@ async def authorize(request: Request) -> Response:
     if user is None:
         continue_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return _login_form(auth, continue_url)
-    if response_type == "token":
-        tokens = await auth.issue_tokens(user, scopes, client_id, refresh=False)
-        return back({k: str(tokens[k]) for k in ("access_token", "token_type", "expires_in", "scope")})
     code = await auth.create_code(
         user,
         client_id=client_id,
         redirect_uri=redirect_uri,
         scopes=scopes,
-        challenge=query.get("code_challenge", ""),
+        challenge=challenge,
         method=method,
     )
     return back({"code": code})

@@ -147,9 +147,18 @@ class AuthService:
     # Tokens
 
     async def issue_tokens(
-        self, user: Mapping[str, Any], scopes: Iterable[str], client_id: str, *, refresh: bool = True
+        self,
+        user: Mapping[str, Any],
+        scopes: Iterable[str],
+        client_id: str,
+        *,
+        refresh: bool = True,
+        family: str | None = None,
     ) -> dict[str, Any]:
         """Sign an access token (and store a refresh token) for `user`.
+
+        Args:
+            family: the refresh-token family a refresh continues (a new one if None).
 
         Returns:
             The OAuth2 token response: access_token, token_type, expires_in,
@@ -157,7 +166,7 @@ class AuthService:
         """
         scopes = list(scopes) or list(DEFAULT_SCOPES)
         now = int(time.time())
-        token, _ = encode_access(
+        token, claims = encode_access(
             self.keys,
             user=user,
             scopes=scopes,
@@ -182,27 +191,45 @@ class AuthService:
                 client_id=client_id,
                 scopes=scopes,
                 expires_at=now + self.refresh_ttl,
+                family=family or refresh_id,
+                access_jti=claims["jti"],
+                access_exp=claims["exp"],
             )
             answer["refresh_token"] = f"{refresh_id}.{secret}"
         if now - self._last_purge > PURGE_INTERVAL:
             self._last_purge = now
             await self.db.purge_expired(now)
+            await self.purge_revocations(now)
         return answer
 
     async def refresh(self, refresh_token: str, client_id: str | None) -> dict[str, Any]:
         """Exchange a refresh token for new tokens; the old refresh token is used up either way.
 
+        A refresh token presented a second time means it was stolen (or the client is
+        confused): the whole family descended from its login is revoked, including the
+        access tokens issued with it, so the thief's copy dies as well as the victim's.
+
         Raises:
             OAuthError: invalid_grant (unknown, used, expired, another client's, or its user is gone).
         """
         refresh_id, dot, secret = refresh_token.partition(".")
-        row = await self.db.take_refresh(refresh_id, secret_digest(secret)) if dot else None
-        if row is None or row["expires_at"] < time.time():
+        now = int(time.time())
+        use = await self.db.use_refresh(refresh_id, secret_digest(secret), now) if dot else None
+        if use is not None and use.reused:
+            for jti, expires_at in use.revoke:
+                await self._revoke_access(jti, use.user_id, expires_at)
+            raise OAuthError(
+                "invalid_grant", "the refresh token was already used; its whole family is now revoked"
+            )
+        row = use.row if use is not None else None
+        if row is None or row["expires_at"] < now:
             raise OAuthError("invalid_grant", "the refresh token is unknown, used or expired")
         if client_id and row["client_id"] and client_id != row["client_id"]:
             raise OAuthError("invalid_grant", "the refresh token was issued to another client")
         user = await self._grant_user(row["user_id"])
-        return await self.issue_tokens(user, row["scopes"], row["client_id"])
+        return await self.issue_tokens(
+            user, row["scopes"], row["client_id"], family=row.get("family") or row["id"]
+        )
 
     async def _grant_user(self, user_id: str) -> dict[str, Any]:
         try:
@@ -242,10 +269,24 @@ class AuthService:
                 claims = decode_access(self.keys, token, issuer=self.issuer)
             except AuthenticationFailed:
                 return False  # expired or not ours: nothing left to revoke
-            await self.db.revoke_jti(claims["jti"], int(claims["exp"]))
+            await self._revoke_access(claims["jti"], str(claims["sub"]), int(claims["exp"]))
             return True
         refresh_id, dot, secret = token.partition(".")
         return bool(dot) and await self.db.delete_refresh(refresh_id, secret_digest(secret))
+
+    async def _revoke_access(self, jti: str, user_id: str, expires_at: int) -> None:
+        """Refuse an access token from now on, here and (through the store) on every edge."""
+        await self.db.revoke_jti(jti, expires_at)
+        if await self.store.get("users", user_id) is not None:
+            await self.store.put("revocations", {"jti": jti, "user_id": user_id, "expires_at": expires_at})
+
+    async def purge_revocations(self, now: int) -> int:
+        """Delete revocation documents of tokens that have expired anyway; returns how many."""
+        page = await self.store.query("revocations", Query(order_by=["expires_at"], limit=1000))
+        expired = [d for d in page.items if d["expires_at"] < now]
+        for document in expired:
+            await self.store.delete("revocations", document["id"])
+        return len(expired)
 
     # API keys
 
@@ -388,7 +429,7 @@ class AuthService:
 
         Raises:
             OAuthError: invalid_grant (unknown, used or expired code, other client or
-                redirect URI, PKCE verifier missing or wrong).
+                redirect URI, PKCE verifier missing or wrong: every code needs S256 PKCE).
         """
         row = await self.db.take_code(secret_digest(code))
         if row is None or row["expires_at"] < time.time():
@@ -397,9 +438,8 @@ class AuthService:
             raise OAuthError("invalid_grant", "the authorization code was issued to another client")
         if redirect_uri is not None and redirect_uri != row["redirect_uri"]:
             raise OAuthError("invalid_grant", "redirect_uri differs from the one the code was issued for")
-        if row["challenge"] and not (
-            verifier and verifier_matches(verifier, row["challenge"], row["method"])
-        ):
+        challenge, method = row["challenge"], row["method"]
+        if not (challenge and verifier and verifier_matches(verifier, challenge, method)):
             raise OAuthError("invalid_grant", "the PKCE code_verifier does not match the code_challenge")
         user = await self._grant_user(row["user_id"])
         return await self.issue_tokens(user, row["scopes"], client_id)

@@ -139,16 +139,19 @@ class UserDirectory:
         An unknown user costs one argon2 check too, so timing does not tell who exists.
 
         Raises:
-            LoginRateLimited: the account or address is locked out (the password is not checked).
+            LoginRateLimited: a limit that applies is full (the password is not checked);
+                see rate_limit.py for the pair, account and address limits.
             AuthenticationFailed: invalid_credentials.
         """
-        self.limiter.check(username, address)
         user = await self.find_login_user(username)
-        digest = user.get("password_digest", "") if user else ""
-        if not await self.passwords.verify_async(digest, password) or user is None:
-            self.limiter.failed(username, address)
-            raise AuthenticationFailed("wrong username or password", error="invalid_credentials")
-        self.limiter.succeeded(username, address)
+        # One budget per account, whichever of its names is tried.
+        account = user["id"] if user else "name:" + username
+        with self.limiter.attempt(account, address) as attempt:
+            digest = user.get("password_digest", "") if user else ""
+            if not await self.passwords.verify_async(digest, password) or user is None:
+                attempt.failed()
+                raise AuthenticationFailed("wrong username or password", error="invalid_credentials")
+            attempt.succeeded()
         if self.passwords.needs_rehash(digest):
             await self.set_password(user["id"], password)
         return user

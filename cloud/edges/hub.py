@@ -4,7 +4,8 @@
   its nodes is connected (the Edge document's `online` and `last_seen` follow).
 - Up: batches are stored once by (edge, node, seq) in the hub's SQLite file, status and
   runtime values are published into the StatusBus (so WebSocket bindings see edge status
-  live), and each batch is acknowledged after it commits.
+  live), and each batch is acknowledged after it commits. Items naming a module that is
+  not the edge's own are dropped and counted (`foreign` in sync health; ownership.py).
 - Exec: `execute` (the CallableModuleRouter fallback) sends a call to the node that last
   reported the module's status (else any node of its edge) with a correlation id and a
   timeout; a module whose edge is offline fails at once with ModuleOffline.
@@ -37,6 +38,7 @@ from cloud.api.routing import (
 from cloud.auth.errors import AuthenticationFailed
 from cloud.auth.principal import Principal
 from cloud.edges.db import EdgeDB
+from cloud.edges.ownership import ModuleOwnership
 from cloud.edges.session import EdgeSession
 from cloud.store.base import ConfigStore, Filter, Query
 from sync.link import Batch, Exec, ExecResult
@@ -65,6 +67,7 @@ class NodeHealth:
     last_seen: float | None = None
     last_seq: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
+    foreign: int = 0  # items refused: they named modules of another edge
 
     def as_json(self) -> dict[str, Any]:
         stats = self.stats
@@ -77,6 +80,7 @@ class NodeHealth:
             "last_acked_seq": self.last_seq,
             "last_seq": stats.get("last_seq", self.last_seq),
             "dropped": stats.get("dropped", {}),
+            "foreign": self.foreign,
         }
 
 
@@ -107,6 +111,7 @@ class EdgeHub:
         self.cipher = cipher
         self.exec_timeout = exec_timeout
         self.db = EdgeDB(path)
+        self.ownership = ModuleOwnership(store)
         self._sessions: dict[str, list[EdgeSession]] = {}
         self._nodes: dict[str, dict[str, NodeHealth]] = {}
         self._owner: dict[str, str] = {}  # module id -> node id that last reported it
@@ -131,6 +136,7 @@ class EdgeHub:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._write_marks)
+                await nursery.start(self.ownership.follow)
                 task_status.started()
                 await trio.sleep_forever()
         finally:
@@ -169,9 +175,16 @@ class EdgeHub:
         return page.items[0]
 
     def jwks(self) -> dict[str, Any]:
-        """The key set edges verify access tokens with."""
+        """The key set edges verify access tokens with, and the `iss` those tokens carry.
+
+        The issuer rides as an extra member of the JWK Set (RFC 7517 section 5 allows them),
+        so it reaches the edge's replica with the keys and is checked offline too.
+        """
         method = getattr(self.auth, "verification_jwks", None)
-        return dict(method()) if method is not None else {}
+        if method is None:
+            return {}
+        issuer = getattr(self.auth, "issuer", None)
+        return {**method(), **({"issuer": issuer} if isinstance(issuer, str) else {})}
 
     # Sessions ----------------------------------------------------------------------------
 
@@ -208,14 +221,19 @@ class EdgeHub:
     # Up: batches and health --------------------------------------------------------------
 
     async def store_batch(self, edge_id: str, node_id: str, batch: Batch) -> None:
-        """Store a batch once, publish its new status values, note the node's health."""
-        fresh = await self.db.store_batch(edge_id, node_id, batch.items, dict(batch.stats))
+        """Store a batch once, publish its new status values, note the node's health.
+
+        Items for modules the edge does not run are dropped (and counted), never stored.
+        """
+        items, foreign = await self.ownership.keep(edge_id, batch.items)
+        fresh = await self.db.store_batch(edge_id, node_id, items, dict(batch.stats))
         for row in fresh:
             if row.kind == "status":
                 await self.status.publish(row.module_id, row.key, row.value)
             self._owner[row.module_id] = node_id
         node = self._node(edge_id, node_id)
         node.last_seen = time.time()
+        node.foreign += foreign
         node.last_seq = max([node.last_seq, *(item.seq for item in batch.items)])
         if batch.stats:
             node.stats = {**node.stats, **batch.stats}
@@ -243,6 +261,7 @@ class EdgeHub:
             "lag": max((float(v["lag"] or 0) for v in views), default=0.0),
             "last_acked_seq": max((v["last_acked_seq"] for v in views), default=0),
             "dropped": dropped,
+            "foreign": sum(int(v["foreign"]) for v in views),
             "nodes": views,
         }
 

@@ -1,7 +1,7 @@
 """What of a document may leave the cloud for an edge: secrets stay home, settings go sealed.
 
-users             without `password_digest` (the local API takes API keys and JWTs only)
-                  and `card_number`
+users             only what checking a credential needs: id, authority, name, role flags,
+                  groups, deleted (no password digest, e-mail, phone or other personal data)
 api_keys          as the hash of their secret only; edge keys (scope `edge`) not at all,
                   since no local API accepts them
 authorities       without `internals` (server-side configuration)
@@ -22,10 +22,26 @@ from sync.model.api_key import edge_only
 
 # Fields removed from a table's documents before they go down (their model defaults apply there).
 WITHHELD: dict[str, tuple[str, ...]] = {
-    "users": ("password_digest", "card_number"),
+    "users": (
+        "password_digest",
+        "card_number",
+        "login_name",
+        "nickname",
+        "staff_id",
+        "first_name",
+        "last_name",
+        "phone",
+        "country",
+        "building",
+        "department",
+        "image",
+        "misc",
+    ),
     "authorities": ("internals",),
     "trigger_instances": ("webhook_secret",),
 }
+# Fields a table requires that go down blanked rather than withheld.
+BLANKED: dict[str, dict[str, Any]] = {"users": {"email": ""}}
 # What a stored API key secret must look like to go down: a hash, never a key.
 KEY_HASH_PREFIX = "sha256:"
 
@@ -58,4 +74,5 @@ def for_edge(
         if edge_only(document.get("scopes") or []) or not secret.startswith(KEY_HASH_PREFIX):
             return None
     withheld = WITHHELD.get(table, ())
-    return {name: value for name, value in document.items() if name not in withheld}
+    shaped = {name: value for name, value in document.items() if name not in withheld}
+    return {**shaped, **BLANKED.get(table, {})}

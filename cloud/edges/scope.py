@@ -7,7 +7,10 @@
     settings          of those drivers, zones, systems and modules (resealed for the edge later)
     triggers          the zones' triggers and the systems' trigger instances' triggers
     trigger_instances on those systems
-    users, api_keys, authorities   all: the local API checks credentials offline with them
+    authorities       the edge's own: the authority of the user its key belongs to
+    users             of that authority (the local API checks credentials offline with them)
+    api_keys          of those users (hashes only; outgoing.py)
+    revocations       of those users' access tokens, so revoked tokens fail offline too
 
 The cloud recomputes the scope when a change touches a scoped table, and diffs it against
 what the edge holds, so a module moving between edges reaches both.
@@ -20,9 +23,21 @@ from typing import Any
 
 from cloud.store.base import ConfigStore, Filter, Query
 
-EVERYONE = ("users", "api_keys", "authorities")
-"""Tables sent whole to every edge."""
-SCOPED = ("modules", "systems", "zones", "drivers", "settings", "triggers", "trigger_instances")
+EVERYONE: tuple[str, ...] = ()
+"""Tables sent whole to every edge: none (an edge gets only its own authority's people)."""
+SCOPED = (
+    "modules",
+    "systems",
+    "zones",
+    "drivers",
+    "settings",
+    "triggers",
+    "trigger_instances",
+    "authorities",
+    "users",
+    "api_keys",
+    "revocations",
+)
 """Tables whose documents an edge gets only if its site needs them."""
 
 # Values per IN (...) query; SQLite binds at most 32766 parameters.
@@ -62,8 +77,28 @@ async def site_documents(store: ConfigStore, edge_id: str) -> Documents:
     found["triggers"] = await store.get_many("triggers", trigger_ids)
     parents = [*found["drivers"], *found["zones"], *found["systems"], *found["modules"]]
     found["settings"] = {s["id"]: s for s in await _in(store, "settings", "parent_id", parents)}
-    for table in EVERYONE:
-        found[table] = {d["id"]: d for d in await _all(store, table)}
+    authorities = await edge_authorities(store, edge_id)
+    found["authorities"] = await store.get_many("authorities", authorities)
+    users = await _in(store, "users", "authority_id", authorities)
+    found["users"] = {u["id"]: u for u in users}
+    found["api_keys"] = {k["id"]: k for k in await _in(store, "api_keys", "user_id", found["users"])}
+    found["revocations"] = {r["id"]: r for r in await _in(store, "revocations", "user_id", found["users"])}
+    return found
+
+
+async def edge_authorities(store: ConfigStore, edge_id: str) -> set[str]:
+    """The authorities whose users an edge serves: that of its key's user and of its owner."""
+    edge = await store.get("edges", edge_id) or {}
+    user_ids: set[str] = {edge["user_id"]} if edge.get("user_id") else set()
+    key = await store.get("api_keys", edge.get("api_key_id") or "") if edge.get("api_key_id") else None
+    found: set[str] = set()
+    if key is not None:
+        if key.get("authority_id"):
+            found.add(key["authority_id"])
+        user_ids.add(key["user_id"])
+    for user in (await store.get_many("users", user_ids)).values():
+        if user.get("authority_id"):
+            found.add(user["authority_id"])
     return found
 
 

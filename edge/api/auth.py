@@ -7,9 +7,12 @@ Credentials are read, first found wins, as the cloud reads them (so ts-client wo
 
 API keys are `<key id>.<secret>`; the site holds `sha256:<hex>` of the secret and the key's
 user, whose role the key's `permissions` cap. Access tokens are the cloud's EdDSA JWTs
-(`{sub, exp, scope, u: {p: 1 support | 2 admin}}`), verified with the public keys of the
-site's `auth` section (a JWKS or PEMs) and never with anything secret: a node can check
-tokens but not mint them. A user the site knows as deleted is refused either way.
+(`{iss, aud, sub, exp, jti, scope}`), verified with the public keys of the site's `auth`
+section (a JWKS or PEMs) and never with anything secret: a node can check tokens but not
+mint them. Like the cloud, the node then decides with what it knows now, not with what
+the token claims: `iss` must be the cloud's, `sub` a user the site knows and has not
+deleted, `aud` that user's authority's domain, `jti` not revoked (the cloud's revocations
+sync down), and the role is the user's current one (a demoted user's old token is demoted).
 
 Scopes are PlaceOS's (`public` grants everything): a credential must reach `systems` or
 `modules`, the resources this API serves. An edge key (scopes only `edge`) opens the
@@ -35,8 +38,8 @@ from sync.credentials import (
     WEBSOCKET_ORDER,
     api_key_cap,
     api_key_matches,
+    cross_site,
     is_edge_credential,
-    role_of_claims,
     split_api_key,
 )
 from sync.model import Role
@@ -92,6 +95,10 @@ def _credential(connection: HTTPConnection, websocket: bool) -> tuple[str, str] 
             value = connection.query_params.get(name) or ""
         else:
             value = connection.cookies.get(name) or ""
+            if value and cross_site(connection.headers.get("origin"), connection.headers.get("host")):
+                raise AuthenticationFailed(
+                    "a cookie credential is not accepted from another site's page", error="cross_origin"
+                )
         if value.strip():
             return kind, value.strip()
     return None
@@ -160,10 +167,11 @@ class EdgeAuthenticator:
         return keys
 
     def authenticate_bearer(self, token: str) -> Principal:
-        """The principal an access token stands for (role from its `u.p` flags).
+        """The principal an access token stands for (the user's current role, not the token's).
 
         Raises:
-            AuthenticationFailed: no keys, malformed, bad signature, expired, wrong issuer.
+            AuthenticationFailed: no keys, malformed, bad signature, expired, wrong issuer,
+                unknown or deleted user, another authority's token, or a revoked one.
         """
         site = self._site()
         keys = self._verify_keys(site)
@@ -178,7 +186,8 @@ class EdgeAuthenticator:
         candidates = [key for key_id, key in keys if not kid or not key_id or key_id == kid] or [
             key for _, key in keys
         ]
-        options = {"verify_aud": False, "require": ["exp", "sub"]}
+        # aud is checked against the user's authority below, once the user is known.
+        options = {"verify_aud": False, "require": ["exp", "sub", "iss", "aud", "jti"]}
         last: Exception | None = None
         for key in candidates:
             try:
@@ -186,7 +195,7 @@ class EdgeAuthenticator:
                     token,
                     key,
                     algorithms=[ACCESS_ALGORITHM],
-                    issuer=site.auth.issuer or None,
+                    issuer=site.auth.issuer,
                     options=options,  # type: ignore[arg-type]
                 )
             except jwt.ExpiredSignatureError:
@@ -197,15 +206,29 @@ class EdgeAuthenticator:
             break
         else:
             raise AuthenticationFailed(f"the access token is not valid ({last})", error="invalid_token")
-        user_id = claims.get("sub")
-        if not isinstance(user_id, str):
-            raise AuthenticationFailed("the access token lacks a sub claim", error="invalid_token")
-        user = site.users.get(user_id)
-        if user is not None and user.get("deleted"):
-            raise AuthenticationFailed("the user is disabled", error="user_disabled")
-        scopes = claims.get("scope")
-        scope_set = frozenset(map(str, scopes)) if isinstance(scopes, list) else frozenset()
-        return _scoped(Principal(user_id, role_of_claims(claims), scope_set, "jwt"))
+        return _scoped(_token_principal(site, claims))
+
+
+def _token_principal(site: SiteConfig, claims: dict[str, Any]) -> Principal:
+    """The principal of a verified token's claims, judged by the site's current records.
+
+    Raises:
+        AuthenticationFailed: unknown or deleted user, wrong audience, or a revoked token.
+    """
+    user_id = claims.get("sub")
+    if not isinstance(user_id, str):
+        raise AuthenticationFailed("the access token lacks a sub claim", error="invalid_token")
+    user = site.users.get(user_id)
+    if user is None or user.get("deleted"):
+        raise AuthenticationFailed("the user no longer exists or is disabled", error="user_disabled")
+    authority = site.authorities.get(str(user.get("authority_id") or ""))
+    if authority is None or claims.get("aud") != authority.get("domain"):
+        raise AuthenticationFailed("the access token is for another authority", error="invalid_token")
+    if str(claims.get("jti") or "") in site.revoked_jtis:
+        raise AuthenticationFailed("the access token has been revoked", error="token_revoked")
+    scopes = claims.get("scope")
+    scope_set = frozenset(map(str, scopes)) if isinstance(scopes, list) else frozenset()
+    return Principal(user_id, Role.of_user(user), scope_set, "jwt")
 
 
 def _scoped(principal: Principal) -> Principal:

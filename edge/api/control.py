@@ -357,7 +357,11 @@ async def serve_control_stream(context: ApiContext, stream: trio.SocketStream, h
             "type": "websocket",
             "path": target.path,
             "query_string": target.query.encode(),
-            "headers": [(bytes(k).lower(), bytes(v)) for k, v in websocket.request.extra_headers],
+            # wsproto keeps Host out of extra_headers; the Origin check compares with it.
+            "headers": [
+                (b"host", websocket.request.host.encode()),
+                *((bytes(k).lower(), bytes(v)) for k, v in websocket.request.extra_headers),
+            ],
         }
     )
     try:

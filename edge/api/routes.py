@@ -28,6 +28,7 @@ from edge.api.context import ApiContext, api_context
 from edge.api.failures import failure_of
 from edge.config.site import module_name
 from sync.model import Role
+from sync.request_body import json_type_problem
 
 router = APIRouter()
 
@@ -91,6 +92,9 @@ async def _args(request: Request) -> list[Any] | dict[str, Any]:
     body = await request.body()
     if not body.strip():
         return []
+    problem = json_type_problem(request.headers.get("content-type"))
+    if problem is not None:
+        raise RouteError(415, "unsupported_media_type", problem)
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

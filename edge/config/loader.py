@@ -7,9 +7,11 @@ The file holds one list per table, plus the node's auth material:
     systems:   [{id, name, zones: [...], modules: [ordered module ids]}]
     modules:   [{id, driver_id, ip, port, ...}]    role and name default to the driver's
     settings:  [{parent_id, settings_string | settings: {...}, encryption_level}]
+    authorities: [{id, name, domain}]              a token's `aud` must be its user's authority's domain
     users:     [{id, authority_id, email, sys_admin, support}]
     api_keys:  [{id, user_id, name, secret: "sha256:<hex>", permissions, scopes}]
-    auth:      {issuer, jwks: {keys: [...]}, public_keys: [PEM, ...]}
+    revocations: [{id, jti, user_id, expires_at}]  access tokens the cloud withdrew
+    auth:      {issuer (default "POS"), jwks: {keys: [...]}, public_keys: [PEM, ...]}
 
 Each document goes through `sync.model.validate_document`; then references are checked
 (a module's driver, a system's modules and zones, a setting's parent, a key's user).
@@ -30,11 +32,21 @@ import yaml
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from edge.config.errors import ConfigProblem, SiteConfigInvalid
-from edge.config.site import AuthMaterial, SiteConfig
+from edge.config.site import DEFAULT_ISSUER, AuthMaterial, SiteConfig
 from sync.model import DocumentInvalid, SettingsTextInvalid, is_encrypted, parent_settings, validate_document
 
 # Sections in load order: a later one may refer to an earlier one's ids.
-SECTIONS = ("drivers", "zones", "systems", "modules", "settings", "users", "api_keys")
+SECTIONS = (
+    "authorities",
+    "drivers",
+    "zones",
+    "systems",
+    "modules",
+    "settings",
+    "users",
+    "api_keys",
+    "revocations",
+)
 _KNOWN = frozenset((*SECTIONS, "auth"))
 
 
@@ -242,10 +254,10 @@ def _auth(raw: Any, problems: _Collector) -> AuthMaterial:
     for key in raw:
         if key not in ("issuer", "jwks", "public_keys"):
             problems.add("auth", str(key), "unknown field; known: issuer, jwks, public_keys")
-    issuer = raw.get("issuer", "")
+    issuer = raw.get("issuer") or DEFAULT_ISSUER
     if not isinstance(issuer, str):
         problems.add("auth", "issuer", "must be a string")
-        issuer = ""
+        issuer = DEFAULT_ISSUER
     jwks = raw.get("jwks") or {}
     keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
     if not isinstance(keys, list):

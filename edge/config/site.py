@@ -25,15 +25,19 @@ def module_name(module: Mapping[str, Any]) -> str:
     return str(module.get("custom_name") or module.get("name") or "")
 
 
+# PlaceOS's `iss` (the cloud's default); the cloud sends its own with its keys.
+DEFAULT_ISSUER = "POS"
+
+
 @dataclass(frozen=True)
 class AuthMaterial:
     """What the node needs to check credentials offline.
 
     `jwks` holds the cloud's public keys (Ed25519 OKP JWKs) for EdDSA access tokens;
-    `public_keys` holds PEM public keys as an alternative; `issuer` is checked when set.
+    `public_keys` holds PEM public keys as an alternative; every token's `iss` must be `issuer`.
     """
 
-    issuer: str = ""
+    issuer: str = DEFAULT_ISSUER
     jwks: Mapping[str, Any] = field(default_factory=dict)
     public_keys: tuple[str, ...] = ()
 
@@ -53,8 +57,15 @@ class SiteConfig:
     settings: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     users: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     api_keys: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    authorities: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    revocations: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     auth: AuthMaterial = field(default_factory=AuthMaterial)
     revision: int = 0
+
+    @cached_property
+    def revoked_jtis(self) -> frozenset[str]:
+        """The ids of access tokens the cloud revoked (refused here even with the WAN down)."""
+        return frozenset(str(r["jti"]) for r in self.revocations.values())
 
     # -- settings -----------------------------------------------------------------------------
 

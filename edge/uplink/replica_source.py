@@ -58,7 +58,10 @@ class ReplicaConfigSource:
         data["settings"] = opened
         jwks = await self.replica.jwks() or self.jwks  # the link keeps the newest in the replica
         if jwks.get("keys"):
-            data["auth"] = {"jwks": jwks}
+            # The cloud's issuer travels beside its keys (an extra JWK Set member, RFC 7517 section 5).
+            issuer = jwks.get("issuer")
+            keys = {"keys": jwks["keys"]}
+            data["auth"] = {"jwks": keys, **({"issuer": issuer} if isinstance(issuer, str) else {})}
         self._given = (revision, jwks)
         return build_site_config(data, file_name="replica", revision=revision)
 

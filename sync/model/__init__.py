@@ -31,6 +31,7 @@ from .metadata import Metadata
 from .module import Module
 from .redaction import REDACTED_SETTINGS, redact_settings
 from .registry import TABLES, validate_document
+from .revocation import Revocation
 from .settings import ParentType, Settings
 from .settings_at_rest import open_settings, seal_settings
 from .settings_merge import merge_settings, parent_settings, settings_layers
@@ -58,6 +59,7 @@ __all__ = [
     "Metadata",
     "Module",
     "ParentType",
+    "Revocation",
     "Role",
     "Settings",
     "SettingsCipher",

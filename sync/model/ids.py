@@ -39,6 +39,7 @@ ID_PREFIXES: dict[str, str] = {
     "edges": "edge",
     "metadata": "meta",
     "json_schemas": "schema",
+    "revocations": "revoked",
 }
 
 # What an id of ours or an imported PlaceOS id may hold after its prefix

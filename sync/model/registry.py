@@ -17,6 +17,7 @@ from .ids import ID_PREFIXES
 from .json_schema import JsonSchema
 from .metadata import Metadata
 from .module import Module
+from .revocation import Revocation
 from .rules import RULES_ERROR_TYPE
 from .settings import Settings
 from .system import System
@@ -41,6 +42,7 @@ TABLES: dict[str, type[Document]] = {
         Edge,
         Metadata,
         JsonSchema,
+        Revocation,
     )
 }
 assert TABLES.keys() == ID_PREFIXES.keys(), "every table needs an id prefix"

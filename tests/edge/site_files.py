@@ -13,6 +13,8 @@ API_KEY = f"{API_KEY_ID}.{API_SECRET}"
 ADMIN_KEY_ID = "key-admin0001"
 ADMIN_SECRET = "s3cret-admin-key-material-0123456789"
 ADMIN_KEY = f"{ADMIN_KEY_ID}.{ADMIN_SECRET}"
+# The domain of the sample site's authority: the `aud` of its users' access tokens.
+SITE_DOMAIN = "site.example"
 
 DRIVERS = "tests.edge.sample_drivers"
 
@@ -72,6 +74,7 @@ def site(echo_port: int = 4999, *, emitters: int = 0, doomed: bool = False) -> d
             {"parent_id": "mod-display2", "settings": {"greeting": "from module 2"}},
             {"parent_id": "zone-building1", "settings": {"building": "one"}},
         ],
+        "authorities": [{"id": "authority-site", "name": "Site", "domain": SITE_DOMAIN}],
         "users": [
             {"id": "user-panel", "authority_id": "authority-site", "email": "panel@example.com"},
             {

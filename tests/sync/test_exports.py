@@ -22,6 +22,7 @@ EXPECTED = {
     "Metadata",
     "Module",
     "ParentType",
+    "Revocation",
     "Role",
     "Settings",
     "SettingsCipher",

@@ -50,7 +50,9 @@ async def test_exec_errors(api: Api) -> None:
     api.router.set_fallback(recording_handler([]))
     assert (await api.user.post(f"{base}/Display_1/dance", json=[])).status_code == 404
     assert (await api.user.post(f"{base}/Display_9/power", json=[])).status_code == 404
-    assert (await api.user.post(f"{base}/Display_1/power", content=b"[oops")).status_code == 400
+    typed = {"Content-Type": "application/json"}
+    malformed = await api.user.post(f"{base}/Display_1/power", content=b"[oops", headers=typed)
+    assert malformed.status_code == 400
     assert (await api.user.post(f"{base}/Display_1/power", json="on")).status_code == 400
     # A driver without function metadata passes any name on; its failure is a 500 with the message.
     failed = await api.user.post(f"{base}/Switcher_Matrix/explode", json=[])

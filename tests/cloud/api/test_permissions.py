@@ -77,3 +77,21 @@ async def test_api_key_plaintext_is_returned_once(api: Api) -> None:
     assert (await api.user.get("/api_keys")).status_code == 403
     bad = await api.admin.post("/api_keys", json={"name": "x", "user_id": "user-NOPE"})
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "user_id"
+
+
+async def test_users_cannot_read_another_users_metadata(api: Api) -> None:
+    """IDOR: /metadata/{user_id} and its history answered any user before (/users/{id}/metadata: 403)."""
+    admin_id = (await api.admin.get("/users/current")).json()["id"]
+    saved = await api.admin.put(
+        f"/metadata/{admin_id}", json={"name": "settings", "details": {"theme": "dark", "pin": "4321"}}
+    )
+    assert saved.status_code == 200, saved.text
+    for path in (f"/metadata/{admin_id}", f"/metadata/{admin_id}/history"):
+        refused = await api.user.get(path)
+        assert refused.status_code == 403 and "4321" not in refused.text, path
+        assert (await api.support.get(path)).status_code == 200, path
+    me = (await api.user.get("/users/current")).json()["id"]
+    mine = await api.user.put(f"/metadata/{me}", json={"name": "settings", "details": {"theme": "light"}})
+    assert mine.status_code == 200
+    own = await api.user.get(f"/metadata/{me}", params={"name": "settings"})
+    assert own.status_code == 200 and own.json()["settings"]["details"] == {"theme": "light"}

@@ -108,7 +108,10 @@ async def test_authority_session_says_whether_the_browser_is_signed_in(site: Sit
     assert (await site.client.get("/auth/authority")).json()["session"] is True
     # Signed in: the iframe's authorize answers at once with a code for oauth-resp.html.
     params = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": app["redirect_uri"]}
-    again = await site.client.get("/auth/oauth/authorize", params={**params, "state": "s", "scope": "public"})
+    challenge = {"code_challenge": pkce_pair()[1], "code_challenge_method": "S256"}
+    again = await site.client.get(
+        "/auth/oauth/authorize", params={**params, **challenge, "state": "s", "scope": "public"}
+    )
     assert again.status_code == 302 and "code=" in again.headers["location"]
     await site.client.get("/auth/logout")
     assert (await site.client.get("/auth/authority")).json()["session"] is False
@@ -292,27 +295,64 @@ async def test_authorization_code_with_pkce_as_backoffice_does(site: Site) -> No
     assert wrong.status_code == 400 and "code_verifier" in wrong.json()["error_description"]
 
 
-async def test_authorization_code_with_plain_pkce_and_implicit(site: Site) -> None:
+async def test_authorize_refuses_plain_pkce_no_pkce_and_the_implicit_grant(site: Site) -> None:
+    """RFC 9700: S256 PKCE on every code, no implicit grant (plain and implicit were accepted before)."""
     redirect_uri = "https://app.example.com/oauth-resp.html"
     app = await site.auth.register_oauth_app("App", redirect_uri)
     verifier = secrets.token_urlsafe(48)
-    params = {
-        "response_type": "code",
-        "client_id": app["client_id"],
-        "redirect_uri": redirect_uri,
-        "state": "s",
-        "code_challenge_method": "plain",
-        "code_challenge": verifier,
+    base = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": redirect_uri}
+    base["state"] = "s"
+    refused = {
+        "plain": {**base, "code_challenge_method": "plain", "code_challenge": verifier},
+        "none": base,
+        "implicit": {**base, "response_type": "token", "code_challenge_method": "S256"},
     }
-    response = await authorize_through_login_form(site, params)
-    code = parse_qs(urlsplit(response.headers["location"]).query)["code"][0]
+    for case, params in refused.items():
+        response = await site.client.get("/auth/oauth/authorize", params=params)
+        assert response.status_code == 302, case
+        location = urlsplit(response.headers["location"])
+        answer = parse_qs(location.query)
+        assert "code" not in answer and "access_token" not in location.fragment, case
+        expected = "unsupported_response_type" if case == "implicit" else "invalid_request"
+        assert answer["error"] == [expected] and answer["state"] == ["s"], case
+
+
+async def test_a_code_issued_without_a_challenge_cannot_be_exchanged(site: Site) -> None:
+    """A code row with no challenge (made by an older server) is refused, not exchanged by client id alone."""
+    app = await site.auth.register_oauth_app("App", "https://app.example.com/r.html")
+    code = await site.auth.create_code(
+        site.users["admin"],
+        client_id=app["client_id"],
+        redirect_uri="https://app.example.com/r.html",
+        scopes=["public"],
+        challenge="",
+        method="",
+    )
     exchange = {"grant_type": "authorization_code", "client_id": app["client_id"], "code": code}
-    tokens = await site.client.post("/auth/oauth/token", data={**exchange, "code_verifier": verifier})
-    assert tokens.status_code == 200, tokens.text
-    implicit = await site.client.get("/auth/oauth/authorize", params={**params, "response_type": "token"})
-    fragment = parse_qs(urlsplit(implicit.headers["location"]).fragment)
-    assert fragment["token_type"] == ["Bearer"] and fragment["expires_in"] == ["7200"]
-    assert fragment["state"] == ["s"]
+    response = await site.client.post("/auth/oauth/token", params=exchange)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+async def test_refresh_token_reuse_revokes_the_family_and_its_access_tokens(site: Site) -> None:
+    first = (await password_login(site, "user@example.com", PASSWORDS["user"])).json()
+    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    second = await site.client.post("/auth/oauth/token", data=refresh)
+    assert second.status_code == 200, second.text
+    descendant = second.json()
+    me = await site.client.get("/api/test/me", headers=bearer(descendant["access_token"]))
+    assert me.status_code == 200
+    # The first refresh token again (a thief's copy): refused, and the family dies with it.
+    replay = await site.client.post("/auth/oauth/token", data=refresh)
+    assert replay.status_code == 400 and "family" in replay.json()["error_description"]
+    onward = {"grant_type": "refresh_token", "refresh_token": descendant["refresh_token"]}
+    later = await site.client.post("/auth/oauth/token", data=onward)
+    assert later.status_code == 400 and later.json()["error"] == "invalid_grant"
+    for token in (first["access_token"], descendant["access_token"]):
+        response = await site.client.get("/api/test/me", headers=bearer(token))
+        assert response.status_code == 401 and response.json()["error"] == "token_revoked"
+    # Another login of the same user is another family and keeps working.
+    other = (await password_login(site, "user@example.com", PASSWORDS["user"])).json()
+    assert (await site.client.get("/api/test/me", headers=bearer(other["access_token"]))).status_code == 200
 
 
 async def test_authorize_refuses_unknown_clients_and_foreign_redirects(site: Site) -> None:
@@ -340,7 +380,8 @@ async def test_authorize_refuses_unknown_clients_and_foreign_redirects(site: Sit
 
 async def test_logout_ends_the_session(site: Site) -> None:
     app = await site.auth.register_oauth_app("Backoffice", backoffice_redirect_uri(site.url))
-    params = {"response_type": "code", "client_id": app["client_id"]}
+    params = {"response_type": "code", "client_id": app["client_id"], "code_challenge_method": "S256"}
+    params["code_challenge"] = pkce_pair()[1]
     await authorize_through_login_form(site, params)
     token = await token_for(site, "admin")
     out = await site.client.get("/auth/logout", headers=bearer(token))
@@ -548,3 +589,29 @@ async def test_login_form_posts_as_a_browser_sends_them(site: Site) -> None:
         }
         login = await site.client.post("/auth/login", data=form, headers=headers)
         assert login.status_code == 302 and login.headers["location"] == "/backoffice/", login.text
+
+
+async def test_concurrent_wrong_guesses_are_not_all_checked(site: Site) -> None:
+    """Twelve wrong guesses at once: at most the pair limit (5) reach the password check."""
+    answers: list[int] = []
+
+    async def guess() -> None:
+        answers.append((await password_login(site, "user@example.com", "wrong-guess")).status_code)
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(12):
+            nursery.start_soon(guess)
+    assert answers.count(400) <= 5 and answers.count(429) >= 7, answers
+
+
+async def test_every_name_of_an_account_shares_one_budget(site: Site) -> None:
+    """E-mail, login name and display name each had their own five guesses before."""
+    await site.auth.create_user(
+        name="Walt Whitman", email="walt@example.com", login_name="walt", password="pw-of-walt-1"
+    )
+    codes = []
+    for name in ("walt@example.com", "walt", "Walt Whitman") * 3:
+        codes.append((await password_login(site, name, "wrong")).status_code)
+    assert codes[:5] == [400] * 5 and set(codes[5:]) == {429}, codes
+    locked = await password_login(site, "walt", "pw-of-walt-1")  # same address: the pair is locked
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1

@@ -1,4 +1,4 @@
-"""Login rate limits on a fake clock: the window, exponential lockout, reset, separate keys."""
+"""Login rate limits on a fake clock: pair, account and address counters, known-good addresses, in-flight."""
 
 from __future__ import annotations
 
@@ -18,33 +18,47 @@ class Clock:
 
 def limiter(clock: Clock) -> LoginLimiter:
     return LoginLimiter(
-        account=LimitPolicy(max_failures=3, window=60, lockout=10, max_lockout=35),
-        address=LimitPolicy(max_failures=5, window=60, lockout=20, max_lockout=100),
+        pair=LimitPolicy(max_failures=3, window=60, lockout=10, max_lockout=35),
+        account=LimitPolicy(max_failures=6, window=60, lockout=10, max_lockout=20),
+        address=LimitPolicy(max_failures=8, window=60, lockout=20, max_lockout=100),
         clock=clock,
     )
 
 
-def fail(limits: LoginLimiter, account: str, address: str, times: int) -> None:
+def fail(limits: LoginLimiter, account: str, address: str | None, times: int) -> None:
     for _ in range(times):
-        limits.check(account, address)
-        limits.failed(account, address)
+        with limits.attempt(account, address) as attempt:
+            attempt.failed()
+
+
+def succeed(limits: LoginLimiter, account: str, address: str | None) -> None:
+    with limits.attempt(account, address) as attempt:
+        attempt.succeeded()
 
 
 def retry_after(limits: LoginLimiter, account: str, address: str | None) -> int:
-    with pytest.raises(LoginRateLimited) as caught:
-        limits.check(account, address)
+    with pytest.raises(LoginRateLimited) as caught, limits.attempt(account, address):
+        pass
     return caught.value.retry_after
 
 
-def test_lockout_doubles_up_to_the_cap() -> None:
+def allowed(limits: LoginLimiter, account: str, address: str | None) -> bool:
+    try:
+        with limits.attempt(account, address):
+            return True
+    except LoginRateLimited:
+        return False
+
+
+def test_pair_lockout_doubles_up_to_the_cap() -> None:
     clock = Clock()
     limits = limiter(clock)
     fail(limits, "alice", "a1", 3)
-    assert retry_after(limits, "ALICE ", None) == 10  # account names are case-blind
+    assert retry_after(limits, "ALICE ", "a1") == 10  # account names are case-blind
     for expected in (20, 35, 35):
         clock.now += 36
-        fail(limits, "alice", f"fresh-{expected}-{clock.now}", 3)
-        assert retry_after(limits, "alice", None) == expected
+        fail(limits, "alice", "a1", 3)
+        assert retry_after(limits, "alice", "a1") == expected
 
 
 def test_failures_outside_the_window_do_not_count() -> None:
@@ -53,26 +67,61 @@ def test_failures_outside_the_window_do_not_count() -> None:
     fail(limits, "bob", "b1", 2)
     clock.now += 61
     fail(limits, "bob", "b1", 2)
-    limits.check("bob", "b1")  # 2 in the window: still allowed
+    assert allowed(limits, "bob", "b1")  # 2 in the window: still allowed
 
 
-def test_success_resets_the_account_but_not_the_address() -> None:
+def test_attempts_in_flight_count_against_the_limit() -> None:
+    """Twelve concurrent guesses: only as many as the limit get checked (all 12 were before)."""
+    limits = limiter(Clock())
+    started = 0
+    with limits.attempt("carol", "c1"), limits.attempt("carol", "c1"), limits.attempt("carol", "c1"):
+        started = 3
+        for _ in range(9):
+            assert not allowed(limits, "carol", "c1")
+    assert started == 3
+    assert allowed(limits, "carol", "c1")  # none failed: the budget is back
+
+
+def test_an_account_sprayed_from_many_addresses_locks_for_new_addresses_only() -> None:
     clock = Clock()
     limits = limiter(clock)
-    fail(limits, "carol", "c1", 2)
-    limits.succeeded("carol", "c1")
-    fail(limits, "carol", "c1", 2)
-    limits.check("carol", "c1")
-    fail(limits, "dave", "c1", 1)  # fifth failure from c1: the address locks
-    assert retry_after(limits, "erin", "c1") == 20
-    limits.check("erin", "c2")  # another address is fine
+    succeed(limits, "dave", "home")
+    for n in range(6):
+        fail(limits, "dave", f"attacker-{n}", 1)
+    assert not allowed(limits, "dave", "attacker-99")  # the account counter is full
+    assert allowed(limits, "dave", "home")  # its owner's usual address is unaffected
+    assert limits.is_known_good("dave", "home")
+    clock.now += 11  # the first account lock lasts 10 s here (doubling, capped at 15 min by default)
+    assert allowed(limits, "dave", "new-laptop")
 
 
-def test_one_account_locked_leaves_others_open() -> None:
+def test_a_busy_nat_address_does_not_lock_out_its_known_users() -> None:
     clock = Clock()
     limits = limiter(clock)
-    fail(limits, "frank", "f1", 3)
-    retry_after(limits, "frank", "f2")  # locked from anywhere
-    limits.check("grace", "f1")
-    clock.now += 11
-    limits.check("frank", "f1")
+    succeed(limits, "erin", "nat")
+    for n in range(8):
+        fail(limits, f"guess-{n}", "nat", 1)
+    assert not allowed(limits, "frank", "nat")  # address counter full for accounts new to it
+    assert allowed(limits, "erin", "nat")  # erin logged in from here before
+
+
+def test_known_good_does_not_exempt_the_pair_counter() -> None:
+    clock = Clock()
+    limits = limiter(clock)
+    succeed(limits, "gina", "office")
+    fail(limits, "gina", "office", 3)  # a guesser sharing the office NAT
+    assert not allowed(limits, "gina", "office")
+
+
+def test_success_resets_the_pair_and_account_but_not_the_address() -> None:
+    clock = Clock()
+    limits = limiter(clock)
+    fail(limits, "hank", "h1", 2)
+    succeed(limits, "hank", "h1")
+    fail(limits, "hank", "h1", 2)
+    assert allowed(limits, "hank", "h1")
+    for n in range(6):
+        fail(limits, f"other-{n}", "h1", 1)  # eighth failure from h1: the address locks
+    assert retry_after(limits, "ivy", "h1") == 20
+    assert allowed(limits, "ivy", "h2")  # another address is fine
+    assert allowed(limits, "hank", "h1")  # hank is known-good from h1

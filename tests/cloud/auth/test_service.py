@@ -172,12 +172,23 @@ async def test_refresh_tokens_are_single_use(auth: AuthService) -> None:
     tokens = await auth.issue_tokens(await admin_of(auth), ["systems.read"], "client-a")
     again = await auth.refresh(tokens["refresh_token"], "client-a")
     assert again["scope"] == "systems.read" and again["refresh_token"] != tokens["refresh_token"]
-    with pytest.raises(OAuthError) as caught:
-        await auth.refresh(tokens["refresh_token"], "client-a")
-    assert caught.value.error == "invalid_grant"
     assert await auth.revoke_token(again["refresh_token"]) is True
     with pytest.raises(OAuthError):
         await auth.refresh(again["refresh_token"], "client-a")
+
+
+async def test_a_reused_refresh_token_revokes_its_family(auth: AuthService) -> None:
+    tokens = await auth.issue_tokens(await admin_of(auth), ["systems.read"], "client-a")
+    again = await auth.refresh(tokens["refresh_token"], "client-a")
+    with pytest.raises(OAuthError) as caught:
+        await auth.refresh(tokens["refresh_token"], "client-a")
+    assert caught.value.error == "invalid_grant" and "family" in caught.value.message
+    with pytest.raises(OAuthError):
+        await auth.refresh(again["refresh_token"], "client-a")
+    for access in (tokens["access_token"], again["access_token"]):
+        with pytest.raises(AuthenticationFailed) as denied:
+            await auth.authenticate_bearer(access)
+        assert denied.value.error == "token_revoked"
 
 
 async def test_api_keys_store_only_a_hash(auth: AuthService, store: SQLiteStore) -> None:

@@ -38,6 +38,7 @@ def test_the_prefixes_are_the_contract() -> None:
         "edges": "edge",
         "metadata": "meta",
         "json_schemas": "schema",
+        "revocations": "revoked",
     }
     assert set(TABLES) == set(ID_PREFIXES)
 

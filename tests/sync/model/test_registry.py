@@ -31,6 +31,7 @@ VALID: dict[str, dict[str, Any]] = {
     "edges": {"name": "Site A"},
     "metadata": {"name": "map", "parent_id": "zone-1", "details": {"svg": "x.svg"}},
     "json_schemas": {"name": "desk", "schema": {"type": "object"}},
+    "revocations": {"jti": "abc", "user_id": "user-1", "expires_at": 1_900_000_000},
 }
 
 

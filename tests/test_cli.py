@@ -37,3 +37,30 @@ def test_json_line_shape() -> None:
     doc = json.loads(line)
     assert doc["scenario"] == "store"
     assert [f["met"] for f in doc["figures"]] == [True, False, None]
+
+
+def test_version_flag_and_command_agree() -> None:
+    """`transom --version` was rejected before; both spellings print the package version."""
+    from cli import __version__
+
+    for args in (["--version"], ["-V"], ["version"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, args
+        assert result.output.strip() == __version__
+
+
+def test_messages_are_not_hard_wrapped_when_piped() -> None:
+    """Output to a pipe was broken mid-phrase at 80 columns; now the terminal wraps it."""
+    import io
+
+    from cli.console import out
+
+    sink = io.StringIO()
+    previous = out.file
+    out.file = sink
+    try:
+        message = "Power on Display_1 of Demo Room 1 through the cloud with this curl: " + "x" * 200
+        out.print(message)
+    finally:
+        out.file = previous
+    assert sink.getvalue() == message + "\n"

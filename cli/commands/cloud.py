@@ -6,13 +6,12 @@ from functools import partial
 
 import trio
 import typer
-from rich.console import Console
 from rich.markup import escape
+
+from cli.console import err, out
 
 app = typer.Typer(help="Run and administer the cloud tier.", no_args_is_help=True)
 
-err = Console(stderr=True)
-out = Console()
 
 
 @app.command(name="run", context_settings={"help_option_names": ["-h", "--help"]})

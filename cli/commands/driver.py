@@ -9,15 +9,14 @@ from pathlib import Path
 
 import trio
 import typer
-from rich.console import Console
 
+from cli.console import err, out
 from drivers.sdk import DriverDefinitionError, DriverError, ModuleConfig, load_driver, metadata_of
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(help="Inspect or run one driver.", no_args_is_help=True, context_settings=CONTEXT)
 
-err = Console(stderr=True)
 
 
 @app.command(name="info", context_settings=CONTEXT)
@@ -108,7 +107,7 @@ def run(
         raise typer.Exit(2) from None
     config = ModuleConfig(id=module_id, ip=ip, port=port, uri=uri, settings=settings)
     try:
-        trio.run(partial(run_module, target, config, in_process=in_process, console=Console()))
+        trio.run(partial(run_module, target, config, in_process=in_process, console=out))
     except* KeyboardInterrupt:
         err.print("stopped")
     except* DriverError as group:

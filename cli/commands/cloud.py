@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from cli.console import err, out
+from cli.logs import LogOptionInvalid, configure_logging
 
 app = typer.Typer(help="Run and administer the cloud tier.", no_args_is_help=True)
 
@@ -28,6 +29,10 @@ def run(
         help="Password of the first admin user `admin`; needed only on a store with no users.",
         show_envvar=True,
     ),
+    tls_cert: str = typer.Option("", "--tls-cert", help="PEM certificate chain: serve HTTPS and WSS."),
+    tls_key: str = typer.Option("", "--tls-key", help="PEM private key of --tls-cert."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    log_format: str = typer.Option("text", "--log-format", help="text, or json (one object per line)."),
 ) -> None:
     """Serve the cloud API (REST and WebSocket control) until Ctrl-C or SIGTERM.
 
@@ -36,15 +41,22 @@ def run(
         TRANSOM_ADMIN_PASSWORD=changeme transom cloud run --data-dir ./cloud --listen 127.0.0.1:8080
     """
     from cloud.auth.errors import FirstAdminPasswordMissing
-    from cloud.server import ListenAddressInvalid, serve_cloud
+    from cloud.server import ListenAddressInvalid, TlsOptionsInvalid, serve_cloud
     from cloud.store.errors import StoreError
 
+    try:
+        configure_logging(log_level, log_format)
+    except LogOptionInvalid as invalid:
+        err.print(f"[red]error:[/] {escape(str(invalid))}", highlight=False)
+        raise typer.Exit(2) from None
     serve = partial(
         serve_cloud,
         data_dir=data_dir,
         listen=listen,
         store_url=store or None,
         admin_password=admin_password or None,
+        tls_cert=tls_cert or None,
+        tls_key=tls_key or None,
         task_status=_Announce(),
     )
     try:
@@ -57,7 +69,7 @@ def run(
         if isinstance(exc, FirstAdminPasswordMissing):
             err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(2) from None
-        if isinstance(exc, ListenAddressInvalid | StoreError | ValueError | OSError):
+        if isinstance(exc, ListenAddressInvalid | TlsOptionsInvalid | StoreError | ValueError | OSError):
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None
         raise

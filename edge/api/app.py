@@ -18,6 +18,7 @@ from edge.api import control, routes
 from edge.api.auth import AuthenticationFailed
 from edge.api.context import ApiContext, api_context
 from edge.api.front_door import serve_front_door
+from edge.api.telemetry import edge_telemetry
 
 PREFIX = "/api/engine/v2"
 # Seconds open requests and WebSockets get to finish when the node stops.
@@ -55,6 +56,7 @@ def create_app(context: ApiContext) -> FastAPI:
         redoc_url=None,
     )
     app.state.edge = context
+    edge_telemetry(context).install(app)
     app.include_router(routes.router, prefix=PREFIX, dependencies=[Depends(authenticated)])
     app.include_router(control.router, prefix=PREFIX)
 

@@ -35,7 +35,6 @@ from cloud.api import (
 )
 from cloud.api import modules as module_routes
 from cloud.api.changes import ChangeHub
-from cloud.api.docs_page import install_docs_page
 from cloud.api.handlers import install_handlers
 from cloud.api.openapi import install_openapi
 from cloud.api.root import version_info
@@ -45,6 +44,7 @@ from cloud.api.state import ApiState, ClusterNode
 from cloud.api.telemetry import cloud_telemetry
 from cloud.auth.routes import router as auth_router
 from cloud.store.base import ConfigStore
+from sync.docs_page import install_docs_page
 from sync.model import SettingsCipher
 
 API_PREFIX = "/api/engine/v2"

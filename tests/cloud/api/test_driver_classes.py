@@ -39,3 +39,32 @@ async def test_a_role_that_contradicts_the_class_is_refused(api: Api) -> None:
     refused = await api.admin.post("/drivers", json=body)
     assert refused.status_code == 422 and refused.json()["fields"][0]["field"] == "role"
     assert (await api.admin.post("/drivers", json={**body, "role": 1})).status_code == 201
+
+
+async def test_settings_are_checked_against_the_drivers_they_reach(api: Api) -> None:
+    """Before: `display_id: abc` was 201 and the first exec failed with a 500."""
+    driver = await api.admin.post(
+        "/drivers", json={"file_name": "drivers.samsung.mdc_display:SamsungMDCDisplay"}
+    )
+    module = await api.admin.post("/modules", json={"driver_id": driver.json()["id"], "ip": "10.0.0.7"})
+    module_id = module.json()["id"]
+    system = await api.admin.post("/systems", json={"name": "Room S", "modules": [module_id]})
+    for parent in (module_id, system.json()["id"], driver.json()["id"]):
+        bad = await api.admin.post(
+            "/settings", json={"parent_id": parent, "settings_string": "display_id: abc\n"}
+        )
+        assert bad.status_code == 422, (parent, bad.text)
+        assert bad.json()["fields"][0]["field"] == "settings_string.display_id"
+        assert "int" in bad.json()["fields"][0]["message"]
+    good = await api.admin.post(
+        "/settings", json={"parent_id": module_id, "settings_string": "display_id: 3\n"}
+    )
+    assert good.status_code == 201, good.text
+    other = await api.admin.post(
+        "/settings", json={"parent_id": module_id, "settings_string": "shared_key: x\n"}
+    )
+    assert other.status_code == 201  # keys a driver does not declare are allowed (layers are shared)
+    edit = await api.admin.patch(
+        f"/settings/{good.json()['id']}", json={"settings_string": "display_id: [1]\n"}
+    )
+    assert edit.status_code == 422

@@ -64,3 +64,13 @@ def test_messages_are_not_hard_wrapped_when_piped() -> None:
     finally:
         out.file = previous
     assert sink.getvalue() == message + "\n"
+
+
+def test_driver_run_refuses_unknown_and_mistyped_settings() -> None:
+    """`--setting displayid=3` (a typo) was silently accepted before."""
+    target = "drivers.samsung.mdc_display:SamsungMDCDisplay"
+    typo = runner.invoke(app, ["driver", "run", target, "--ip", "127.0.0.1", "--setting", "displayid=3"])
+    assert typo.exit_code == 2 and "unknown setting displayid" in typo.output
+    assert "display_id" in typo.output  # it names the settings the driver has
+    wrong = runner.invoke(app, ["driver", "run", target, "--ip", "127.0.0.1", "--setting", "display_id=abc"])
+    assert wrong.exit_code == 2 and "display_id" in wrong.output and "Traceback" not in wrong.output

@@ -1,4 +1,4 @@
-"""The documented site file (docs/site.example.yaml) loads, addresses its modules and takes its example key."""
+"""The documented site file (docs/site.example.yaml) loads, addresses its modules, takes its key."""
 
 from __future__ import annotations
 

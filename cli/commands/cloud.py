@@ -76,6 +76,51 @@ def run(
     out.print("stopped")
 
 
+@app.command(name="backup", context_settings={"help_option_names": ["-h", "--help"]})
+def backup_command(
+    data_dir: str = typer.Option(..., "--data-dir", help="The cloud's data directory (it may be running)."),
+    out_file: str = typer.Option(..., "--out", help="The archive to write, e.g. cloud-backup.tar.gz."),
+) -> None:
+    """Back up a cloud's data directory into one archive while it keeps serving.
+
+    The archive holds the store, auth's and the edge hub's databases (consistent snapshots)
+    and the auth secret: keep it as safe as the cloud itself.
+
+    Example:
+
+        transom cloud backup --data-dir ./cloud --out cloud-2026-12-07.tar.gz
+    """
+    from cloud.backup import BackupError, backup
+
+    try:
+        summary = backup(data_dir, out_file, progress=lambda step: err.print(step, highlight=False))
+    except BackupError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    out.print(f"backed up revision {summary.head_revision} ({', '.join(summary.files)}) to {summary.path}")
+
+
+@app.command(name="restore", context_settings={"help_option_names": ["-h", "--help"]})
+def restore_command(
+    archive: str = typer.Argument(..., help="An archive `transom cloud backup` wrote."),
+    data_dir: str = typer.Option(..., "--data-dir", help="An empty (or new) data directory to restore into."),
+) -> None:
+    """Restore a backup into a fresh data directory (then `transom cloud run --data-dir` it).
+
+    Example:
+
+        transom cloud restore cloud-2026-12-07.tar.gz --data-dir ./cloud-restored
+    """
+    from cloud.backup import BackupError, restore
+
+    try:
+        summary = restore(archive, data_dir, progress=lambda step: err.print(step, highlight=False))
+    except BackupError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    out.print(f"restored revision {summary.head_revision} into {summary.path}")
+
+
 class _Announce:
     """The task status of serve_cloud: prints where the API listens once it does."""
 

@@ -22,7 +22,8 @@ runner = CliRunner()
 async def _token(client: httpx.AsyncClient) -> str:
     origin = str(client.base_url).split("/api/")[0]
     reply = await client.post(
-        f"{origin}/auth/oauth/token", data={"grant_type": "password", "username": "admin", "password": PASSWORD}
+        f"{origin}/auth/oauth/token",
+        data={"grant_type": "password", "username": "admin", "password": PASSWORD},
     )
     assert reply.status_code == 200, reply.text
     token: str = reply.json()["access_token"]

@@ -13,11 +13,11 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from cli import __version__, bench
 from cli.commands import cloud, demo, driver, edge, simulate
+from cli.console import err, out
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -35,7 +35,26 @@ app.add_typer(driver.app, name="driver")
 app.command(name="simulate", context_settings=CONTEXT)(simulate.simulate)
 app.command(name="demo", context_settings=CONTEXT)(demo.demo)
 
-err = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        help="Print Transom's version and exit.",
+        is_eager=True,
+        callback=_print_version,
+    ),
+) -> None:
+    """Transom runs the technology in buildings: edge nodes on the site LAN, a cloud tier above."""
 
 
 @app.command(name="version", context_settings=CONTEXT)
@@ -69,7 +88,7 @@ def bench_command(
         table = Table("benchmark", "what it measures")
         for bench_name, description in bench.available().items():
             table.add_row(bench_name, description)
-        Console().print(table)
+        out.print(table)
         return
     try:
         figures = bench.run(name, quick=quick, stores=stores)
@@ -87,7 +106,7 @@ def bench_command(
         target = "" if f.target is None else f"{'>=' if f.better == 'higher' else '<='} {f.target:g}"
         met = {True: "[green]yes[/]", False: "[red]no[/]", None: ""}[f.met]
         table.add_row(f.name, f"{f.value:,.3f}".rstrip("0").rstrip("."), f.unit, target, met)
-    Console().print(table)
+    out.print(table)
 
 
 def main() -> None:

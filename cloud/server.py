@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,6 +59,23 @@ def check_listen(listen: str) -> str:
     return listen
 
 
+class TlsOptionsInvalid(ValueError):
+    """Raised when --tls-cert and --tls-key are not given together, or a file cannot be read."""
+
+
+def check_tls(cert: str | Path | None, key: str | Path | None) -> None:
+    """Check the TLS files before anything starts, so a typo is an error, not a plain-HTTP server.
+
+    Raises:
+        TlsOptionsInvalid: naming the option and the problem.
+    """
+    if bool(cert) != bool(key):
+        raise TlsOptionsInvalid("--tls-cert and --tls-key go together: give both, or neither")
+    for option, path in (("--tls-cert", cert), ("--tls-key", key)):
+        if path and not os.access(path, os.R_OK):
+            raise TlsOptionsInvalid(f"{option} {str(path)!r} is not a readable file")
+
+
 async def serve_cloud(
     *,
     data_dir: str | Path,
@@ -65,6 +83,8 @@ async def serve_cloud(
     store_url: str | None = None,
     search_engine: str | None = None,
     admin_password: str | None = None,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the cloud API until SIGINT or SIGTERM (or cancellation), then stop cleanly.
@@ -77,9 +97,11 @@ async def serve_cloud(
         search_engine: `--search`: fts5 (default), postgresql, or an Elasticsearch URL
             (cloud/search/factory.py).
         admin_password: the first admin's password, needed only on a store with no users.
+        tls_cert, tls_key: PEM certificate (chain) and private key files: serve HTTPS and WSS.
 
     Raises:
         ListenAddressInvalid: `listen` is malformed.
+        TlsOptionsInvalid: only one of the TLS files given, or one cannot be read.
         FirstAdminPasswordMissing: the store has no users and no password was given.
         StoreError, ValueError: the store cannot be opened.
         SearchError, ValueError: the search engine cannot be opened.
@@ -87,6 +109,7 @@ async def serve_cloud(
     task_status.started() gets the bound URLs, e.g. ["http://127.0.0.1:8080"].
     """
     check_listen(listen)
+    check_tls(tls_cert, tls_key)
     directory = Path(data_dir)
     await trio.Path(directory).mkdir(parents=True, exist_ok=True)
     store = await open_store(store_url or str(directory / STORE_FILE_NAME))
@@ -118,6 +141,8 @@ async def serve_cloud(
             config.bind = [listen]
             config.accesslog = None
             config.graceful_timeout = GRACEFUL_SECONDS
+            if tls_cert and tls_key:
+                config.certfile, config.keyfile = str(tls_cert), str(tls_key)
             stop = trio.Event()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_stop_on_signal, stop)

@@ -37,3 +37,40 @@ def test_json_line_shape() -> None:
     doc = json.loads(line)
     assert doc["scenario"] == "store"
     assert [f["met"] for f in doc["figures"]] == [True, False, None]
+
+
+def test_version_flag_and_command_agree() -> None:
+    """`transom --version` was rejected before; both spellings print the package version."""
+    from cli import __version__
+
+    for args in (["--version"], ["-V"], ["version"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, args
+        assert result.output.strip() == __version__
+
+
+def test_messages_are_not_hard_wrapped_when_piped() -> None:
+    """Output to a pipe was broken mid-phrase at 80 columns; now the terminal wraps it."""
+    import io
+
+    from cli.console import out
+
+    sink = io.StringIO()
+    previous = out.file
+    out.file = sink
+    try:
+        message = "Power on Display_1 of Demo Room 1 through the cloud with this curl: " + "x" * 200
+        out.print(message)
+    finally:
+        out.file = previous
+    assert sink.getvalue() == message + "\n"
+
+
+def test_driver_run_refuses_unknown_and_mistyped_settings() -> None:
+    """`--setting displayid=3` (a typo) was silently accepted before."""
+    target = "drivers.samsung.mdc_display:SamsungMDCDisplay"
+    typo = runner.invoke(app, ["driver", "run", target, "--ip", "127.0.0.1", "--setting", "displayid=3"])
+    assert typo.exit_code == 2 and "unknown setting displayid" in typo.output
+    assert "display_id" in typo.output  # it names the settings the driver has
+    wrong = runner.invoke(app, ["driver", "run", target, "--ip", "127.0.0.1", "--setting", "display_id=abc"])
+    assert wrong.exit_code == 2 and "display_id" in wrong.output and "Traceback" not in wrong.output

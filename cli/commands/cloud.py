@@ -6,13 +6,13 @@ from functools import partial
 
 import trio
 import typer
-from rich.console import Console
 from rich.markup import escape
+
+from cli.console import err, out
+from cli.logs import LogOptionInvalid, configure_logging
 
 app = typer.Typer(help="Run and administer the cloud tier.", no_args_is_help=True)
 
-err = Console(stderr=True)
-out = Console()
 
 
 @app.command(name="run", context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,6 +32,10 @@ def run(
         help="Password of the first admin user `admin`; needed only on a store with no users.",
         show_envvar=True,
     ),
+    tls_cert: str = typer.Option("", "--tls-cert", help="PEM certificate chain: serve HTTPS and WSS."),
+    tls_key: str = typer.Option("", "--tls-key", help="PEM private key of --tls-cert."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    log_format: str = typer.Option("text", "--log-format", help="text, or json (one object per line)."),
 ) -> None:
     """Serve the cloud API (REST and WebSocket control) until Ctrl-C or SIGTERM.
 
@@ -41,9 +45,14 @@ def run(
     """
     from cloud.auth.errors import FirstAdminPasswordMissing
     from cloud.search.errors import SearchError
-    from cloud.server import ListenAddressInvalid, serve_cloud
+    from cloud.server import ListenAddressInvalid, TlsOptionsInvalid, serve_cloud
     from cloud.store.errors import StoreError
 
+    try:
+        configure_logging(log_level, log_format)
+    except LogOptionInvalid as invalid:
+        err.print(f"[red]error:[/] {escape(str(invalid))}", highlight=False)
+        raise typer.Exit(2) from None
     serve = partial(
         serve_cloud,
         data_dir=data_dir,
@@ -51,6 +60,8 @@ def run(
         store_url=store or None,
         search_engine=search or None,
         admin_password=admin_password or None,
+        tls_cert=tls_cert or None,
+        tls_key=tls_key or None,
         task_status=_Announce(),
     )
     try:
@@ -63,11 +74,57 @@ def run(
         if isinstance(exc, FirstAdminPasswordMissing):
             err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(2) from None
-        if isinstance(exc, ListenAddressInvalid | StoreError | SearchError | ValueError | OSError):
+        refused = (ListenAddressInvalid, TlsOptionsInvalid, StoreError, SearchError, ValueError, OSError)
+        if isinstance(exc, refused):
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None
         raise
     out.print("stopped")
+
+
+@app.command(name="backup", context_settings={"help_option_names": ["-h", "--help"]})
+def backup_command(
+    data_dir: str = typer.Option(..., "--data-dir", help="The cloud's data directory (it may be running)."),
+    out_file: str = typer.Option(..., "--out", help="The archive to write, e.g. cloud-backup.tar.gz."),
+) -> None:
+    """Back up a cloud's data directory into one archive while it keeps serving.
+
+    The archive holds the store, auth's and the edge hub's databases (consistent snapshots)
+    and the auth secret: keep it as safe as the cloud itself.
+
+    Example:
+
+        transom cloud backup --data-dir ./cloud --out cloud-2026-12-07.tar.gz
+    """
+    from cloud.backup import BackupError, backup
+
+    try:
+        summary = backup(data_dir, out_file, progress=lambda step: err.print(step, highlight=False))
+    except BackupError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    out.print(f"backed up revision {summary.head_revision} ({', '.join(summary.files)}) to {summary.path}")
+
+
+@app.command(name="restore", context_settings={"help_option_names": ["-h", "--help"]})
+def restore_command(
+    archive: str = typer.Argument(..., help="An archive `transom cloud backup` wrote."),
+    data_dir: str = typer.Option(..., "--data-dir", help="An empty (or new) data directory to restore into."),
+) -> None:
+    """Restore a backup into a fresh data directory (then `transom cloud run --data-dir` it).
+
+    Example:
+
+        transom cloud restore cloud-2026-12-07.tar.gz --data-dir ./cloud-restored
+    """
+    from cloud.backup import BackupError, restore
+
+    try:
+        summary = restore(archive, data_dir, progress=lambda step: err.print(step, highlight=False))
+    except BackupError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    out.print(f"restored revision {summary.head_revision} into {summary.path}")
 
 
 class _Announce:

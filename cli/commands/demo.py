@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-err = Console(stderr=True)
-out = Console()
+from cli.console import err, out
 
 DEFAULT_DATA_DIR = "data/demo"  # under /data/, which .gitignore leaves out
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import trio
 import typer
-from rich.console import Console
 
+from cli.console import err, out
 from drivers.sdk import DriverDefinitionError, DriverError, ModuleConfig, load_driver, metadata_of
+from drivers.sdk.settings import layer_problems
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(help="Inspect or run one driver.", no_args_is_help=True, context_settings=CONTEXT)
 
-err = Console(stderr=True)
 
 
 @app.command(name="info", context_settings=CONTEXT)
@@ -64,6 +64,12 @@ def docs(
         output.write_text(text)
 
 
+# Settings the SDK's transports and the node's dispatch read for any driver.
+FRAMEWORK_SETTINGS = frozenset(
+    {"basic_auth", "headers", "tls_verify", "websocket_text", "ssh", "snmp", "dispatch_sources"}
+)
+
+
 @app.command(name="run", context_settings=CONTEXT)
 def run(
     target: str = typer.Argument(..., help="The driver: pkg.module:Class, pkg.module, or a .py file."),
@@ -102,13 +108,22 @@ def run(
     if where.endswith(".py"):  # the host process may not share our working directory
         target = f"{Path(where).resolve()}{colon}{class_name}"
     try:
-        load_driver(target)
+        declared = load_driver(target).declared_settings()
     except DriverDefinitionError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    # One module's own settings: a key the driver does not declare is a typo, not a shared layer.
+    unknown = sorted(set(settings) - set(declared) - FRAMEWORK_SETTINGS)
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        err.print(f"[red]error:[/] unknown setting {', '.join(unknown)}; this driver's settings: {known}")
+        raise typer.Exit(2)
+    for key, why in layer_problems(declared, settings):
+        err.print(f"[red]error:[/] --setting {key}: {why}", highlight=False)
+        raise typer.Exit(2)
     config = ModuleConfig(id=module_id, ip=ip, port=port, uri=uri, settings=settings)
     try:
-        trio.run(partial(run_module, target, config, in_process=in_process, console=Console()))
+        trio.run(partial(run_module, target, config, in_process=in_process, console=out))
     except* KeyboardInterrupt:
         err.print("stopped")
     except* DriverError as group:

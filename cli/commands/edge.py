@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 from typing import Any
 
 import trio
 import typer
-from rich.console import Console
 from rich.markup import escape
+
+from cli.console import err, out
+from cli.logs import LogOptionInvalid, configure_logging
 
 app = typer.Typer(help="Run an edge node.", no_args_is_help=True)
 
-err = Console(stderr=True)
-out = Console()
 
 
 @app.command(name="run", context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,6 +57,8 @@ def run(
         show_envvar=True,
         help="This edge's key for --cloud (from `transom cloud edge-key EDGE`).",
     ),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    log_format: str = typer.Option("text", "--log-format", help="text, or json (one object per line)."),
 ) -> None:
     """Run an edge node: its modules in driver host processes, and the local API, until Ctrl-C or SIGTERM.
 
@@ -82,7 +83,11 @@ def run(
     from edge.config.errors import SiteConfigInvalid
     from edge.node import NodeOptions, serve_node
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        configure_logging(log_level, log_format)
+    except LogOptionInvalid as invalid:
+        err.print(f"[red]error:[/] {escape(str(invalid))}", highlight=False)
+        raise typer.Exit(2) from None
     options = NodeOptions(
         data_dir=data_dir,
         config=config or None,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import trio
 import typer
-from rich.console import Console
 
+from cli.console import err
 from drivers.simulators import cisco_roomos, ups_snmpd
 from drivers.simulators.base import FAULT_NAMES, Simulator, leaf_exceptions
 from drivers.simulators.cisco_roomos import CiscoCodec
@@ -19,8 +19,6 @@ from drivers.simulators.extron_sis import ExtronMatrix
 from drivers.simulators.hue import HueBridge
 from drivers.simulators.pjlink import PJLinkProjector
 from drivers.simulators.samsung_mdc import SamsungDisplay
-
-err = Console(stderr=True)
 
 # KIND -> (what it is, how to build it from --password). ups-snmpd is not a TCP simulator.
 TCP_KINDS: dict[str, tuple[str, Callable[[str | None], Simulator]]] = {

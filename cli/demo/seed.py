@@ -15,6 +15,7 @@ import httpx
 from cli.demo.credentials import Credentials
 from cli.demo.processes import DemoError
 from cli.demo.site import BUILDING, EDGE_NAME, LEVEL, ROOMS, devices
+from drivers.catalog import BUNDLED
 from drivers.sdk import load_driver, metadata_of
 
 PREFIX = "/api/engine/v2"
@@ -98,12 +99,14 @@ def login(base_url: str, username: str, password: str) -> str:
 
 
 def driver_document(class_path: str) -> dict[str, Any]:
-    """A Driver document from a driver class's own metadata (name, generic name, port, functions)."""
+    """A Driver document from a driver class's own metadata (name, generic name, port, functions).
+
+    The role is left to the cloud, which derives it from the class's transport.
+    """
     metadata = metadata_of(load_driver(class_path)).as_json()
     return {
         "name": metadata["descriptive_name"],
         "description": metadata["description"],
-        "role": "device",
         "module_name": metadata["generic_name"],
         "file_name": class_path,
         "default_port": metadata["default_port"],
@@ -119,11 +122,10 @@ def seed_site(api: CloudApi, ports: dict[str, int], edge_id: str, *, host: str =
     building = api.ensure("zones", {"name": BUILDING}, {"tags": ["building"]})
     level = api.ensure("zones", {"name": LEVEL}, {"tags": ["level"], "parent_id": building["id"]})
     site.zones = {BUILDING: building["id"], LEVEL: level["id"]}
-    for device in devices():
-        if device.driver not in site.drivers:
-            document = driver_document(device.driver)
-            driver = api.ensure("drivers", {"file_name": device.driver}, document)
-            site.drivers[device.driver] = driver["id"]
+    # Every bundled driver is registered, so an integrator can add any of them from the demo.
+    for class_path in dict.fromkeys([*BUNDLED, *(device.driver for device in devices())]):
+        driver = api.ensure("drivers", {"file_name": class_path}, driver_document(class_path))
+        site.drivers[class_path] = driver["id"]
     for device in devices():
         module = api.ensure(
             "modules",

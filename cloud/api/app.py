@@ -41,8 +41,10 @@ from cloud.api.root import version_info
 from cloud.api.routing import ModuleRouter, StatusBus
 from cloud.api.search_seam import SearchIndex, SubstringSearch
 from cloud.api.state import ApiState, ClusterNode
+from cloud.api.telemetry import cloud_telemetry
 from cloud.auth.routes import router as auth_router
 from cloud.store.base import ConfigStore
+from sync.docs_page import install_docs_page
 from sync.model import SettingsCipher
 from sync.request_body import CLOUD_LIMITS, BodyLimit
 
@@ -98,7 +100,7 @@ def create_app(
         version=version_info()["version"],
         description="PlaceOS-compatible REST and WebSocket control for Transom's cloud tier.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served from the package by install_docs_page, never a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -111,6 +113,7 @@ def create_app(
     # Inside install_handlers' catch-all, so a body cut off mid-stream answers 413, not 500.
     app.add_middleware(BodyLimit, limits=CLOUD_LIMITS)
     install_handlers(app)
+    cloud_telemetry(app).install(app)  # outermost: it logs what the handlers answered
     app.include_router(auth_router)
     api = APIRouter(prefix=API_PREFIX)
     for family in (
@@ -133,4 +136,7 @@ def create_app(
         api.include_router(family.router)
     app.include_router(api)
     install_openapi(app, websocket_path=f"{API_PREFIX}/systems/control")
+    install_docs_page(
+        app, docs_url=f"{API_PREFIX}/docs", openapi_url=f"{API_PREFIX}/openapi.json", title=app.title
+    )
     return app

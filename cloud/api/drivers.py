@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from cloud.api.cascade import delete_where, remove_from_lists
 from cloud.api.context import Ctx
 from cloud.api.crud import ListParam, Resource, install_crud
+from cloud.api.driver_classes import with_class_facts
 from cloud.api.schemas import DriverView
 from cloud.store.base import Filter
 from sync.model import TABLES, DriverRole, Role
@@ -54,6 +55,14 @@ class DriversResource(Resource):
 
     async def view(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
         return with_role_number(document)
+
+    async def prepare_create(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
+        return with_class_facts(document)
+
+    async def prepare_update(self, ctx: Ctx, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+        if after.get("file_name") == before.get("file_name") and after.get("role") == before.get("role"):
+            return after  # nothing the class decides has changed (a stored driver stays editable)
+        return with_class_facts(after)
 
     async def list_filters(self, ctx: Ctx) -> list[Filter]:
         filters = await super().list_filters(ctx)

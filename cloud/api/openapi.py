@@ -42,6 +42,27 @@ _WEBSOCKET_DOC = {
 }
 
 
+# How callers authenticate, so a reader (or the docs page's Authorize button) can try calls.
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "an access token"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "an API key"},
+}
+# Routes anyone may call: how a token is got, and what version is served.
+PUBLIC_PREFIXES = ("/auth/",)
+PUBLIC_SUFFIXES = ("/version",)
+
+
+def _declare_security(document: dict[str, Any]) -> None:
+    """Every operation needs a bearer token or an API key, except the public ones."""
+    document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    document["security"] = [{"bearer": []}, {"apiKey": []}]
+    for path, operations in document["paths"].items():
+        if path.startswith(PUBLIC_PREFIXES) or path.endswith(PUBLIC_SUFFIXES):
+            for operation in operations.values():
+                if isinstance(operation, dict):
+                    operation["security"] = []
+
+
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` for a route whose JSON body is `model` (registered for the document)."""
     BODY_MODELS[model.__name__] = model
@@ -67,6 +88,7 @@ def install_openapi(app: FastAPI, *, websocket_path: str) -> None:
             for field in SERVER_FIELDS:
                 schemas[name].get("properties", {}).get(field, {})["readOnly"] = True
         document["paths"][websocket_path] = _WEBSOCKET_DOC
+        _declare_security(document)
         app.openapi_schema = document
         return document
 

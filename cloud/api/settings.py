@@ -20,6 +20,7 @@ from cloud.api.crud import ListParam, Resource, install_crud
 from cloud.api.errors import Forbidden
 from cloud.api.paging import clamp_limit, page_headers
 from cloud.api.schemas import ERROR_RESPONSES
+from cloud.api.settings_check import check_settings_types
 from cloud.api.views import settings_view
 from cloud.store.base import Filter
 from cloud.store.base import Query as StoreQuery
@@ -75,11 +76,13 @@ class SettingsResource(Resource):
     async def prepare_create(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
         self._check_level(ctx, document)
         document.pop("settings_id", None)
+        await check_settings_types(ctx.api.store, document)
         return self._seal(ctx, document)
 
     async def prepare_update(self, ctx: Ctx, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         self._check_level(ctx, after)
         after["settings_id"] = before.get("settings_id")
+        await check_settings_types(ctx.api.store, after)
         sealed = self._seal(ctx, after)
         await self._keep_version(ctx, before)
         return sealed

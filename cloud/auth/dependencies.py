@@ -16,6 +16,7 @@ HTTPException whose answer is `{"error": ..., "message": ...}` once
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +35,8 @@ from sync.credentials import (
     is_edge_credential,
 )
 from sync.model import Role
+
+security_log = logging.getLogger("transom.security")
 
 
 class AuthProblem(HTTPException):
@@ -120,6 +123,7 @@ async def current_principal(request: Request) -> Principal:
     try:
         principal = await authenticate(request)
     except AuthError as exc:
+        _log_refusal(request, exc)
         raise AuthProblem(exc) from None
     request.state.principal = principal
     return principal
@@ -133,9 +137,20 @@ async def websocket_principal(websocket: WebSocket) -> Principal:
     try:
         principal = await authenticate(websocket, websocket=True)
     except AuthError as exc:
+        _log_refusal(websocket, exc)
         raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason=exc.message[:120]) from None
     websocket.state.principal = principal
     return principal
+
+
+def _log_refusal(connection: HTTPConnection, error: AuthError) -> None:
+    """A refused credential goes to the security log (a missing one is only an anonymous probe)."""
+    if error.error == "missing_credentials":
+        return
+    address = connection.client.host if connection.client else "-"
+    security_log.warning(
+        "credential refused: %s on %s from %s (%s)", error.error, connection.url.path, address, error.message
+    )
 
 
 def require_role(role: Role) -> Callable[[Request], Awaitable[Principal]]:

@@ -6,15 +6,19 @@ raises OAuthError (or LoginRateLimited for a locked-out password login).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
 
-from cloud.auth.errors import AuthenticationFailed, OAuthError
+from cloud.auth.errors import AuthenticationFailed, LoginRateLimited, OAuthError
 from cloud.auth.oauth_apps import check_app_scopes, parse_scopes
 from cloud.auth.params import basic_client
 from cloud.auth.service import AuthService
+
+# Logins, refusals and lockouts, for an operator's audit (kept apart from the access log).
+security_log = logging.getLogger("transom.security")
 
 Grant = Callable[[AuthService, dict[str, str], "str | None"], Awaitable[dict[str, Any]]]
 
@@ -49,7 +53,12 @@ async def password_grant(auth: AuthService, params: dict[str, str], address: str
     try:
         user = await auth.users.check_login(username, password, address=address)
     except AuthenticationFailed as exc:
+        security_log.warning("login failed: password grant for %r from %s", username, address)
         raise OAuthError("invalid_grant", exc.message) from None
+    except LoginRateLimited:
+        security_log.warning("login refused: %r from %s is rate limited", username, address)
+        raise
+    security_log.info("login: user %s (password grant) from %s", user["id"], address)
     return await auth.issue_tokens(user, scopes, client_id)
 
 

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from cloud.auth.dependencies import auth_service
 from cloud.auth.errors import AuthenticationFailed, AuthError, LoginRateLimited, OAuthError
-from cloud.auth.grants import GRANTS, basic_client_into
+from cloud.auth.grants import GRANTS, basic_client_into, security_log
 from cloud.auth.login_page import SECURITY_HEADERS, login_page
 from cloud.auth.oauth_apps import parse_scopes
 from cloud.auth.params import oauth_params
@@ -143,11 +143,14 @@ async def login(request: Request) -> Response:
     try:
         user = await auth.users.check_login(username, params.get("password", ""), address=_address(request))
     except (AuthenticationFailed, LoginRateLimited) as exc:
+        address = _address(request)
+        security_log.warning("login failed: form login for %r from %s: %s", username, address, exc.message)
         if not _wants_html(request):
             return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers() or None)
         page = _login_form(auth, target, error=exc.message, username=username, status=exc.status)
         page.headers.update(exc.headers())
         return page
+    security_log.info("login: user %s (form) from %s", user["id"], _address(request))
     response = RedirectResponse(target, status_code=302, headers=SECURITY_HEADERS)
     response.set_cookie(
         SESSION_COOKIE,

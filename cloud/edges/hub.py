@@ -198,9 +198,11 @@ class EdgeHub:
         node.last_seen = time.time()
         if len(sessions) == 1:
             self._mark_edge(session.edge_id, True)
+        log.info("edge link up: edge %s node %s", session.edge_id, session.node_id)
         try:
             yield
         finally:
+            log.info("edge link down: edge %s node %s", session.edge_id, session.node_id)
             sessions.remove(session)
             node.online = any(s.node_id == session.node_id for s in sessions)
             node.last_seen = time.time()
@@ -242,6 +244,10 @@ class EdgeHub:
         node = self._node(edge_id, node_id)
         node.last_seen = time.time()
         node.stats = stats
+
+    def known_edges(self) -> list[str]:
+        """Ids of the edges any node of which has linked since this process started (or before it)."""
+        return sorted(set(self._nodes) | set(self._sessions))
 
     def health(self, edge_id: str) -> dict[str, Any]:
         """Sync health of one edge: online, last seen, and per node backlog, lag, acked seq, drops."""

@@ -110,6 +110,13 @@ class Driver:
         schema.pop("required", None)
         return schema
 
+    @classmethod
+    def declared_settings(cls) -> dict[str, Any]:
+        """Each declared setting's type: `settings_model`'s fields, else the defaults' types."""
+        if cls.settings_model is not None:
+            return {name: field.annotation for name, field in cls.settings_model.model_fields.items()}
+        return {key: type(value) for key, value in cls.default_settings.items() if value is not None}
+
     # -- the running module --------------------------------------------------------------
 
     @property

@@ -29,6 +29,30 @@ def _adapter(type_: Any) -> TypeAdapter[Any]:
     return adapter
 
 
+def layer_problems(declared: Mapping[str, Any], layer: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, why) for each key of a settings layer whose value the driver's declared type refuses.
+
+    Keys the driver does not declare are not judged here: a system's or zone's layer is
+    shared by every module in it (as in PlaceOS), so a key may belong to another driver.
+    Values are checked as `Driver.setting` reads them, so what passes here reads there.
+    """
+    problems: list[tuple[str, str]] = []
+    for key, value in layer.items():
+        hint = declared.get(key)
+        if hint is None or value is None:
+            continue
+        try:
+            _adapter(hint).validate_python(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]["msg"] if exc.errors() else str(exc)
+            problems.append((key, f"{value!r} is not a {_type_name(hint)}: {first}"))
+    return problems
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint)
+
+
 def merge(defaults: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults under settings, shallow by top-level key (as PlaceOS merges)."""
     return {**defaults, **settings}

@@ -14,10 +14,12 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from hypercorn.config import Config
 
-from edge.api import control, routes
+from edge.api import control, directory, routes
 from edge.api.auth import AuthenticationFailed
 from edge.api.context import ApiContext, api_context
 from edge.api.front_door import serve_front_door
+from edge.api.telemetry import edge_telemetry
+from sync.docs_page import install_docs_page
 from sync.request_body import EDGE_LIMITS, BodyLimit
 
 PREFIX = "/api/engine/v2"
@@ -51,14 +53,19 @@ def create_app(context: ApiContext) -> FastAPI:
     app = FastAPI(
         title="Transom edge node",
         summary="Offline control of the site: exec, state and the control WebSocket",
-        openapi_url=f"{PREFIX}/edge/openapi.json",
+        openapi_url=f"{PREFIX}/edge/openapi.json",  # the docs page reads it (served without credentials)
         docs_url=None,
         redoc_url=None,
     )
     app.state.edge = context
     app.add_middleware(BodyLimit, limits=EDGE_LIMITS)
+    edge_telemetry(context).install(app)
     app.include_router(routes.router, prefix=PREFIX, dependencies=[Depends(authenticated)])
+    app.include_router(directory.router, prefix=PREFIX, dependencies=[Depends(authenticated)])
     app.include_router(control.router, prefix=PREFIX)
+
+    openapi_url = f"{PREFIX}/edge/openapi.json"
+    install_docs_page(app, docs_url=f"{PREFIX}/docs", openapi_url=openapi_url, title=app.title)
 
     @app.exception_handler(AuthenticationFailed)
     async def _unauthenticated(request: Request, exc: Exception) -> JSONResponse:

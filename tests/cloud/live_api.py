@@ -90,7 +90,7 @@ def _seed(client: httpx.Client) -> dict[str, str]:
             "name": "Display",
             "role": "device",
             "module_name": "Display",
-            "file_name": "d:D",
+            "file_name": "drivers.pjlink.projector:PJLinkProjector",
             "default_port": 4352,
             "functions": FUNCTIONS,
         },

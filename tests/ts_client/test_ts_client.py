@@ -76,7 +76,7 @@ async def _seed(cloud: Cloud) -> None:
                 "name": "PJLink display",
                 "role": "device",
                 "module_name": "Display",
-                "file_name": "drivers.pjlink.display:Display",
+                "file_name": "drivers.pjlink.projector:PJLinkProjector",
                 "default_port": 4352,
                 "functions": FUNCTIONS,
             },

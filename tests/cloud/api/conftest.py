@@ -130,7 +130,7 @@ async def seed_room(api: Api, name: str = "Room 1") -> Room:
             "name": "PJLink display",
             "role": "device",
             "module_name": "Display",
-            "file_name": "drivers.pjlink.display:Display",
+            "file_name": "drivers.pjlink.projector:PJLinkProjector",
             "default_port": 4352,
             "functions": FUNCTIONS,
         },
@@ -142,7 +142,7 @@ async def seed_room(api: Api, name: str = "Room 1") -> Room:
             "name": "Extron switcher",
             "role": "device",
             "module_name": "Switcher_Matrix",
-            "file_name": "drivers.extron.sis:Switcher",
+            "file_name": "drivers.extron.sis_matrix:ExtronMatrix",
             "default_port": 23,
         },
     )

@@ -25,7 +25,7 @@ async def _driver(api: Api, room: Room) -> dict[str, Any]:
         "name": "Samsung MDC",
         "role": 1,
         "module_name": "Display",
-        "file_name": "drivers.samsung.mdc:Mdc",
+        "file_name": "drivers.samsung.mdc_display:SamsungMDCDisplay",
     }
 
 

@@ -15,9 +15,9 @@ Calls = list[tuple[str, str, Any, str]]
 def recording_handler(calls: Calls) -> Any:
     async def handler(module_id: str, method: str, args: list[Any] | dict[str, Any], who: Principal) -> Any:
         calls.append((module_id, method, args, who.user_id))
-        if method == "explode":
+        if method in ("explode", "save_preset"):
             raise RuntimeError("lamp failure")
-        if method == "refuse":
+        if method in ("refuse", "recall_preset"):
             raise RequestFailed("device said no", status=409, details={"code": "E13"})
         return {"module": module_id, "method": method, "args": args}
 
@@ -54,10 +54,10 @@ async def test_exec_errors(api: Api) -> None:
     malformed = await api.user.post(f"{base}/Display_1/power", content=b"[oops", headers=typed)
     assert malformed.status_code == 400
     assert (await api.user.post(f"{base}/Display_1/power", json="on")).status_code == 400
-    # A driver without function metadata passes any name on; its failure is a 500 with the message.
-    failed = await api.user.post(f"{base}/Switcher_Matrix/explode", json=[])
+    # A module's failure is a 500 with the message; a device's refusal keeps its status and details.
+    failed = await api.user.post(f"{base}/Switcher_Matrix/save_preset", json=[1])
     assert failed.status_code == 500 and "lamp failure" in failed.json()["message"]
-    refused = await api.user.post(f"{base}/Switcher_Matrix/refuse", json=[])
+    refused = await api.user.post(f"{base}/Switcher_Matrix/recall_preset", json=[1])
     assert refused.status_code == 409 and refused.json()["details"] == {"code": "E13"}
 
 

@@ -1,0 +1,48 @@
+"""The edge node's telemetry: what /ready checks and which gauges /metrics shows (see sync/telemetry.py).
+
+    ready     the node has a site configuration to run (from its file or its replica)
+    gauges    transom_modules{state}: modules by state (running, connected, not connected,
+              crash loop, ...); transom_driver_hosts{state} and transom_driver_host_restarts;
+              transom_dispatch_datagrams{...} when dispatch reports counters; all read from the
+              node's health when scraped, so nothing is counted twice
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from edge.api.context import ApiContext
+from sync.telemetry import Telemetry
+
+
+def edge_telemetry(context: ApiContext) -> Telemetry:
+    """Telemetry reading the node's health at each probe or scrape."""
+
+    async def readiness() -> dict[str, str]:
+        revision = context.site().revision
+        return {"site": "ok" if revision or context.site().modules else "no configuration yet"}
+
+    def gauges() -> Iterator[tuple[str, str, dict[str, str], float]]:
+        health: dict[str, Any] = context.health()
+        states = Counter(_module_state(module) for module in health.get("modules", {}).values())
+        for state, count in sorted(states.items()):
+            yield "transom_modules", "Modules of this node by state.", {"state": state}, float(count)
+        hosts = health.get("hosts", [])
+        for state, count in sorted(Counter(str(h.get("state")) for h in hosts).items()):
+            yield "transom_driver_hosts", "Driver host processes by state.", {"state": state}, float(count)
+        for host in hosts:
+            labels = {"driver": str(host.get("driver"))}
+            restarts = float(host.get("restarts") or 0)
+            yield "transom_driver_host_restarts", "Restarts of each driver host process.", labels, restarts
+
+    return Telemetry("edge", gauges=gauges, readiness=readiness)
+
+
+def _module_state(module: dict[str, Any]) -> str:
+    """One word for a module's state: its lifecycle state, or connected/not_connected while running."""
+    state = str(module.get("state") or "unknown")
+    if state == "running":
+        return "connected" if module.get("connected") else "not_connected"
+    return state

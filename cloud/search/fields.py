@@ -120,6 +120,8 @@ TABLE_FIELDS: dict[str, TableFields] = {
         facets=("parent_id", "schema_id"),
     ),
     "json_schemas": TableFields({"name": ("name",), "description": ("description",)}),
+    # Revoked token ids: nothing to search by text, filterable by whose they were.
+    "revocations": TableFields({}, facets=("user_id", "expires_at"), sort=("jti",)),
 }
 
 assert not any(t.all_fields & SECRET_FIELDS for t in TABLE_FIELDS.values()), "a secret is indexed"

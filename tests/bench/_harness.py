@@ -6,7 +6,9 @@ host processes) and must verify every item where it lands, so a loss can never p
 every such benchmark needs, so each bench file stays about its scenario:
 
 - Processes: the end-to-end tests' `Proc`, `start_cloud`, `free_port` and `wait_until`
-  (tests/e2e/harness.py) plus `issue_edge_key` (`transom cloud edge-key`) and `stop_all`.
+  (tests/e2e/harness.py) plus `issue_edge_key` (`transom cloud edge-key`), `stop_all`, and
+  `EdgeProcess`: a node's outbox and uplink (`_sync_edge.py`) in a process of its own,
+  dialling the cloud over the real link, driven by JSON-line commands.
 - `SequenceLedger`: the sender numbers each key's values 1, 2, 3...; the receiver feeds every
   value it sees to `observe`; `summary(final)` classifies every offered item as delivered,
   coalesced by design (a newer value of the same key arrived, so it was superseded: verified,
@@ -25,15 +27,25 @@ import sys
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import orjson
 import trio
 
 from cli.bench import Figure
 from tests.e2e.harness import ADMIN_PASSWORD, TRANSOM, Proc, free_port, start_cloud, wait_until
 
+# `_sync_edge.py` runs as a module from the repository's root: as a script, its directory would
+# come first on sys.path and tests/bench/sync.py would shadow the `sync` package.
+EDGE_MODULE = "tests.bench._sync_edge"
+ROOT = Path(__file__).resolve().parents[2]
+# Bounds each answer of the edge process (a replay, a flow, a steady run).
+EDGE_WAIT = 600.0
+
 __all__ = [
     "ADMIN_PASSWORD",
     "TRANSOM",
+    "EdgeProcess",
     "LedgerSummary",
     "Proc",
     "SequenceLedger",
@@ -71,12 +83,46 @@ async def stop_all(*procs: Proc | None) -> None:
             await proc.stop(15)
 
 
-async def start_script(name: str, script: Path, args: list[str], log_dir: Path) -> trio.Process:
-    """A bench helper script in its own process, talking JSON lines on stdin/stdout."""
-    log = (log_dir / f"{name}.log").open("ab")
-    return await trio.lowlevel.open_process(
-        [sys.executable, str(script), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log
-    )
+class EdgeProcess:
+    """`_sync_edge.py` in its own process; `ask` sends one command and reads its answer line."""
+
+    def __init__(self, proc: Proc, stdout: Any) -> None:
+        self.proc = proc
+        self._stdout = stdout
+        self._buffer = b""
+
+    @classmethod
+    async def start(cls, cloud_url: str, data_dir: Path, key: str, log_dir: Path) -> EdgeProcess:
+        await trio.Path(data_dir).mkdir(parents=True, exist_ok=True)
+        log = (log_dir / "edge.log").open("ab")
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-m", EDGE_MODULE, cloud_url, str(data_dir), "node-1"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env={**os.environ, "TRANSOM_EDGE_KEY": key},
+        )
+        edge = cls(Proc("edge", process, log_dir / "edge.log", log), process.stdout)
+        await edge.read()  # ready
+        return edge
+
+    async def read(self) -> dict[str, Any]:
+        with trio.fail_after(EDGE_WAIT):
+            while b"\n" not in self._buffer:
+                chunk = await self._stdout.receive_some()
+                if not chunk:
+                    raise RuntimeError(f"the edge process exited:\n{self.proc.tail()}")
+                self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        answer: dict[str, Any] = orjson.loads(line)
+        return answer
+
+    async def ask(self, cmd: str, **args: Any) -> dict[str, Any]:
+        stdin = self.proc.process.stdin
+        assert stdin is not None
+        await stdin.send_all(orjson.dumps({"cmd": cmd, **args}) + b"\n")
+        return await self.read()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ Commands, one JSON object per line on stdin; each answers one JSON line on stdou
   round-robin over those modules' K keys, each value [seq of that key, monotonic at append].
 - {"cmd": "wait_acked", "upto": SEQ}: answer acked_at (monotonic) once nothing at or below
   SEQ is left in the outbox (acknowledgement follows the cloud's commit).
+- {"cmd": "flow", "targets": [[module_id, key], ...], "rate": R, "seconds": S}: append R
+  changes a second round-robin over the targets for S seconds, each value [monotonic at
+  append, seq of that key]; answer once all are acknowledged: offered, start, end (the
+  emit window, monotonic), acked_at, final (each "module key" -> its last seq).
 - {"cmd": "live_stop"}: stop the live stream, wait until it is acknowledged; answer final
   (each "module key" -> its last seq) and count.
 """
@@ -74,6 +78,7 @@ class Edge:
         self.live_scope: trio.CancelScope | None = None
         self.live_final: dict[str, int] = {}
         self.live_last_seq = 0
+        self.flow_seqs: dict[tuple[str, str], int] = {}  # across flows: a key's seq never restarts
 
     async def steady(self, modules: int, keys: int, prefix: str) -> dict[str, Any]:
         outbox = self.outbox
@@ -126,6 +131,29 @@ class Edge:
                 self.live_final[f"{name[0]} {name[1]}"] = seqs[name]
                 n += 1
                 await trio.sleep_until(started + n / rate)
+
+    async def flow(self, targets: list[list[str]], rate: float, seconds: float) -> dict[str, Any]:
+        outbox = self.outbox
+        names = [(m, k) for m, k in targets]
+        seqs = self.flow_seqs
+        for name in names:
+            seqs.setdefault(name, 0)
+        count = int(rate * seconds)
+        start = time.monotonic()
+        sent = last = 0
+        while sent < count:
+            # Paced by the clock: every wake-up appends what is due by now, as a host batch does.
+            due = min(count, int((time.monotonic() - start) * rate) + 1)
+            for n in range(sent, due):
+                name = names[n % len(names)]
+                seqs[name] += 1
+                last = outbox.append_status(*name, [time.monotonic(), seqs[name]])
+            sent = due
+            await trio.sleep_until(trio.current_time() + max(0.0, start + sent / rate - time.monotonic()))
+        end = time.monotonic()
+        acked_at = await _wait_acked(outbox, last)
+        final = {f"{m} {k}": seq for (m, k), seq in seqs.items() if seq}
+        return {"offered": count, "start": start, "end": end, "acked_at": acked_at, "final": final}
 
     async def live_stop(self) -> dict[str, Any]:
         if self.live_scope is not None:

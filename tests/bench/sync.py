@@ -24,11 +24,8 @@ over the cloud's control WebSocket like a panel.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +41,7 @@ from cli.demo.seed import PREFIX, login
 from cloud.store.sqlite import SQLiteStore
 from tests.bench._harness import (
     ADMIN_PASSWORD,
+    EdgeProcess,
     Proc,
     SequenceLedger,
     free_port,
@@ -59,9 +57,6 @@ DESCRIPTION = (
     " 100k keys + 100k events, live latency during replay; every key and event verified in the cloud"
 )
 
-# Run as a module from the repository's root: as a script, tests/bench/sync.py would shadow `sync`.
-EDGE_MODULE = "tests.bench._sync_edge"
-ROOT = Path(__file__).resolve().parents[2]
 STEADY_MODULES, STEADY_KEYS, STEADY_RUNS = 1_000, 100, 3
 BACKLOG_MODULES, BACKLOG_KEYS = 1_000, 100
 BACKLOG_CHANGES, BACKLOG_EVENTS = 1_000_000, 100_000
@@ -69,48 +64,6 @@ LIVE_MODULES, LIVE_KEYS, LIVE_RATE = 10, 10, 100.0
 QUICK = {"steady": (20, 100, 1), "backlog": (10, 100, 100_000, 10_000)}
 # Bounds each wait (a replay, a steady run, the last live values) before the bench gives up.
 WAIT = 600.0
-
-
-class EdgeProcess:
-    """`_sync_edge.py` in its own process; `ask` sends one command and reads its answer line."""
-
-    def __init__(self, proc: Proc, stdout: Any) -> None:
-        self.proc = proc
-        self._stdout = stdout
-        self._buffer = b""
-
-    @classmethod
-    async def start(cls, cloud_url: str, data_dir: Path, key: str, log_dir: Path) -> EdgeProcess:
-        await trio.Path(data_dir).mkdir(parents=True, exist_ok=True)
-        log = (log_dir / "edge.log").open("ab")
-        process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", EDGE_MODULE, cloud_url, str(data_dir), "node-1"],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            env={**os.environ, "TRANSOM_EDGE_KEY": key},
-        )
-        edge = cls(Proc("edge", process, log_dir / "edge.log", log), process.stdout)
-        await edge.read()  # ready
-        return edge
-
-    async def read(self) -> dict[str, Any]:
-        with trio.fail_after(WAIT):
-            while b"\n" not in self._buffer:
-                chunk = await self._stdout.receive_some()
-                if not chunk:
-                    raise RuntimeError(f"the edge process exited:\n{self.proc.tail()}")
-                self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        answer: dict[str, Any] = orjson.loads(line)
-        return answer
-
-    async def ask(self, cmd: str, **args: Any) -> dict[str, Any]:
-        stdin = self.proc.process.stdin
-        assert stdin is not None
-        await stdin.send_all(orjson.dumps({"cmd": cmd, **args}) + b"\n")
-        return await self.read()
 
 
 async def _seed_live(data_dir: Path) -> tuple[str, list[str]]:

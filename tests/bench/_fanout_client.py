@@ -143,6 +143,9 @@ def main() -> None:
         per_module = rate / n_modules
         count = int((rate or 60_000) * seconds / n_modules)
         exec_ids: dict[int, int] = {}
+        sent_at = time.monotonic()
+        answered_at = sent_at
+        error_sample = ""
         for module in range(1, n_modules + 1):
             request_id += 1
             exec_ids[request_id] = module
@@ -168,8 +171,10 @@ def main() -> None:
                     latencies.append(now - value[1])
                 elif message.get("id") in exec_ids:
                     exec_ids.pop(message["id"])
+                    answered_at = now
                     if kind == "error":
                         errors += 1
+                        error_sample = error_sample or str(message)[:300]
                     else:
                         windows.append(message["value"])
                 elif kind == "error":
@@ -182,7 +187,10 @@ def main() -> None:
             for k in range(min(n_keys, count))
         }
         summary = ledger.summary(final)
-        window = (max(w[2] for w in windows) - min(w[1] for w in windows)) if windows else float("nan")
+        # The emitters' own window; if every emit failed (the errors say so), the client's.
+        window = (
+            (max(w[2] for w in windows) - min(w[1] for w in windows)) if windows else answered_at - sent_at
+        )
         print(
             orjson.dumps(
                 {
@@ -190,6 +198,7 @@ def main() -> None:
                     "window": window,
                     **summary.as_json(),
                     "errors": errors,
+                    "error_sample": error_sample,
                     "samples": len(latencies),
                     "p50_ms": percentile(latencies, 0.50) * 1000,
                     "p99_ms": percentile(latencies, 0.99) * 1000,

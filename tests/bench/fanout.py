@@ -158,6 +158,10 @@ async def run(quick: bool) -> list[Figure]:
         p99 = _median(runs, level, lambda r: r["p99_ms"])
         target = 20.0 if level == 1 else None
         figures.append(Figure(f"p99 at {label} (n={samples:,})", round(p99, 2), "ms", target, "lower"))
+    for level_runs in runs:
+        for level in level_runs[: len(LABELS)]:
+            if level["errors"]:
+                print(f"fanout: {level['errors']} errors, e.g. {level['error_sample']}", file=sys.stderr)
     cpu = _median(runs, len(LABELS), lambda r: r["cpu_us_per_change"])
     figures.append(
         Figure("node process CPU per delivered change, all levels", round(cpu, 2), "µs", better="lower")

@@ -10,11 +10,12 @@ from cloud.store.base import Change, ConfigStore
 
 
 async def collect(store: ConfigStore, since: int, until: int) -> list[Change]:
-    """Every change after `since` up to and including revision `until` (fails after 10 s)."""
+    """Every change after `since` up to and including revision `until` (fails after 60 s: generous
+    for a loaded machine and a PostgreSQL that flushes every commit)."""
     got: list[Change] = []
     if since >= until:
         return got
-    with trio.fail_after(10):
+    with trio.fail_after(60):
         async with aclosing(store.changes(since)) as feed:
             async for change in feed:
                 got.append(change)

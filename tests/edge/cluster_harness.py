@@ -32,7 +32,7 @@ from tests.servers.ports import free_port
 
 # How long a node process gets to start serving (imports, etcd registration, driver hosts):
 # generous, for a loaded 2-core machine running several node processes at once.
-START_TIMEOUT = 90.0
+START_TIMEOUT = 180.0
 
 
 class EchoSimulator(Simulator):

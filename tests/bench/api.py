@@ -59,6 +59,8 @@ KINDS = ["boardroom", "huddle", "training", "lobby", "studio", "theatre", "kitch
 PASSWORD = "bench admin password"
 CLIENTS_MODULE = "tests.bench._api_ws_clients"
 API = "/api/engine/v2"
+# Seconds the cloud gets to announce its API (a bound for a saturated machine, not a figure).
+START = 300.0
 
 
 def _raise_open_files() -> None:
@@ -139,7 +141,7 @@ async def _start_cloud(nursery: trio.Nursery, data_dir: Path) -> Cloud:
     process: trio.Process = await nursery.start(run)
     assert process.stdout is not None
     seen = b""
-    with trio.fail_after(60):
+    with trio.fail_after(START):
         while (found := re.search(rb"on (http://127\.0\.0\.1:\d+)", seen)) is None:
             chunk = await process.stdout.receive_some()
             if not chunk:

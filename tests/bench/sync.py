@@ -175,7 +175,7 @@ async def run(quick: bool) -> list[Figure]:
         system_id, live_modules = await _seed_live(cloud_dir)
         port = free_port()
         cloud_url = f"http://127.0.0.1:{port}"
-        cloud: Proc | None = await start_cloud(cloud_dir, port, tmp)
+        cloud: Proc | None = await start_cloud(cloud_dir, port, tmp, seconds=WAIT)
         edge_id, key = await issue_edge_key(cloud_dir, "bench site")
         token = await _api_token(cloud_url)
         edge = await EdgeProcess.start(cloud_url, tmp / "edge", key, tmp)
@@ -218,7 +218,7 @@ async def run(quick: bool) -> list[Figure]:
                 "backlog", modules=b_modules, keys=b_keys, changes=b_changes, events=b_events
             )
             await edge.ask("live", modules=live_modules, keys=LIVE_KEYS, rate=LIVE_RATE)
-            cloud = await start_cloud(cloud_dir, port, tmp)
+            cloud = await start_cloud(cloud_dir, port, tmp, seconds=WAIT)
             back_at = time.monotonic()
             linked_at = await _linked(cloud_url, token, edge_id)
             client = LiveClient(

@@ -122,11 +122,17 @@ async def _measure(quick: bool) -> list[dict[str, Any]]:
 
 
 def _median(runs: list[list[dict[str, Any]]], level: int, figure: Callable[[dict[str, Any]], float]) -> float:
-    return statistics.median(figure(run[level]) for run in runs)
+    """The median over runs; a run with no samples at a level (its latency is null) is left out."""
+    values = [value for run in runs if (value := figure(run[level])) is not None]
+    return statistics.median(values) if values else float("nan")
 
 
 async def run(quick: bool) -> list[Figure]:
     runs = [await _measure(quick) for _ in range(1 if quick else RUNS)]
+    for level_runs in runs:
+        for level in level_runs[: len(LABELS)]:
+            if level["errors"]:
+                print(f"fanout: {level['errors']} errors, e.g. {level['error_sample']}", file=sys.stderr)
     figures = []
     for level, label in enumerate(LABELS):
         offered = _median(runs, level, lambda r: r["offered"] / r["window"])
@@ -160,10 +166,6 @@ async def run(quick: bool) -> list[Figure]:
         p99 = _median(runs, level, lambda r: r["p99_ms"])
         target = 20.0 if level == 1 else None
         figures.append(Figure(f"p99 at {label} (n={samples:,})", round(p99, 2), "ms", target, "lower"))
-    for level_runs in runs:
-        for level in level_runs[: len(LABELS)]:
-            if level["errors"]:
-                print(f"fanout: {level['errors']} errors, e.g. {level['error_sample']}", file=sys.stderr)
     cpu = _median(runs, len(LABELS), lambda r: r["cpu_us_per_change"])
     figures.append(
         Figure("node process CPU per delivered change, all levels", round(cpu, 2), "µs", better="lower")

@@ -50,6 +50,7 @@ from cloud.store.sqlite_schema import (
     current_revisions,
     head,
     insert_batch,
+    migrate,
     read_changes,
     translate_errors,
 )
@@ -68,6 +69,7 @@ FEED_BATCH = 1000
 RECENT_CHANGES = 10_000
 # Batches larger than this are validated in a worker thread so the trio loop stays responsive.
 THREAD_VALIDATE_OVER = 64
+
 
 class SQLiteStore(ConfigStore):
     """The SQLite engine. Open it with `await SQLiteStore.open(path)` (or `open_store`)."""
@@ -126,6 +128,7 @@ class SQLiteStore(ConfigStore):
                     if mode.lower() != "wal":
                         raise StoreError(f"{path!r} cannot use WAL journaling (got {mode!r})")
                     conn.executescript(SCHEMA)
+                    migrate(conn)
                 except BaseException:
                     conn.close()
                     raise
@@ -234,7 +237,13 @@ class SQLiteStore(ConfigStore):
         def work(conn: sqlite3.Connection) -> Page:
             conn.execute("BEGIN")  # one snapshot for the page, the count and the revision
             try:
-                items = [orjson.loads(row[0]) for row in conn.execute(page_sql, page_params)]
+                # The page's ids first (a walk of an index when ordered by name), then only
+                # those documents: skipping `offset` rows never reads a document.
+                ids = [row[0] for row in conn.execute(page_sql, page_params)]
+                marks = ", ".join("?" * len(ids))
+                sql = f"SELECT id, doc FROM documents WHERE tbl = ? AND id IN ({marks})"
+                found = dict(conn.execute(sql, (table, *ids))) if ids else {}
+                items = [orjson.loads(found[id]) for id in ids]
                 total = conn.execute(count_sql, count_params).fetchone()[0]
                 revision = head(conn)
             finally:

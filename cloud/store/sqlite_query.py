@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloud.store.base import Filter, Order, Query
+from cloud.store.sqlite_schema import NAME_COLUMN
 
 
 def _path(field: str) -> str:
@@ -62,19 +63,21 @@ def order_clause(orders: tuple[Order, ...]) -> str:
         if order.field == "id":
             terms.append("id DESC" if order.desc else "id")
             continue
-        terms.append(f"json_extract(doc, {_path(order.field)})" + (" DESC" if order.desc else ""))
+        # `name` is kept as a column (see sqlite_schema.NAME_COLUMN), indexed with the table.
+        column = NAME_COLUMN if order.field == "name" else f"json_extract(doc, {_path(order.field)})"
+        terms.append(column + (" DESC" if order.desc else ""))
     if not any(o.field == "id" for o in orders):
         terms.append("id")
     return ", ".join(terms)
 
 
 def select_page(table: str, query: Query) -> tuple[str, list[Any], str, list[Any]]:
-    """SQL and parameters for one page of `query`, and for counting every match."""
+    """SQL and parameters for the ids of one page of `query`, and for counting every match."""
     where_params: list[Any] = []
     where = where_clause(table, list(query.filters), where_params)
     order = order_clause(query.orders)
     limit = -1 if query.limit is None else query.limit
-    page_sql = f"SELECT doc FROM documents WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+    page_sql = f"SELECT id FROM documents WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
     page_params = [*where_params, limit, query.offset]
     count_sql = f"SELECT count(*) FROM documents WHERE {where}"
     return page_sql, page_params, count_sql, where_params

@@ -29,9 +29,8 @@ CREATE TABLE IF NOT EXISTS documents (
     revision INTEGER NOT NULL,
     PRIMARY KEY (tbl, id)
 ) WITHOUT ROWID;
--- Lists are ordered by name (then id): a page is a walk along this index, not a sort of the
--- whole table (10,000 systems: 10 ms a page without it, under 2 ms with it).
-CREATE INDEX IF NOT EXISTS documents_by_name ON documents (tbl, json_extract(doc, '$.name'), id);
+-- The name column (a copy of json_extract(doc, '$.name'), kept by every write) and its index
+-- are created by `migrate`, which also fills them in a file made before they existed.
 CREATE TABLE IF NOT EXISTS changes (
     revision INTEGER PRIMARY KEY,
     tbl TEXT NOT NULL,
@@ -40,6 +39,32 @@ CREATE TABLE IF NOT EXISTS changes (
     doc TEXT
 );
 """
+
+# Lists are ordered by name (then id), and a page at an offset skips that many documents. The
+# index holds the name as a plain column, not as the expression json_extract(doc, '$.name'):
+# SQLite (before 3.41) reads the document of every skipped row to check an expression index,
+# so a page at offset 9,000 of 10,000 systems took ~70 ms; with the column the skip is a walk
+# of the index alone (~1-2 ms), and the page's 20 documents are then read by id.
+NAME_COLUMN = "name_key"
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Add the name column and its index to a file made before them (filling them once)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(documents)")}
+    if NAME_COLUMN not in columns:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # No declared type: the column keeps json_extract's values as they are (text,
+            # integer, real, NULL), so it sorts exactly as the expression did.
+            conn.execute(f"ALTER TABLE documents ADD COLUMN {NAME_COLUMN}")
+            conn.execute(f"UPDATE documents SET {NAME_COLUMN} = json_extract(doc, '$.name')")
+            conn.execute("DROP INDEX IF EXISTS documents_by_name")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    conn.execute(f"CREATE INDEX IF NOT EXISTS documents_by_name_key ON documents (tbl, {NAME_COLUMN}, id)")
+
 
 # A writer waits this long for another process's write lock before giving up with an error.
 BUSY_TIMEOUT_MS = 10_000
@@ -92,9 +117,11 @@ def insert_batch(conn: sqlite3.Connection, table: str, rows: list[Row]) -> None:
     """
     batch = orjson.dumps(rows)  # [[revision, table, id, op, text], ...]
     conn.execute(
-        "INSERT INTO documents (tbl, id, doc, revision)"
-        " SELECT ?, value ->> 2, value ->> 4, value ->> 0 FROM json_each(?) WHERE true"
-        " ON CONFLICT (tbl, id) DO UPDATE SET doc = excluded.doc, revision = excluded.revision",
+        f"INSERT INTO documents (tbl, id, doc, revision, {NAME_COLUMN})"
+        " SELECT ?, value ->> 2, value ->> 4, value ->> 0, json_extract(value ->> 4, '$.name')"
+        " FROM json_each(?) WHERE true"
+        " ON CONFLICT (tbl, id) DO UPDATE SET doc = excluded.doc, revision = excluded.revision,"
+        f" {NAME_COLUMN} = excluded.{NAME_COLUMN}",
         (table, batch),
     )
     conn.execute(

@@ -1,11 +1,18 @@
 """The fan-out bench's WebSocket client, run as its own process so it does not share the node's CPU.
 
-    python _fanout_client.py URL API_KEY SYS_ID MODULES KEYS PLAN_JSON
+    python -m tests.bench._fanout_client URL API_KEY SYS_ID MODULES KEYS PLAN_JSON
 
 Binds every `k<i>` of every Emitter module, then for each (rate, seconds) of the plan asks
 each emitter (over the same socket) to emit, and measures each notify's latency from the
 driver's send time (`[sequence, time.monotonic()]`, one clock for all processes on Linux).
-Prints one JSON line per level: {rate_target, delivered, seconds, p50_ms, p99_ms, emitted}.
+
+Every value is checked per key: level L's sequences start at L * 10**9, so key k's j-th value
+of the level is sequence L * 10**9 + (j - 1) * KEYS + k, and a SequenceLedger classifies each
+offered value as delivered, coalesced (a newer value of its key arrived), lost or out of order,
+and checks each key's final value. The emitters report their own [count, start, end], so the
+offered rate and the delivered rate are both over the emit window, measured at the emitters.
+Prints one JSON line per level: {rate_target, offered, window, delivered, coalesced, lost,
+out_of_order, duplicates, keys_final_wrong, errors, p50_ms, p99_ms, samples}.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from urllib.parse import urlsplit
 import orjson
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request, TextMessage
+
+from tests.bench._harness import SequenceLedger, percentile
 
 # Seconds to keep reading after the last emitter finished (values still in flight).
 DRAIN = 0.5
@@ -93,9 +102,7 @@ class Client:
         return out
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+LEVEL_BASE = 10**9
 
 
 def main() -> None:
@@ -103,6 +110,15 @@ def main() -> None:
     client = Client(f"{url}?api-key={api_key}")
     n_modules, n_keys = int(modules), int(keys)
     request_id = 0
+    # The modules run once an emit of nothing answers (the node starts them in the background).
+    for module in range(1, n_modules + 1):
+        while True:
+            request_id += 1
+            client.send(_exec(request_id, sys_id, module, [0, 0, n_keys, 0]))
+            answer = _answer(client, request_id)
+            if answer.get("type") == "success":
+                break
+            time.sleep(0.1)
     for module in range(1, n_modules + 1):
         for key in range(n_keys):
             request_id += 1
@@ -117,55 +133,73 @@ def main() -> None:
                 }
             )
     acked = 0
-    while acked < request_id:
+    bind_errors = 0
+    while acked + bind_errors < n_modules * n_keys:
         for frame in client.receive(5.0):
             acked += b'"type":"success"' in frame
-    for rate, seconds in orjson.loads(plan_json):
+            bind_errors += b'"type":"error"' in frame
+    for level, (rate, seconds) in enumerate(orjson.loads(plan_json), start=1):
+        first = level * LEVEL_BASE
         per_module = rate / n_modules
         count = int((rate or 60_000) * seconds / n_modules)
-        exec_ids = set()
+        exec_ids: dict[int, int] = {}
+        sent_at = time.monotonic()
+        answered_at = sent_at
+        error_sample = ""
         for module in range(1, n_modules + 1):
             request_id += 1
-            exec_ids.add(request_id)
-            args = [per_module, count, n_keys]
-            client.send(
-                {
-                    "id": request_id,
-                    "cmd": "exec",
-                    "sys": sys_id,
-                    "mod": "Emitter",
-                    "index": module,
-                    "name": "emit",
-                    "args": args,
-                }
-            )
+            exec_ids[request_id] = module
+            client.send(_exec(request_id, sys_id, module, [per_module, count, n_keys, first]))
+        ledger = SequenceLedger()
         latencies: list[float] = []
-        first = last = 0.0
+        windows: list[list[float]] = []
+        errors = bind_errors
         finished_at: float | None = None
         while finished_at is None or time.monotonic() - finished_at < DRAIN:
             frames = client.receive(0.1)
             now = time.monotonic()
             for frame in frames:
                 message = orjson.loads(frame)
-                if message.get("type") == "notify":
+                kind = message.get("type")
+                if kind == "notify":
                     value = message["value"]
+                    if not isinstance(value, list) or value[0] < first:
+                        continue  # the previous level's value, sent on bind or late
+                    offset = value[0] - first
+                    meta = message["meta"]
+                    ledger.observe((meta["index"], meta["name"]), offset // n_keys + 1)
                     latencies.append(now - value[1])
-                    first = first or now
-                    last = now
                 elif message.get("id") in exec_ids:
-                    exec_ids.discard(message["id"])
-                    if message.get("type") == "error":
-                        raise SystemExit(f"emit failed: {message}")
+                    exec_ids.pop(message["id"])
+                    answered_at = now
+                    if kind == "error":
+                        errors += 1
+                        error_sample = error_sample or str(message)[:300]
+                    else:
+                        windows.append(message["value"])
+                elif kind == "error":
+                    errors += 1
             if not exec_ids and finished_at is None:
                 finished_at = time.monotonic()
-        span = max(last - first, 1e-6)
+        final = {
+            (module, f"k{k}"): (count - k + n_keys - 1) // n_keys
+            for module in range(1, n_modules + 1)
+            for k in range(min(n_keys, count))
+        }
+        summary = ledger.summary(final)
+        # The emitters' own window; if every emit failed (the errors say so), the client's.
+        window = (
+            (max(w[2] for w in windows) - min(w[1] for w in windows)) if windows else answered_at - sent_at
+        )
         print(
             orjson.dumps(
                 {
                     "rate_target": rate,
-                    "emitted": count * n_modules,
-                    "delivered": len(latencies),
-                    "seconds": span,
+                    "window": window,
+                    **summary.as_json(),
+                    "errors": errors,
+                    "error_sample": error_sample,
+                    "samples": len(latencies),
                     "p50_ms": percentile(latencies, 0.50) * 1000,
                     "p99_ms": percentile(latencies, 0.99) * 1000,
                 }
@@ -173,6 +207,27 @@ def main() -> None:
             flush=True,
         )
     os._exit(0)
+
+
+def _exec(request_id: int, sys_id: str, module: int, args: list[Any]) -> dict[str, Any]:
+    return {
+        "id": request_id,
+        "cmd": "exec",
+        "sys": sys_id,
+        "mod": "Emitter",
+        "index": module,
+        "name": "emit",
+        "args": args,
+    }
+
+
+def _answer(client: Client, request_id: int) -> dict[str, Any]:
+    """Read until the answer to `request_id` (notifies before it are of no interest yet)."""
+    while True:
+        for frame in client.receive(5.0):
+            message: dict[str, Any] = orjson.loads(frame)
+            if message.get("id") == request_id and message.get("type") in ("success", "error"):
+                return message
 
 
 if __name__ == "__main__":

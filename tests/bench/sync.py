@@ -1,195 +1,290 @@
-"""`transom bench sync`: edge-to-cloud status throughput, backlog replay time, live latency during replay."""
+"""`transom bench sync`: the edge link between two processes, every item verified in the cloud.
+
+Processes: the cloud is `transom cloud run`; the edge is the node's outbox and uplink in a
+process of its own (`_sync_edge.py`, no drivers: changes are appended as the node's state
+bus appends them); this process seeds, times, and verifies by reading the cloud's own edge
+store (`edges.db`, what the cloud acknowledged after committing) and by binding statuses
+over the cloud's control WebSocket like a panel.
+
+- Steady: 100,000 status changes, each a distinct key (so nothing is compacted and each
+  one crosses the link), from the first append to the last acknowledgement; every key's
+  stored value is then checked in the cloud's store. Median of 3 runs.
+- Replay: with the cloud stopped, 1,000,000 status changes round-robin over 1,000 modules x
+  100 keys (each key gets 10 values) and 100,000 events are appended and flushed. The cloud
+  starts again; the time runs from its API answering to the last backlog item acknowledged
+  (the edge's redial backoff is capped at 1 s). Figures: items offered, items sent after
+  compaction, the time, then every key's final value (its 10th) and every event exactly once
+  are checked in the cloud's store.
+- Live during replay: 100 changes/s round-robin over 10 modules x 10 keys, each value
+  [per-key seq, append time]; a WebSocket client bound to all 100 keys checks the sequence
+  of every key (delivered, coalesced, lost, out of order, final value) and measures latency
+  from append to receipt for values appended between the link coming back up and the last
+  backlog item acknowledged (sample count shown).
+"""
 
 from __future__ import annotations
 
+import sqlite3
+import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
+import orjson
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
+from trio_websocket import open_websocket_url
 
 from cli.bench import Figure
-from cloud.api.app import create_app
-from cloud.api.module_router import CallableModuleRouter
-from cloud.api.status_bus import InMemoryStatusBus
-from cloud.auth.auth_db import AuthDB
-from cloud.auth.service import AuthService
-from cloud.edges.hub import EdgeHub
-from cloud.edges.routes import mount_edge_link
+from cli.demo.seed import PREFIX, login
 from cloud.store.sqlite import SQLiteStore
-from edge.uplink.backoff import Backoff
-from edge.uplink.uplink import serve_uplink
-from sync.model import Role
-from sync.outbox import Outbox
-from sync.replica import Replica
+from tests.bench._harness import (
+    ADMIN_PASSWORD,
+    EdgeProcess,
+    Proc,
+    SequenceLedger,
+    free_port,
+    issue_edge_key,
+    ledger_figures,
+    percentiles,
+    start_cloud,
+    stop_all,
+)
 
-DESCRIPTION = "edge link: status changes/s edge->cloud, replay of a 1M-change + 100k-event backlog, live p99"
+DESCRIPTION = (
+    "edge link (cloud and edge in separate processes): steady changes/s, replay of 1M changes over"
+    " 100k keys + 100k events, live latency during replay; every key and event verified in the cloud"
+)
 
-STEADY_CHANGES = 200_000
-BACKLOG_CHANGES = 1_000_000
-BACKLOG_KEYS = 10_000
-BACKLOG_EVENTS = 100_000
-# Live changes appended during replay, and how often.
-LIVE_INTERVAL = 0.01
-MODULE = "mod-bench"
+STEADY_MODULES, STEADY_KEYS, STEADY_RUNS = 1_000, 100, 3
+BACKLOG_MODULES, BACKLOG_KEYS = 1_000, 100
+BACKLOG_CHANGES, BACKLOG_EVENTS = 1_000_000, 100_000
+LIVE_MODULES, LIVE_KEYS, LIVE_RATE = 10, 10, 100.0
+QUICK = {"steady": (20, 100, 1), "backlog": (10, 100, 100_000, 10_000)}
+# Bounds each wait (a replay, a steady run, the last live values) before the bench gives up.
+WAIT = 600.0
 
 
-@asynccontextmanager
-async def _cloud(tmp: Path, port: int = 0) -> AsyncIterator[tuple[str, EdgeHub, InMemoryStatusBus, str]]:
-    """A cloud with the edge link on loopback; yields its URL, hub, bus and an edge key."""
-    store = await SQLiteStore.open(tmp / "store.db")
-    auth = AuthService(store, secret=b"b" * 32, db=await AuthDB.open(tmp / "auth.db"))
+async def _seed_live(data_dir: Path) -> tuple[str, list[str]]:
+    """A system of LIVE_MODULES modules in the cloud's store (before it first starts), for binding."""
+    await trio.Path(data_dir).mkdir(parents=True, exist_ok=True)
+    async with await SQLiteStore.open(data_dir / "store.db") as store:
+        driver = (
+            await store.put(
+                "drivers",
+                {
+                    "name": "Live",
+                    "role": "device",
+                    "module_name": "Live",
+                    "file_name": "bench:Live",
+                    "default_port": 1,
+                },
+            )
+        ).document
+        assert driver is not None
+        device = {"driver_id": driver["id"], "name": "Live", "role": "device", "ip": "10.0.0.1", "port": 1}
+        modules = [dict(device) for _ in range(LIVE_MODULES)]
+        ids = [change.id for change in await store.put_many("modules", modules)]
+        system = (await store.put("systems", {"name": "Live bench room", "modules": ids})).document
+        assert system is not None
+    return system["id"], ids
+
+
+class LiveClient:
+    """A panel bound to every live key over the cloud's control WebSocket."""
+
+    def __init__(self, url: str, system_id: str, modules: list[str]) -> None:
+        self.url = url
+        self.system_id = system_id
+        self.modules = modules
+        self.ledger = SequenceLedger()
+        self.samples: list[tuple[float, float]] = []  # (append time, latency)
+        self.bound = trio.Event()
+        self.errors = 0
+
+    async def run(self) -> None:
+        async with open_websocket_url(self.url) as ws:
+            request = 0
+            for index in range(1, len(self.modules) + 1):
+                for k in range(LIVE_KEYS):
+                    request += 1
+                    bind = {"id": request, "cmd": "bind", "sys": self.system_id, "mod": "Live"}
+                    bind |= {"index": index, "name": f"t{k:02d}"}
+                    await ws.send_message(orjson.dumps(bind).decode())
+            acked = 0
+            while True:
+                frame = orjson.loads(await ws.get_message())
+                now = time.monotonic()
+                kind = frame.get("type")
+                if kind == "success":
+                    acked += 1
+                    if acked == request:
+                        self.bound.set()
+                elif kind == "error":
+                    self.errors += 1
+                elif kind == "notify" and isinstance(frame.get("value"), list):
+                    meta = frame["meta"]
+                    seq, appended = frame["value"]
+                    module_id = self.modules[int(meta["index"]) - 1]
+                    self.ledger.observe(f"{module_id} {meta['name']}", int(seq))
+                    self.samples.append((appended, now - appended))
+
+
+def _stored(data_dir: Path) -> tuple[dict[tuple[str, str], Any], list[Any]]:
+    """The cloud's edge store as it is: status by (module, key), and every event's value."""
+    conn = sqlite3.connect(f"file:{data_dir / 'edges.db'}?mode=ro", uri=True)
     try:
-        key = (
-            (tmp / "edge.key").read_text()
-            if (tmp / "edge.key").exists()
-            else await _edge_key(store, auth, tmp)
-        )
-        bus, router = InMemoryStatusBus(buffer=1_000_000), CallableModuleRouter()
-        app = create_app(store=store, auth=auth, modules=router, status=bus)
-        hub = EdgeHub(store, auth, bus, path=tmp / "edges.db")
-        mount_edge_link(app, hub)
-        config = Config()
-        config.bind = [f"127.0.0.1:{port}"]
-        config.accesslog = None
-        config.graceful_timeout = 0.5
-        stop = trio.Event()
-        async with trio.open_nursery() as nursery:
-            await nursery.start(hub.serve)
-            binds = await nursery.start(partial(serve, app, config, shutdown_trigger=stop.wait))
-            try:
-                yield binds[0], hub, bus, key
-            finally:
-                stop.set()
-                nursery.cancel_scope.deadline = trio.current_time() + 2
+        status = {
+            (m, k): orjson.loads(v)
+            for m, k, v in conn.execute("SELECT module_id, key, value FROM status WHERE kind = 'status'")
+        }
+        events = [orjson.loads(v) for (v,) in conn.execute("SELECT value FROM events WHERE kind = 'event'")]
     finally:
-        await auth.aclose()
-        await store.aclose()
+        conn.close()
+    return status, events
 
 
-async def _edge_key(store: SQLiteStore, auth: AuthService, tmp: Path) -> str:
-    user = await auth.create_user(
-        name="edge", email="edge@example.com", password="pw-123456", role=Role.SUPPORT
-    )
-    document, key = await auth.create_api_key(user["id"], "edge", ["public"])
-    await store.put("edges", {"name": "bench", "api_key_id": document["id"]})
-    (tmp / "edge.key").write_text(key)
-    return key
+async def _linked(cloud_url: str, token: str, edge_id: str) -> float:
+    """When the cloud first reports the edge online (polled every 10 ms): the link is back."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=cloud_url + PREFIX, headers=headers) as api:
+        with trio.fail_after(WAIT):
+            while True:
+                reply = await api.get(f"/edges/{edge_id}")
+                if reply.status_code == 200 and reply.json()["sync"]["online"]:
+                    return time.monotonic()
+                await trio.sleep(0.01)
 
 
-async def _no_exec(module_id: str, method: str, args: Any, role: str) -> Any:
-    return None
-
-
-async def _drained(outbox: Outbox) -> None:
-    """Return once the cloud has acknowledged everything appended so far."""
-    while (await outbox.stats()).depth:  # noqa: ASYNC110 - the outbox has no "empty" event to wait on
-        await trio.sleep(0.05)
-
-
-async def _steady(tmp: Path, changes: int) -> float:
-    """Status changes/s from append to acknowledged by the cloud, every key distinct (no compaction)."""
-    async with (
-        _cloud(tmp) as (url, _hub, bus, key),
-        Outbox(tmp / "steady.db") as outbox,
-        Replica(tmp / "r1.db") as replica,
-        trio.open_nursery() as nursery,
-    ):
-        await nursery.start(outbox.serve)
-        await nursery.start(partial(serve_uplink, url, key, "node-s", outbox, replica, _no_exec))
-        await trio.sleep(0.5)  # connected, snapshot applied
-        started = time.perf_counter()
-        for n in range(changes):
-            outbox.append_status(MODULE, f"k{n}", n)
-            if n % 2000 == 0:
-                await trio.sleep(0.001)  # let the flusher and sender run, as a real node would
-        await _drained(outbox)
-        elapsed = time.perf_counter() - started
-        assert await bus.get_key(MODULE, f"k{changes - 1}") == changes - 1
-        nursery.cancel_scope.cancel()
-    return changes / elapsed
-
-
-async def _replay(tmp: Path, changes: int, keys: int, events: int) -> tuple[float, float, int]:
-    """Build a backlog offline, then connect: seconds to drain it, and live latency p99 (ms) meanwhile."""
-    async with Outbox(tmp / "replay.db") as outbox, Replica(tmp / "r2.db") as replica:
-        for n in range(changes):
-            outbox.append_status(MODULE, f"k{n % keys}", n)
-            if n % 10_000 == 0:
-                await outbox.flush()
-        payload = {"text": "x" * 80}
-        for n in range(events):
-            outbox.append_event("event", MODULE, payload)
-            if n % 10_000 == 0:
-                await outbox.flush()
-        await outbox.flush()
-        async with _cloud(tmp) as (url, _hub, bus, key):
-            latencies: list[float] = []
-            async with trio.open_nursery() as nursery:
-                await nursery.start(outbox.serve)
-                sent: dict[int, float] = {}
-
-                async def live() -> None:
-                    async with bus.subscribe("mod-live", "tick") as values:
-                        async for value in values:
-                            latencies.append(time.perf_counter() - sent[value])
-
-                nursery.start_soon(live)
-
-                async def ticker() -> None:
-                    n = 0
-                    while True:
-                        sent[n] = time.perf_counter()
-                        outbox.append_status("mod-live", "tick", n)
-                        n += 1
-                        await trio.sleep(LIVE_INTERVAL)
-
-                started = time.perf_counter()
-                await nursery.start(
-                    partial(
-                        serve_uplink,
-                        url,
-                        key,
-                        "node-r",
-                        outbox,
-                        replica,
-                        _no_exec,
-                        backoff=Backoff(base=0.05),
-                    )
-                )
-                nursery.start_soon(ticker)
-                await _drained(outbox)
-                elapsed = time.perf_counter() - started
-                stored = len(await _hub.events())
-                nursery.cancel_scope.cancel()
-    ordered = sorted(latencies) or [float("nan")]
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000
-    return elapsed, p99, stored
+async def _api_token(cloud_url: str) -> str:
+    return await trio.to_thread.run_sync(login, cloud_url, "admin", ADMIN_PASSWORD)
 
 
 async def run(quick: bool) -> list[Figure]:
-    scale = 100 if quick else 1
+    steady_modules, steady_keys, steady_runs = (
+        QUICK["steady"] if quick else (STEADY_MODULES, STEADY_KEYS, STEADY_RUNS)
+    )
+    b_modules, b_keys, b_changes, b_events = (
+        QUICK["backlog"] if quick else (BACKLOG_MODULES, BACKLOG_KEYS, BACKLOG_CHANGES, BACKLOG_EVENTS)
+    )
+    figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="transom-bench-sync-") as name:
         tmp = Path(name)
-        rate = await _steady(tmp, STEADY_CHANGES // scale)
-        elapsed, p99, stored = await _replay(
-            tmp, BACKLOG_CHANGES // scale, max(1, BACKLOG_KEYS // scale), BACKLOG_EVENTS // scale
-        )
-    assert stored == BACKLOG_EVENTS // scale, f"{stored} events arrived, not {BACKLOG_EVENTS // scale}"
-    return [
-        Figure("steady status changes edge->cloud (distinct keys)", round(rate), "changes/s", 20_000),
+        cloud_dir = tmp / "cloud"
+        system_id, live_modules = await _seed_live(cloud_dir)
+        port = free_port()
+        cloud_url = f"http://127.0.0.1:{port}"
+        cloud: Proc | None = await start_cloud(cloud_dir, port, tmp, seconds=WAIT)
+        edge_id, key = await issue_edge_key(cloud_dir, "bench site")
+        token = await _api_token(cloud_url)
+        edge = await EdgeProcess.start(cloud_url, tmp / "edge", key, tmp)
+        try:
+            # Steady: the link is up once a first small run is acknowledged.
+            await edge.ask("steady", modules=1, keys=1, prefix="warm")
+            rates = []
+            for n in range(steady_runs):
+                done = await edge.ask("steady", modules=steady_modules, keys=steady_keys, prefix=f"r{n}")
+                rates.append(done["offered"] / done["seconds"])
+            status, _ = _stored(cloud_dir)
+            steady_wrong = sum(
+                1
+                for n in range(steady_runs)
+                for m in range(steady_modules)
+                for k in range(steady_keys)
+                if (status.get((f"mod-r{n}s{m:04d}", f"k{k:03d}")) or [None])[0] != 1
+            )
+            figures += [
+                Figure(
+                    f"steady: distinct-key changes edge->cloud, append to ack, median of {steady_runs}",
+                    round(statistics.median(rates)),
+                    "changes/s",
+                    50_000,
+                ),
+                Figure(
+                    f"steady: of {steady_runs * steady_modules * steady_keys:,} changes, missing or wrong in"
+                    " the cloud's store",
+                    steady_wrong,
+                    "changes",
+                    0,
+                    "lower",
+                ),
+            ]
+
+            # Replay: the cloud goes away, the backlog builds, the cloud comes back.
+            await stop_all(cloud)
+            cloud = None
+            backlog = await edge.ask(
+                "backlog", modules=b_modules, keys=b_keys, changes=b_changes, events=b_events
+            )
+            await edge.ask("live", modules=live_modules, keys=LIVE_KEYS, rate=LIVE_RATE)
+            cloud = await start_cloud(cloud_dir, port, tmp, seconds=WAIT)
+            back_at = time.monotonic()
+            linked_at = await _linked(cloud_url, token, edge_id)
+            client = LiveClient(
+                f"ws://127.0.0.1:{port}{PREFIX}/systems/control?bearer_token={token}", system_id, live_modules
+            )
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(client.run)
+                acked_at = (await edge.ask("wait_acked", upto=backlog["last_seq"]))["acked_at"]
+                with trio.fail_after(60):
+                    await client.bound.wait()
+                live = await edge.ask("live_stop")
+                final: dict[str, int] = live["final"]
+
+                def caught_up() -> bool:
+                    return all(client.ledger.last.get(k) == v for k, v in final.items())
+
+                with trio.move_on_after(60):
+                    while not caught_up():  # noqa: ASYNC110 - the client has no event per value
+                        await trio.sleep(0.05)
+                nursery.cancel_scope.cancel()
+            status, events = _stored(cloud_dir)
+        finally:
+            await stop_all(cloud, edge.proc)
+    per_key = b_changes // (b_modules * b_keys)
+    backlog_wrong = sum(
+        1
+        for m in range(b_modules)
+        for k in range(b_keys)
+        if status.get((f"mod-b{m:04d}", f"k{k:03d}")) != [per_key, 0]
+    )
+    seen = [e.get("n") for e in events if isinstance(e, dict)]
+    events_wrong = len(seen) - len(set(seen)) + len(set(range(b_events)) - set(seen))
+    window = [latency for appended, latency in client.samples if linked_at <= appended <= acked_at]
+    figures += [
         Figure(
-            f"replay of {BACKLOG_CHANGES // scale:,} status changes + {BACKLOG_EVENTS // scale:,} events",
-            round(elapsed, 2),
+            "replay: items offered while the cloud was away (status changes + events)",
+            backlog["offered"],
+            "items",
+        ),
+        Figure("replay: items sent after compaction (one per key + every event)", backlog["rows"], "items"),
+        Figure(
+            f"replay: cloud API answering to last of {b_changes:,} changes over {b_modules * b_keys:,} keys"
+            f" + {b_events:,} events acknowledged (redial backoff <= 1 s)",
+            round(acked_at - back_at, 2),
             "s",
             30,
             "lower",
         ),
-        Figure("live change latency p99 during replay", round(p99, 1), "ms", 500, "lower"),
+        Figure(
+            "replay: cloud API answering to the edge's link up (redial)",
+            round(linked_at - back_at, 2),
+            "s",
+            None,
+            "lower",
+        ),
+        Figure(
+            "replay: keys whose final value is wrong in the cloud's store", backlog_wrong, "keys", 0, "lower"
+        ),
+        Figure(
+            "replay: events missing or duplicated in the cloud's store", events_wrong, "events", 0, "lower"
+        ),
+        *percentiles(
+            f"live latency during replay ({LIVE_RATE:g}/s over {LIVE_MODULES * LIVE_KEYS} keys)",
+            window,
+            {0.99: 200.0},
+        ),
+        *ledger_figures("live during replay", client.ledger.summary(final)),
     ]
+    return figures

@@ -119,8 +119,8 @@ async def wait_until(
     raise AssertionError(f"no {what} within {seconds:g} s{tail}")
 
 
-async def start_cloud(data_dir: Path, port: int, log_dir: Path) -> Proc:
-    """`transom cloud run` on `port`, once its API answers."""
+async def start_cloud(data_dir: Path, port: int, log_dir: Path, *, seconds: float = 60) -> Proc:
+    """`transom cloud run` on `port`, once its API answers (within `seconds`)."""
     command = [*TRANSOM, "cloud", "run", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
     env = {"TRANSOM_ADMIN_PASSWORD": ADMIN_PASSWORD}
     cloud = await Proc.start("cloud", command, log_dir / "cloud.log", env)
@@ -132,7 +132,7 @@ async def start_cloud(data_dir: Path, port: int, log_dir: Path) -> Proc:
         except httpx.HTTPError:
             return False
 
-    await wait_until(answers, seconds=60, what="cloud API", proc=cloud)
+    await wait_until(answers, seconds=seconds, what="cloud API", proc=cloud)
     return cloud
 
 

@@ -1,8 +1,9 @@
 """kill -9 of an edge node mid-batch loses nothing its outbox acknowledged as durable.
 
-Mid-batch for sure: the cloud process is frozen (SIGSTOP) for a second while the node keeps
-sending, so batches sit on the wire unacknowledged when the node is killed; the cloud then
-resumes (SIGCONT), stores what had reached it, and the restarted node sends the rest again.
+Mid-batch for sure: the cloud process is frozen (SIGSTOP) while the node keeps sending,
+until its outbox is durably ahead of what the cloud stored, so batches sit on the wire
+unacknowledged when the node is killed; the cloud then resumes (SIGCONT), stores what had
+reached it, and the restarted node sends the rest again.
 
 "Acknowledged as durable" is the outbox's contract: an append whose flush completed. The
 node runs as `tests.e2e.node_runner`, which journals each append (seq, what) and, after each
@@ -61,6 +62,14 @@ def read_journal(path: Path) -> tuple[int, dict[int, dict[str, Any]], dict[int, 
     return durable, events, statuses
 
 
+def _chatty_events(journal: Path) -> int:
+    """How many of the chatty modules' events the node has journaled so far."""
+    if not journal.exists():
+        return 0
+    _, events, _ = read_journal(journal)
+    return sum(str(e["p"].get("message", "")).startswith("event") for e in events.values())
+
+
 async def test_kill9_of_the_edge_mid_batch_loses_nothing_acknowledged(tmp_path: Path) -> None:
     simulators = {
         "room1-display": PJLinkProjector(),
@@ -91,12 +100,23 @@ async def test_kill9_of_the_edge_mid_batch_loses_nothing_acknowledged(tmp_path: 
                 await wait_until(
                     lambda i=index: start(i), seconds=60, what=f"Chatty_{index} started", proc=node
                 )
-            await trio.sleep(2.0)
-            stats = (await api.get(f"/edges/{site.edge_id}")).json()["sync"]
-            assert stats["online"] and stats["last_acked_seq"] > 0  # batches are flowing
+
+            async def flowing() -> bool:  # the cloud acknowledges batches, and events are among them
+                stats = (await api.get(f"/edges/{site.edge_id}")).json()["sync"]
+                return bool(stats["online"] and stats["last_acked_seq"] > 0) and _chatty_events(journal) > 100
+
+            await wait_until(flowing, seconds=60, what="batches flowing and acknowledged", proc=node)
             cloud.process.send_signal(signal.SIGSTOP)
             try:
-                await trio.sleep(1.0)  # the node sends its window of batches; no ack comes back
+                # The node keeps making appends durable and sending them; no ack comes back.
+                # Kill it once its outbox is durably ahead of what the frozen cloud stored.
+                stored = cloud_last_seq(tmp_path / "cloud", "node-1")
+                await wait_until(
+                    lambda: read_journal(journal)[0] > stored + 100,
+                    seconds=60,
+                    what="durable appends beyond what the frozen cloud stored",
+                    proc=node,
+                )
                 await node.kill9()
                 stored_at_kill = cloud_last_seq(tmp_path / "cloud", "node-1")
             finally:

@@ -30,8 +30,9 @@ from drivers.simulators.base import Connection, Simulator
 from tests.edge.site_files import ADMIN_KEY, site, write_site
 from tests.servers.ports import free_port
 
-# How long a node process gets to start serving (imports, etcd registration, driver hosts).
-START_TIMEOUT = 30.0
+# How long a node process gets to start serving (imports, etcd registration, driver hosts):
+# generous, for a loaded 2-core machine running several node processes at once.
+START_TIMEOUT = 180.0
 
 
 class EchoSimulator(Simulator):

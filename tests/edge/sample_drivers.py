@@ -75,21 +75,24 @@ class Emitter(Driver):
 
     generic_name = "Emitter"
 
-    async def emit(self, rate: float, count: int, keys: int = 100) -> int:
+    async def emit(self, rate: float, count: int, keys: int = 100, first: int = 0) -> list[float]:
+        """Set `count` values, sequences `first`, `first + 1`...; returns [count, start, end]
+        (monotonic), so the offered rate is measured here, where the values are made."""
         # Paced by the clock, not one sleep per value: each wakeup sets every value due by
         # now (a sleep costs more than a value at tens of thousands a second).
         start = time.monotonic()
         sent = 0
         while sent < count:
             due = min(count, int((time.monotonic() - start) * rate) + 1) if rate > 0 else sent + 200
-            for sequence in range(sent, min(due, count)):
+            for n in range(sent, min(due, count)):
+                sequence = first + n
                 self[f"k{sequence % keys}"] = [sequence, time.monotonic()]
             sent = min(due, count)
             if rate > 0 and sent < count:
                 await trio.sleep(max(0.0, start + sent / rate - time.monotonic()))
             else:
                 await trio.lowlevel.checkpoint()
-        return count
+        return [count, start, time.monotonic()]
 
 
 class SecondEmitter(Emitter):

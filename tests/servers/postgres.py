@@ -39,8 +39,9 @@ PG_USER = "postgres"
 DATABASE = "transom"
 # initdb writes a few hundred files; with --no-sync it takes well under a second.
 INITDB_TIMEOUT = 60.0
-# Durability is pointless for a throw-away test server and costs a disk flush per commit.
-SPEED_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+# Durable as in production: the store's durability tests (a commit survives a kill -9 of the
+# server) mean nothing on a server that does not flush its WAL. A flush per commit is the price.
+DURABILITY_SETTINGS = ("fsync=on", "synchronous_commit=on", "full_page_writes=on")
 
 
 def _bin_dir() -> Path:
@@ -66,7 +67,7 @@ class PostgresServer(ProcessControls):
         self.port = free_port()
         argv = [str(bin_dir / "postgres"), "-D", str(data_dir), "-p", str(self.port)]
         argv += ["-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={socket_dir}"]
-        for setting in SPEED_SETTINGS:
+        for setting in DURABILITY_SETTINGS:
             argv += ["-c", setting]
         self.process = ServerProcess(
             "postgres",

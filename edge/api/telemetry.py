@@ -3,7 +3,7 @@
     ready     the node has a site configuration to run (from its file or its replica)
     gauges    transom_modules{state}: modules by state (running, connected, not connected,
               crash loop, ...); transom_driver_hosts{state} and transom_driver_host_restarts;
-              transom_dispatch_datagrams{...} when dispatch reports counters; all read from the
+              transom_dispatch_total{port,outcome} (dispatch's counters); all read from the
               node's health when scraped, so nothing is counted twice
 """
 
@@ -36,8 +36,19 @@ def edge_telemetry(context: ApiContext) -> Telemetry:
             labels = {"driver": str(host.get("driver"))}
             restarts = float(host.get("restarts") or 0)
             yield "transom_driver_host_restarts", "Restarts of each driver host process.", labels, restarts
+        yield from _dispatch_gauges(health.get("dispatch") or {})
 
     return Telemetry("edge", gauges=gauges, readiness=readiness)
+
+
+def _dispatch_gauges(dispatch: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, str], float]]:
+    """Dispatch's counters (edge/dispatch/counters.py) per listener and outcome, from its health."""
+    listeners: dict[str, Any] = {"traps": dispatch.get("traps") or {}, **(dispatch.get("inbound") or {})}
+    for port, counters in sorted(listeners.items()):
+        for outcome, value in sorted(counters.items() if isinstance(counters, dict) else ()):
+            if isinstance(value, int) and not isinstance(value, bool) and outcome != "port":
+                labels = {"port": port, "outcome": outcome}
+                yield "transom_dispatch_total", "Datagrams and connections on dispatch ports.", labels, float(value)
 
 
 def _module_state(module: dict[str, Any]) -> str:

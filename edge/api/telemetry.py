@@ -48,7 +48,7 @@ def _dispatch_gauges(dispatch: dict[str, Any]) -> Iterator[tuple[str, str, dict[
         for outcome, value in sorted(counters.items() if isinstance(counters, dict) else ()):
             if isinstance(value, int) and not isinstance(value, bool) and outcome != "port":
                 labels = {"port": port, "outcome": outcome}
-                yield "transom_dispatch_total", "Datagrams and connections on dispatch ports.", labels, float(value)
+                yield "transom_dispatch_total", "Datagrams and connections by outcome.", labels, float(value)
 
 
 def _module_state(module: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ import trio
 
 from drivers.sdk import Level, UnknownModuleError
 from drivers.sdk.host_client import LogLine, StatusBatch
+from edge.cluster.latest import Latest
 from edge.config.holder import SiteHolder
 from edge.errors import ModuleNotRunning
 from edge.forwarding import PeerForwarder
@@ -86,8 +87,10 @@ class ModuleManager:
         forwarder: PeerForwarder | None = None,
         policy: RestartPolicy | None = None,
         health_interval: float | None = None,
+        permit: Latest[float | None] | None = None,
     ) -> None:
         self.node_id = node_id
+        self.permit = permit
         self.site = site
         self.bus = bus
         self.placement: Placement = placement or LocalPlacement(node_id)
@@ -181,6 +184,7 @@ class ModuleManager:
             on_log=self._log,
             directory=self.directory,
             policy=self.policy,
+            permit=self.permit,
             **({"health_interval": self.health_interval} if self.health_interval else {}),
         )
         hosted = self.hosts[driver] = _Hosted(supervisor)

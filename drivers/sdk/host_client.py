@@ -221,6 +221,13 @@ class HostProcess:
         await self._request({"t": "ping"}, timeout, "ping")
         return trio.current_time() - started
 
+    def grant_permit(self, until: float | None) -> None:
+        """Let the host drive devices until CLOCK_MONOTONIC `until` (None: for ever).
+
+        It lets go of every device by itself when the permit lapses (see `host_permit.py`).
+        """
+        self._writer.send_nowait({"t": "permit", "until": until})
+
     def set_debug(self, module_id: str, enabled: bool = True) -> None:
         """Forward (or stop forwarding) a module's DEBUG log lines."""
         self._writer.send_nowait({"t": "debug", "module_id": module_id, "enabled": enabled})

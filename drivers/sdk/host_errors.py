@@ -6,6 +6,7 @@ DriverError (drivers.sdk.errors)
 │   ├── HostDiedError       the process exited (or its pipe broke); pending requests fail with it
 │   └── HostTimeoutError    a request got no answer within the client's bound
 ├── ModuleStartError        the host could not start (or keep running) a module
+├── PermitLapsedError       the host's permit to drive devices lapsed (the node may be fenced)
 ├── FunctionRaisedError     a driver function raised something other than an SDK error
 └── ProtocolError           a frame was too long, undecodable, or not a known message
 
@@ -54,6 +55,14 @@ class HostTimeoutError(HostError):
 
 class ModuleStartError(DriverError):
     """Raised when the host could not start a module (bad config, transport, duplicate id)."""
+
+
+class PermitLapsedError(DriverError):
+    """Raised for an exec that reaches a host whose permit from the node has lapsed.
+
+    The host has let go of its devices (see `host_permit.py`): the call did not run and will
+    not run later. Not raised for a module that is merely disconnected from its device.
+    """
 
 
 class FunctionRaisedError(DriverError):

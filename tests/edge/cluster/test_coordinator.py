@@ -174,10 +174,14 @@ class SteppedMembership:
     def __init__(self, view: ClusterView) -> None:
         self.node_id = view.node_id
         self._view = Latest(view)
+        self.permit: Latest[float | None] = Latest(None)
 
     @property
     def view(self) -> ClusterView:
         return self._view.value
+
+    def holds_lease(self) -> bool:
+        return True
 
     def views(self) -> AsyncIterator[ClusterView]:
         return self._view.follow()

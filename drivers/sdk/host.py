@@ -237,6 +237,7 @@ class DriverHost:
 
     async def _run_module(self, entry: _Module, request_id: int | None) -> None:
         module_id = entry.config.id
+        replied = False
         try:
             with entry.scope:
                 async with trio.open_nursery() as nursery:
@@ -252,6 +253,7 @@ class DriverHost:
                     entry.started.set()
                     if request_id is not None:  # None: restarted by a renewed permit
                         await self.writer.send({"t": "started", "id": request_id, "module_id": module_id})
+                        replied = True
         except Exception as exc:
             entry.error = _describe(exc)
             log.error("[%s] module failed: %s", module_id, entry.error)
@@ -262,7 +264,10 @@ class DriverHost:
             if self.modules.get(module_id) is entry:
                 del self.modules[module_id]
             self.logs.forget(module_id)
-            if not started and request_id is not None:
+            if request_id is not None and not replied and module_id in self.suspended:
+                # The permit lapsed while it loaded: it starts with the next permit.
+                self.writer.send_nowait({"t": "started", "id": request_id, "module_id": module_id})
+            elif not started and request_id is not None:
                 error = entry.error or "stopped before it started"
                 self.writer.send_nowait(
                     {"t": "started", "id": request_id, "module_id": module_id, "error": error}

@@ -260,9 +260,18 @@ class ModuleManager:
     # -- calls --------------------------------------------------------------------------------
 
     async def execute(
-        self, module_id: str, method: str, args: Sequence[Any] | Mapping[str, Any], *, level: Level
+        self,
+        module_id: str,
+        method: str,
+        args: Sequence[Any] | Mapping[str, Any],
+        *,
+        level: Level,
+        deadline: float | None = None,
     ) -> Any:
         """Run a function of a module of the site, here or on the node that runs it.
+
+        `deadline` (CLOCK_MONOTONIC) is the caller's start-by deadline: the host drops a call it
+        cannot start before then (`ExecExpiredError`), never running it late.
 
         Raises:
             UnknownModuleError: the site has no such module.
@@ -271,7 +280,7 @@ class ModuleManager:
         """
         hosted = self._hosted_of(module_id)
         if hosted is not None:
-            return await hosted.supervisor.execute(module_id, method, args, level=level)
+            return await hosted.supervisor.execute(module_id, method, args, level=level, deadline=deadline)
         if module_id not in self.site().modules:
             raise UnknownModuleError(f"the site has no module {module_id!r}")
         owner = self.placement.owner_of(module_id)

@@ -328,7 +328,13 @@ class DriverHostSupervisor:
         self._on_module(ModuleEvent(module_id, False))
 
     async def execute(
-        self, module_id: str, method: str, args: Sequence[Any] | Mapping[str, Any], *, level: Level
+        self,
+        module_id: str,
+        method: str,
+        args: Sequence[Any] | Mapping[str, Any],
+        *,
+        level: Level,
+        deadline: float | None = None,
     ) -> Any:
         """Run a function of one of this host's modules.
 
@@ -349,7 +355,9 @@ class DriverHostSupervisor:
             raise ModuleNotRunning(
                 f"module {module_id!r} failed to start: {self.last_error or 'see its state'}"
             )
-        return await host.execute(module_id, method, args, level=level, timeout=EXEC_TIMEOUT)
+        return await host.execute(
+            module_id, method, args, level=level, timeout=EXEC_TIMEOUT, deadline=deadline
+        )
 
     def set_debug(self, module_id: str, enabled: bool) -> None:
         host = self.host

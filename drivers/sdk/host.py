@@ -16,20 +16,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
 
+from drivers.sdk.command_queue import EXEC_DEADLINE
 from drivers.sdk.config import ModuleConfig
 from drivers.sdk.driver import Driver
 from drivers.sdk.errors import DriverError, UnknownModuleError
 from drivers.sdk.host_batching import LogForwarder, StatusBatcher
 from drivers.sdk.host_directory import ParentDirectory
-from drivers.sdk.host_errors import ModuleStartError, PermitLapsedError, ProtocolError, error_to_wire
+from drivers.sdk.host_errors import (
+    ExecExpiredError,
+    ModuleStartError,
+    PermitLapsedError,
+    ProtocolError,
+    error_to_wire,
+)
 from drivers.sdk.host_permit import Permit
 from drivers.sdk.host_protocol import READ_SIZE, FrameDecoder, FrameWriter, Message, encode
 from drivers.sdk.loader import load_driver
@@ -153,8 +162,15 @@ class DriverHost:
             if not isinstance(args, list | dict):
                 raise TypeError(f"args must be a list or an object, not {type(args).__name__}")
             level = str(message.get("level") or "user")
+            deadline = message.get("deadline")
             tasks.start_soon(
-                self._exec, message["id"], str(message["module_id"]), str(message["method"]), args, level
+                self._exec,
+                message["id"],
+                str(message["module_id"]),
+                str(message["method"]),
+                args,
+                level,
+                None if deadline is None else float(deadline),
             )
         elif kind == "start":
             self._start(message)
@@ -326,9 +342,20 @@ class DriverHost:
 
     # -- requests -----------------------------------------------------------------------------
 
-    async def _exec(self, request_id: Any, module_id: str, method: str, args: Any, level: str) -> None:
+    async def _exec(
+        self, request_id: Any, module_id: str, method: str, args: Any, level: str, deadline: float | None
+    ) -> None:
+        # The caller's start-by deadline on this process's clock (CLOCK_MONOTONIC is the
+        # machine's): a call that cannot start by then is dropped, never run late.
+        due = math.inf if deadline is None else trio.current_time() + (deadline - time.monotonic())
         try:
             runtime = await self._running(module_id)
+            if trio.current_time() >= due:
+                raise ExecExpiredError(
+                    f"{method}() was dropped: its caller's deadline passed before it could run"
+                )
+            if deadline is not None:  # its commands still queued when the call's bound ends are dropped
+                EXEC_DEADLINE.set(trio.current_time() + runtime.function_timeout)
             value = await runtime.execute(method, args, level=level)
             frame = encode({"t": "result", "id": request_id, "ok": True, "value": value})
         except Exception as exc:

@@ -6,6 +6,7 @@ UnknownFunctionError                   404  function_not_found   3 request_faile
 AccessDeniedError                      403  access_denied        2 access_denied
 InvalidArgumentsError                  400  bad_arguments        1 bad_request
 FunctionTimeoutError, HostTimeoutError 504  timeout              3 request_failed
+  ExecExpiredError (dropped, not run)
 ModuleUnavailable, HostDiedError,      503  module_offline       3 request_failed
   PermitLapsedError (node fenced)
 any other DriverError (the driver's)   500  request_failed       3 request_failed
@@ -25,7 +26,7 @@ from drivers.sdk import (
     UnknownFunctionError,
     UnknownModuleError,
 )
-from drivers.sdk.host_errors import HostDiedError, HostTimeoutError, PermitLapsedError
+from drivers.sdk.host_errors import ExecExpiredError, HostDiedError, HostTimeoutError, PermitLapsedError
 from edge.errors import ModuleUnavailable
 from sync import control as frames
 
@@ -50,6 +51,7 @@ _TABLE: tuple[tuple[type[BaseException], int, str, int], ...] = (
     (InvalidArgumentsError, 400, "bad_arguments", frames.BAD_REQUEST),
     (FunctionTimeoutError, 504, "timeout", frames.REQUEST_FAILED),
     (HostTimeoutError, 504, "timeout", frames.REQUEST_FAILED),
+    (ExecExpiredError, 504, "timeout", frames.REQUEST_FAILED),
     (ModuleUnavailable, 503, "module_offline", frames.REQUEST_FAILED),
     (HostDiedError, 503, "module_offline", frames.REQUEST_FAILED),
     (PermitLapsedError, 503, "module_offline", frames.REQUEST_FAILED),

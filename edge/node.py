@@ -137,10 +137,11 @@ def _membership(options: NodeOptions, node_id: str, info: dict[str, Any]) -> Mem
         raise ValueError(
             f"--etcd needs a fixed --listen port: peers forward exec to it, not {options.listen!r}"
         )
-    # A renewal must not wait on one frozen member for long: a quarter of the lease leaves time
-    # to fail over to another member and renew before the hosts' permits lapse.
+    # A renewal must not wait on one frozen member for long: a third of the lease leaves time
+    # to fail over to another member and renew before the hosts' permits lapse, and is still
+    # long enough for a loaded machine not to give up on a healthy member.
     return EtcdMembership(
-        EtcdClient(options.etcd, request_timeout=min(1.0, options.lease_ttl / 4)),
+        EtcdClient(options.etcd, request_timeout=min(1.0, options.lease_ttl / 3)),
         prefix=options.etcd_prefix,
         site=options.site,
         node_id=node_id,

@@ -67,7 +67,7 @@ def _describe(exc: BaseException) -> str:
 
 
 class _Module:
-    __slots__ = ("config", "ended", "error", "runtime", "scope", "started", "stopping")
+    __slots__ = ("config", "ended", "error", "lapsed", "runtime", "scope", "started", "stopping")
 
     def __init__(self, config: ModuleConfig) -> None:
         self.config = config
@@ -77,6 +77,7 @@ class _Module:
         self.ended = trio.Event()
         self.error: str | None = None
         self.stopping = False
+        self.lapsed = False  # cancelled by a lapsed permit: it runs again with the next one
 
     @property
     def running(self) -> bool:
@@ -228,6 +229,7 @@ class DriverHost:
         for module_id, entry in list(self.modules.items()):
             self.suspended[module_id] = entry.config
             entry.stopping = True
+            entry.lapsed = True
             entry.scope.cancel()
             self.batcher.add(StatusChange(module_id, "connected", False, "false"))
 
@@ -280,7 +282,7 @@ class DriverHost:
             if self.modules.get(module_id) is entry:
                 del self.modules[module_id]
             self.logs.forget(module_id)
-            if request_id is not None and not replied and module_id in self.suspended:
+            if request_id is not None and not replied and entry.lapsed:
                 # The permit lapsed while it loaded: it starts with the next permit.
                 self.writer.send_nowait({"t": "started", "id": request_id, "module_id": module_id})
             elif not started and request_id is not None:

@@ -157,6 +157,9 @@ class CommandQueue:
         transmit: writes a command's bytes to the device; raises TransportError.
         on_transport_error: told when transmit fails, so the owner can reconnect.
         online: whether commands may run now (the owner flips it on connect/disconnect).
+        on_answer: told, for each command that waits for a reply, whether the device answered
+            it (True) or it ended unanswered after its retries (False); so the owner can say
+            a connected device that answers nothing sensible is not responding.
     """
 
     def __init__(
@@ -165,9 +168,11 @@ class CommandQueue:
         *,
         on_transport_error: Callable[[TransportError], None] | None = None,
         online: bool = False,
+        on_answer: Callable[[bool], None] | None = None,
     ) -> None:
         self._transmit = transmit
         self._on_transport_error = on_transport_error
+        self._on_answer = on_answer
         self._heap: list[tuple[int, int, Task]] = []
         self._named: dict[str, Task] = {}
         self._seq = itertools.count()
@@ -305,6 +310,8 @@ class CommandQueue:
                 await signal.wait()
             self.current = None
             if task._state == _DONE:
+                if self._on_answer is not None and task._error is None:
+                    self._on_answer(True)
                 return
             if task._signal_kind == _LOST:
                 self._lost(task, ConnectionLostError(f"connection lost while {task!r} awaited a reply"))
@@ -314,6 +321,8 @@ class CommandQueue:
                     task._finish(None, CommandAbortedError(f"{task!r}: retries exhausted"))
                 else:
                     task._finish(None, CommandTimeoutError(f"{task!r}: no reply in {task.timeout}s"))
+                if self._on_answer is not None:
+                    self._on_answer(False)
                 return
             task.retries -= 1
 

@@ -34,7 +34,7 @@ DEFAULT_HANDOVER_DELAY = 0.5
 # How long a module of a node that left (its lease expired) waits before starting here. Every
 # permit of that node lapsed `permit_margin` before its lease could expire; this covers a busy
 # or descheduled host process taking a while to act on its lapsed permit (docs/architecture.md).
-DEFAULT_TAKEOVER_DELAY = 0.5
+DEFAULT_TAKEOVER_DELAY = 0.25
 
 
 class ModuleHost(Protocol):

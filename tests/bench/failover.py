@@ -4,7 +4,8 @@ Three `transom edge run` processes (lease TTL 2 s) on a real three-member etcd t
 on loopback ports, a site of echo modules, one counting simulator per module in this process.
 A failover is timed from the SIGKILL until every device the killed node drove has a controller
 again (the simulators' own connection counts); the node then comes back and the site settles
-before the next kill. The target is TTL + 1 s.
+before the next kill. The target is TTL + 1 s. Then the freeze scenarios of
+`tests.bench.failover_freezes`: a node frozen, the etcd leader frozen, the cloud restarted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import trio
 
 from cli.bench import Figure
+from tests.bench.failover_freezes import freeze_figures, link_recovery_figures
 from tests.edge.cluster_harness import ClusterNode, EchoSimulator, connected, poll_until, write_cluster_site
 from tests.servers.etcd import EtcdCluster
 from tests.servers.process import require_binary
@@ -63,6 +65,7 @@ async def run(quick: bool) -> list[Figure]:
     sims = [EchoSimulator() for _ in range(count)]
     ids = [f"mod-dev{n:02d}" for n in range(count)]
     times: list[float] = []
+    extra: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="transom-failover-") as temp:
         base = Path(temp)
         (base / "etcd").mkdir()
@@ -85,6 +88,7 @@ async def run(quick: bool) -> list[Figure]:
                         await victim.start(config, etcd=etcd.endpoints, lease_ttl=TTL)
                         await victim.wait_ready()
                         owners = await _settle(sims, nodes, including=victim.node_id)
+                    extra = await freeze_figures(sims, ids, nodes, etcd, quick)
                 finally:
                     for node in nodes:
                         await node.aclose()
@@ -102,4 +106,6 @@ async def run(quick: bool) -> list[Figure]:
         ),
         Figure("failover, slowest", round(max(times), 3), "s", None, "lower"),
         Figure("most controllers a device ever had at once", overlaps, "controllers", 1, "lower"),
+        *extra,
+        *(await link_recovery_figures(quick)),
     ]

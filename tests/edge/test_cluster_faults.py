@@ -39,7 +39,7 @@ DEVICES = 12
 TTL = 2
 NODES = ("node-a", "node-b", "node-c")
 # Bounds one wait for the site to settle (start-up, a takeover, a return) on a loaded machine.
-SETTLE_TIMEOUT = 40.0
+SETTLE_TIMEOUT = 90.0
 FREEZE = 10.0
 
 

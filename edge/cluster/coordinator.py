@@ -3,10 +3,12 @@
 It ties a `Membership` (one node, or etcd with fencing) and a `Placement` to the module manager,
 seen through the `ModuleHost` protocol. On each new view or module list it stops what this node
 no longer owns, then starts what it gained (after the handover delay for modules whose previous
-owner is still a member, or the takeover delay for modules of a node that left). A fenced
-view, or a lease that may have expired (a node resuming from a freeze looks before it acts),
-stops everything at once; a view that arrives while modules are being started interrupts the
-starting, so a joiner's share is given up in time.
+owner is still a member, or the takeover delay for modules of a node that left). While the
+lease may have expired (a fenced view, or a node resuming from a freeze, which looks before it
+acts) it starts nothing and keeps its modules suspended in their hosts (their permits lapsed,
+so they hold no device); if the node comes back under the same lease nothing restarts, under
+a new one it stops them all before placing again. A view that arrives while modules are being
+started interrupts the starting, so a joiner's share is given up in time.
 
 It also runs the membership itself, so that shutting down happens in the safe order: stop this
 node's modules first, then leave the cluster (revoke the lease), after which the others may
@@ -79,6 +81,7 @@ class ClusterCoordinator:
         self._handover_ready: dict[str, float] = {}
         self._changed = trio.Event()
         self._membership_scope: trio.CancelScope | None = None
+        self._epoch: int | None = None  # the lease (count) the running modules were placed under
 
     def __repr__(self) -> str:
         return f"<ClusterCoordinator {self.node_id} running={len(self.running)}>"
@@ -147,7 +150,23 @@ class ClusterCoordinator:
     async def _apply(self) -> None:
         view = self.membership.view
         diff = self.placement.update(self.running, view=view)
-        if not view.active or not self.membership.holds_lease():
+        if view.fenced or (view.active and not self.membership.holds_lease()):
+            # The lease may have expired: the hosts' permits have lapsed, so they hold no
+            # device. Keep the modules loaded, suspended in their hosts: if the lease survived
+            # (an etcd election), they resume with the next permit, nothing restarts.
+            self._handover_ready.clear()
+            return
+        epoch = self.membership.leases_granted
+        if epoch != self._epoch and self.running:
+            # Re-registered under a new lease: the others may have run these modules meanwhile.
+            log.warning(
+                "node %s rejoined under a new lease: stopping its %d modules before placing again",
+                self.node_id, len(self.running),
+            )  # fmt: skip
+            await self._stop_everything()
+            diff = self.placement.update(self.running, view=view)
+        self._epoch = epoch
+        if not view.active:
             self._handover_ready.clear()
             if self.running:
                 log.warning(

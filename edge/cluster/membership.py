@@ -82,6 +82,8 @@ class Membership(Protocol):
     node_id: str
     # The driver hosts' permit: a CLOCK_MONOTONIC deadline, or None for no limit.
     permit: Latest[float | None]
+    # How many leases the node registered under: a new one means the others may have taken over.
+    leases_granted: int
 
     @property
     def view(self) -> ClusterView:
@@ -108,6 +110,7 @@ class SingleNodeMembership:
         self.node_id = node_id
         self._view = Latest(ClusterView(node_id, frozenset({node_id}), infos={node_id: dict(info or {})}))
         self.permit: Latest[float | None] = Latest(None)
+        self.leases_granted = 1
 
     @property
     def view(self) -> ClusterView:

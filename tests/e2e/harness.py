@@ -132,7 +132,8 @@ async def start_cloud(data_dir: Path, port: int, log_dir: Path) -> Proc:
         except httpx.HTTPError:
             return False
 
-    await wait_until(answers, seconds=60, what="cloud API", proc=cloud)
+    # Generous: a loaded 2-core machine has been seen to take a minute to start it.
+    await wait_until(answers, seconds=180, what="cloud API", proc=cloud)
     return cloud
 
 

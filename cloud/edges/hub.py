@@ -191,7 +191,7 @@ class EdgeHub:
         finally:
             sessions.remove(session)
             node.online = any(s.node_id == session.node_id for s in sessions)
-            node.last_seen = time.time()
+            node.last_seen = session.heard_at  # the last frame heard (long ago, if it went silent)
             for event, _ in session.pending.values():
                 event.set()  # no result: the caller reports the edge went away
             if not sessions:

@@ -24,6 +24,7 @@ import trio
 
 from drivers.sdk import Level, UnknownModuleError
 from drivers.sdk.host_client import LogLine, StatusBatch
+from edge.cluster.latest import Latest
 from edge.config.holder import SiteHolder
 from edge.errors import ModuleNotRunning
 from edge.forwarding import PeerForwarder
@@ -86,8 +87,10 @@ class ModuleManager:
         forwarder: PeerForwarder | None = None,
         policy: RestartPolicy | None = None,
         health_interval: float | None = None,
+        permit: Latest[float | None] | None = None,
     ) -> None:
         self.node_id = node_id
+        self.permit = permit
         self.site = site
         self.bus = bus
         self.placement: Placement = placement or LocalPlacement(node_id)
@@ -181,6 +184,7 @@ class ModuleManager:
             on_log=self._log,
             directory=self.directory,
             policy=self.policy,
+            permit=self.permit,
             **({"health_interval": self.health_interval} if self.health_interval else {}),
         )
         hosted = self.hosts[driver] = _Hosted(supervisor)
@@ -256,9 +260,18 @@ class ModuleManager:
     # -- calls --------------------------------------------------------------------------------
 
     async def execute(
-        self, module_id: str, method: str, args: Sequence[Any] | Mapping[str, Any], *, level: Level
+        self,
+        module_id: str,
+        method: str,
+        args: Sequence[Any] | Mapping[str, Any],
+        *,
+        level: Level,
+        deadline: float | None = None,
     ) -> Any:
         """Run a function of a module of the site, here or on the node that runs it.
+
+        `deadline` (CLOCK_MONOTONIC) is the caller's start-by deadline: the host drops a call it
+        cannot start before then (`ExecExpiredError`), never running it late.
 
         Raises:
             UnknownModuleError: the site has no such module.
@@ -267,7 +280,7 @@ class ModuleManager:
         """
         hosted = self._hosted_of(module_id)
         if hosted is not None:
-            return await hosted.supervisor.execute(module_id, method, args, level=level)
+            return await hosted.supervisor.execute(module_id, method, args, level=level, deadline=deadline)
         if module_id not in self.site().modules:
             raise UnknownModuleError(f"the site has no module {module_id!r}")
         owner = self.placement.owner_of(module_id)

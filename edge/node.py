@@ -14,8 +14,9 @@ flushes.
 
 Without `etcd` the node is a one-node cluster that owns every module. With `etcd` it
 registers under a lease of `lease_ttl` seconds with its local API address, so peers forward
-exec for the modules it runs (authenticated with `peer_key`); if it cannot renew the lease it
-fences itself, stopping every module before the others may start them.
+exec for the modules it runs (authenticated with `peer_key`); its driver hosts hold permits
+derived from the lease and let go of their devices by themselves if it is not renewed in time
+(even while this process is frozen), before the others may start them.
 
 With `cloud` and `edge_key` the node syncs with the cloud (`edge.uplink.node_link`): the
 uplink starts first, the configuration comes from the replica (a node that never synced
@@ -136,8 +137,11 @@ def _membership(options: NodeOptions, node_id: str, info: dict[str, Any]) -> Mem
         raise ValueError(
             f"--etcd needs a fixed --listen port: peers forward exec to it, not {options.listen!r}"
         )
+    # A renewal must not wait on one frozen member for long: a third of the lease leaves time
+    # to fail over to another member and renew before the hosts' permits lapse, and is still
+    # long enough for a loaded machine not to give up on a healthy member.
     return EtcdMembership(
-        EtcdClient(options.etcd),
+        EtcdClient(options.etcd, request_timeout=min(1.0, options.lease_ttl / 3)),
         prefix=options.etcd_prefix,
         site=options.site,
         node_id=node_id,
@@ -190,6 +194,7 @@ async def serve_node(
             forwarder=forwarder,
             policy=options.policy,
             health_interval=options.health_interval,
+            permit=membership.permit,
         )
         await nursery.start(manager.serve)
         coordinator = ClusterCoordinator(

@@ -11,6 +11,10 @@ its own process and its own supervisor.
 A crash loop (`crash_loop_restarts` deaths within `crash_loop_window` seconds) is reported,
 not hidden: the supervisor's state becomes `crash_loop` (every module of the host shows
 it, with the last error) and it keeps retrying at the maximum backoff, logging each death.
+
+With a `permit` (a clustered node), the host gets the node's current permit before any module
+starts, and every renewal after (`drivers.sdk.host_permit`): a host lets go of its devices by
+itself when the permit lapses, even if this process is frozen.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from drivers.sdk import Level, ModuleConfig
 from drivers.sdk.host_client import HostProcess, LogLine, StatusBatch, open_host_process
 from drivers.sdk.host_errors import HostError, HostTimeoutError, ModuleStartError
 from drivers.sdk.system import SystemDirectory
+from edge.cluster.latest import Latest
 from edge.errors import HostRestarting, ModuleNotRunning
 
 log = logging.getLogger(__name__)
@@ -83,6 +88,8 @@ class DriverHostSupervisor:
         directory: answers the modules' system lookups.
         policy: restart backoff and crash-loop thresholds.
         health_interval, health_timeout: the ping check.
+        permit: the node's permit (CLOCK_MONOTONIC deadline, None: unlimited), granted to the
+            host and renewed as it changes; without one the host needs none.
     """
 
     def __init__(
@@ -96,8 +103,10 @@ class DriverHostSupervisor:
         policy: RestartPolicy | None = None,
         health_interval: float = HEALTH_INTERVAL,
         health_timeout: float = HEALTH_TIMEOUT,
+        permit: Latest[float | None] | None = None,
     ) -> None:
         self.driver = driver
+        self._permit = permit
         self.policy = policy or RestartPolicy()
         self.health_interval = health_interval
         self.health_timeout = health_timeout
@@ -152,6 +161,8 @@ class DriverHostSupervisor:
                     directory=self._directory,
                 ) as host:
                     self.host = host
+                    if self._permit is not None:  # before any module: the pipe keeps order
+                        host.grant_permit(self._permit.value)
                     await self._load(host)
                     self.state = "running"
                     self._up.set()
@@ -196,9 +207,16 @@ class DriverHostSupervisor:
                         return
 
             nursery.start_soon(check)
+            if self._permit is not None:
+                nursery.start_soon(self._grant_permits, host, self._permit)
             code = await host.wait()
             nursery.cancel_scope.cancel()
         return code
+
+    @staticmethod
+    async def _grant_permits(host: HostProcess, permit: Latest[float | None]) -> None:
+        async for until in permit.follow():
+            host.grant_permit(until)
 
     async def _load(self, host: HostProcess) -> None:
         async with self._lock:
@@ -310,7 +328,13 @@ class DriverHostSupervisor:
         self._on_module(ModuleEvent(module_id, False))
 
     async def execute(
-        self, module_id: str, method: str, args: Sequence[Any] | Mapping[str, Any], *, level: Level
+        self,
+        module_id: str,
+        method: str,
+        args: Sequence[Any] | Mapping[str, Any],
+        *,
+        level: Level,
+        deadline: float | None = None,
     ) -> Any:
         """Run a function of one of this host's modules.
 
@@ -331,7 +355,9 @@ class DriverHostSupervisor:
             raise ModuleNotRunning(
                 f"module {module_id!r} failed to start: {self.last_error or 'see its state'}"
             )
-        return await host.execute(module_id, method, args, level=level, timeout=EXEC_TIMEOUT)
+        return await host.execute(
+            module_id, method, args, level=level, timeout=EXEC_TIMEOUT, deadline=deadline
+        )
 
     def set_debug(self, module_id: str, enabled: bool) -> None:
         host = self.host

@@ -39,7 +39,7 @@ from cloud.auth.errors import AuthenticationFailed
 from cloud.auth.principal import Principal
 from cloud.edges.db import EdgeDB
 from cloud.edges.ownership import ModuleOwnership
-from cloud.edges.session import EdgeSession
+from cloud.edges.session import DEAD_AFTER, EdgeSession
 from cloud.store.base import ConfigStore, Filter, Query
 from sync.link import Batch, Exec, ExecResult
 from sync.model import SettingsCipher
@@ -75,6 +75,7 @@ class NodeHealth:
             "node_id": self.node_id,
             "online": self.online,
             "last_seen": self.last_seen,
+            "silent_for": _since(self.last_seen),
             "backlog": stats.get("depth", 0),
             "lag": stats.get("oldest_age") or 0.0,
             "last_acked_seq": self.last_seq,
@@ -205,7 +206,7 @@ class EdgeHub:
             log.info("edge link down: edge %s node %s", session.edge_id, session.node_id)
             sessions.remove(session)
             node.online = any(s.node_id == session.node_id for s in sessions)
-            node.last_seen = time.time()
+            node.last_seen = session.heard_at  # the last frame heard (long ago, if it went silent)
             for event, _ in session.pending.values():
                 event.set()  # no result: the caller reports the edge went away
             if not sessions:
@@ -240,6 +241,10 @@ class EdgeHub:
         if batch.stats:
             node.stats = {**node.stats, **batch.stats}
 
+    def note_heard(self, edge_id: str, node_id: str) -> None:
+        """A frame came from the node (any frame: it is alive)."""
+        self._node(edge_id, node_id).last_seen = time.time()
+
     def note_health(self, edge_id: str, node_id: str, stats: dict[str, Any]) -> None:
         node = self._node(edge_id, node_id)
         node.last_seen = time.time()
@@ -263,6 +268,7 @@ class EdgeHub:
         return {
             "online": edge_id in self._sessions,
             "last_seen": max(seen) if seen else None,
+            "silent_for": _since(max(seen) if seen else None),
             "backlog": sum(int(v["backlog"] or 0) for v in views),
             "lag": max((float(v["lag"] or 0) for v in views), default=0.0),
             "last_acked_seq": max((v["last_acked_seq"] for v in views), default=0),
@@ -309,6 +315,7 @@ class EdgeHub:
                     args=args,
                     role=principal.role.value,
                     timeout=self.exec_timeout,
+                    deadline=_start_by(session, self.exec_timeout),
                 )
             )
             with trio.move_on_after(self.exec_timeout):
@@ -324,6 +331,22 @@ class EdgeHub:
     def install(self, router: Any) -> None:
         """Make the hub the fallback of a CallableModuleRouter (modules on edges)."""
         router.set_fallback(self.execute)
+
+
+def _start_by(session: EdgeSession, timeout: float) -> float:
+    """The wall-clock time by which the edge must start an exec, or drop it.
+
+    The caller is told "failed" no earlier than this: either when `timeout` runs out, or when
+    the session's watchdog gives up on a silent node, which is DEAD_AFTER after the last frame
+    heard and so no earlier than DEAD_AFTER after what was heard when the exec was sent. A
+    caller told "failed" can therefore trust the call did not start later.
+    """
+    return min(time.time() + timeout, session.heard_at + DEAD_AFTER)
+
+
+def _since(when: float | None) -> float | None:
+    """Seconds since the wall-clock time `when` (how long a node has been silent), or None."""
+    return None if when is None else round(max(0.0, time.time() - when), 3)
 
 
 def _result(answer: ExecResult) -> Any:

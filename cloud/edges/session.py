@@ -3,6 +3,9 @@
 Tasks in the session's nursery:
     reader    hello first; then batches (stored, published, acked), exec results, health
     writer    the only task that sends; fed by a bounded queue
+    watchdog  ends the session when the node has sent nothing for DEAD_AFTER seconds (it
+              sends health every second): a frozen edge keeps its TCP connection open, and
+              must still be shown offline and fail its execs at once (503 module_offline)
     config    a snapshot (full, or a delta against what the node holds), then the
               changefeed, filtered and diffed against the site's scope
 """
@@ -10,7 +13,8 @@ Tasks in the session's nursery:
 from __future__ import annotations
 
 import logging
-from contextlib import aclosing
+import time
+from contextlib import aclosing, suppress
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -48,6 +52,10 @@ SNAPSHOT_CHUNK = 500
 HELLO_TIMEOUT = 15.0
 # Changes gathered into one `changes` frame (and one scope recomputation) at most.
 CHANGES_PER_FRAME = 1000
+# Seconds of silence after which a node is declared gone (the edge's own deadline for the cloud
+# is the same: edge/uplink/session.py DEAD_AFTER); how often that is checked.
+DEAD_AFTER = 15.0
+WATCHDOG_INTERVAL = 0.5
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +73,9 @@ class EdgeSession:
         self._send, self._queue = trio.open_memory_channel[bytes](SEND_QUEUE)
         self.pending: dict[str, tuple[trio.Event, list[ExecResult]]] = {}
         self._held: dict[str, set[str]] = {}
+        self.last_heard = trio.current_time()
+        self.heard_at = time.time()  # the same, on the wall clock (exec deadlines travel in it)
+        self.silent = False  # the watchdog ended the session
 
     async def run(self) -> None:
         """Serve the session until the node goes away (or the hub is cancelled)."""
@@ -74,18 +85,26 @@ class EdgeSession:
         self.node_id = hello.node_id
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._writer, nursery.cancel_scope)
+            nursery.start_soon(self._watchdog, nursery.cancel_scope)
             with self.hub.registered(self):
                 try:
                     head = await self.hub.store.head_revision()
                     await self.send(
                         HelloOk(
-                            edge_id=self.edge_id, node_id=self.node_id, revision=head, jwks=self.hub.jwks()
+                            edge_id=self.edge_id,
+                            node_id=self.node_id,
+                            revision=head,
+                            jwks=self.hub.jwks(),
+                            now=time.time(),
                         )
                     )
                     nursery.start_soon(self._config, hello, head)
                     await self._reader()
                 finally:
                     nursery.cancel_scope.cancel()
+        if self.silent:  # tell it, if it ever reads again; it redials
+            with trio.move_on_after(1.0), suppress(Exception):
+                await self.websocket.close(code=1001, reason="silent for too long")
 
     async def send(self, frame: Any) -> None:
         """Queue a frame (a protocol model, or encoded bytes) for the writer."""
@@ -93,8 +112,19 @@ class EdgeSession:
 
     # Reading -----------------------------------------------------------------------------
 
+    async def _watchdog(self, scope: trio.CancelScope) -> None:
+        while trio.current_time() - self.last_heard < DEAD_AFTER:  # noqa: ASYNC110 -- a clock, not an event
+            await trio.sleep(WATCHDOG_INTERVAL)
+        log.warning("edge %s node %s silent for %g s: offline", self.edge_id, self.node_id, DEAD_AFTER)
+        self.silent = True
+        scope.cancel()
+
     async def _receive(self) -> str | None:
         message = await self.websocket.receive()
+        self.last_heard = trio.current_time()
+        self.heard_at = time.time()
+        if self.node_id:
+            self.hub.note_heard(self.edge_id, self.node_id)
         if message["type"] == "websocket.disconnect":
             return None
         text = message.get("text")

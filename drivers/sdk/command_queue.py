@@ -8,6 +8,10 @@ queued are aborted; `received()` ends the command in flight with `task.success(v
 
 One worker task serves the queue; adding a command spawns nothing, so the cost per
 command is a heap push, two events and one cancel scope.
+
+A command queued by an exec carries that exec's deadline (`EXEC_DEADLINE`, set by the driver
+host for the exec's task): one still queued when the deadline passes is dropped, never sent
+late to the device.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import inspect
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 import trio
@@ -38,6 +43,9 @@ Transmit = Callable[[bytes], Awaitable[None]]
 TaskCallback = Callable[["Task"], Any]
 ResponseHandler = Callable[[bytes, "Task"], Any]
 
+# The deadline (trio time) of the exec the current task serves; None outside an exec or without one.
+EXEC_DEADLINE: ContextVar[float | None] = ContextVar("EXEC_DEADLINE", default=None)
+
 _QUEUED, _RUNNING, _DONE = 0, 1, 2
 _RETRY, _LOST = 1, 2
 
@@ -56,6 +64,7 @@ class Task:
         "_state",
         "_value",
         "callback",
+        "deadline",
         "delay",
         "name",
         "on_receive",
@@ -88,6 +97,7 @@ class Task:
         self.name = name
         self.delay = delay
         self.on_receive = on_receive
+        self.deadline = EXEC_DEADLINE.get()  # the exec that queued it, if any
         self._seq = 0
         self._state = _QUEUED
         self._value: Any = None
@@ -147,6 +157,9 @@ class CommandQueue:
         transmit: writes a command's bytes to the device; raises TransportError.
         on_transport_error: told when transmit fails, so the owner can reconnect.
         online: whether commands may run now (the owner flips it on connect/disconnect).
+        on_answer: told, for each command that waits for a reply, whether the device answered
+            it (True) or it ended unanswered after its retries (False); so the owner can say
+            a connected device that answers nothing sensible is not responding.
     """
 
     def __init__(
@@ -155,9 +168,11 @@ class CommandQueue:
         *,
         on_transport_error: Callable[[TransportError], None] | None = None,
         online: bool = False,
+        on_answer: Callable[[bool], None] | None = None,
     ) -> None:
         self._transmit = transmit
         self._on_transport_error = on_transport_error
+        self._on_answer = on_answer
         self._heap: list[tuple[int, int, Task]] = []
         self._named: dict[str, Task] = {}
         self._seq = itertools.count()
@@ -254,6 +269,9 @@ class CommandQueue:
             if task._state == _QUEUED:
                 if task.name is not None and self._named.get(task.name) is task:
                     del self._named[task.name]
+                if task.deadline is not None and trio.current_time() >= task.deadline:
+                    task._finish(None, CommandAbortedError(f"{task!r} dropped: its caller's deadline passed"))
+                    continue
                 return task
         return None
 
@@ -292,6 +310,8 @@ class CommandQueue:
                 await signal.wait()
             self.current = None
             if task._state == _DONE:
+                if self._on_answer is not None and task._error is None:
+                    self._on_answer(True)
                 return
             if task._signal_kind == _LOST:
                 self._lost(task, ConnectionLostError(f"connection lost while {task!r} awaited a reply"))
@@ -301,6 +321,8 @@ class CommandQueue:
                     task._finish(None, CommandAbortedError(f"{task!r}: retries exhausted"))
                 else:
                     task._finish(None, CommandTimeoutError(f"{task!r}: no reply in {task.timeout}s"))
+                if self._on_answer is not None:
+                    self._on_answer(False)
                 return
             task.retries -= 1
 

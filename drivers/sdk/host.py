@@ -5,30 +5,46 @@ protocol of `host_protocol.py` over its stdin/stdout. Each module is a `ModuleRu
 its own task; each exec, update and stop runs in a task of its own, so a function or hook
 that hangs or raises stalls nobody else. Status leaves in batches, logs rate-limited
 (`host_batching.py`); lookups of other modules go to the node (`host_directory.py`).
+
+Fencing (`host_permit.py`): once the node has sent a `permit`, the host drives devices only
+while it holds; when it lapses the host cancels every module on its own clock (their device
+connections close, their queues stop) and keeps their configurations, refuses execs, and
+starts them again when a new permit comes (a leader election of etcd is not an outage).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
 
+from drivers.sdk.command_queue import EXEC_DEADLINE
 from drivers.sdk.config import ModuleConfig
 from drivers.sdk.driver import Driver
 from drivers.sdk.errors import DriverError, UnknownModuleError
 from drivers.sdk.host_batching import LogForwarder, StatusBatcher
 from drivers.sdk.host_directory import ParentDirectory
-from drivers.sdk.host_errors import ModuleStartError, ProtocolError, error_to_wire
+from drivers.sdk.host_errors import (
+    ExecExpiredError,
+    ModuleStartError,
+    PermitLapsedError,
+    ProtocolError,
+    error_to_wire,
+)
+from drivers.sdk.host_permit import Permit
 from drivers.sdk.host_protocol import READ_SIZE, FrameDecoder, FrameWriter, Message, encode
 from drivers.sdk.loader import load_driver
 from drivers.sdk.metadata import metadata_of
 from drivers.sdk.runtime import ModuleRuntime
+from drivers.sdk.status import StatusChange
 
 # How long a graceful shutdown waits for modules' on_unload before cancelling them.
 SHUTDOWN_GRACE = 5.0
@@ -51,7 +67,7 @@ def _describe(exc: BaseException) -> str:
 
 
 class _Module:
-    __slots__ = ("config", "ended", "error", "runtime", "scope", "started", "stopping")
+    __slots__ = ("config", "ended", "error", "lapsed", "runtime", "scope", "started", "stopping")
 
     def __init__(self, config: ModuleConfig) -> None:
         self.config = config
@@ -61,6 +77,7 @@ class _Module:
         self.ended = trio.Event()
         self.error: str | None = None
         self.stopping = False
+        self.lapsed = False  # cancelled by a lapsed permit: it runs again with the next one
 
     @property
     def running(self) -> bool:
@@ -80,6 +97,9 @@ class DriverHost:
         self.directory = ParentDirectory(writer)
         self.logs = LogForwarder(writer)
         self.modules: dict[str, _Module] = {}
+        # Modules cancelled by a lapsed permit, started again by the next permit.
+        self.suspended: dict[str, ModuleConfig] = {}
+        self.permit = Permit(on_lapse=self._lapse, on_renew=self._renew)
         self._tasks: trio.Nursery | None = None
 
     async def serve(self) -> None:
@@ -89,6 +109,7 @@ class DriverHost:
             async with trio.open_nursery() as tasks:
                 self._tasks = tasks
                 await tasks.start(self.batcher.serve)
+                await tasks.start(self.permit.serve)
                 await self.writer.send(
                     {
                         "t": "ready",
@@ -142,8 +163,15 @@ class DriverHost:
             if not isinstance(args, list | dict):
                 raise TypeError(f"args must be a list or an object, not {type(args).__name__}")
             level = str(message.get("level") or "user")
+            deadline = message.get("deadline")
             tasks.start_soon(
-                self._exec, message["id"], str(message["module_id"]), str(message["method"]), args, level
+                self._exec,
+                message["id"],
+                str(message["module_id"]),
+                str(message["method"]),
+                args,
+                level,
+                None if deadline is None else float(deadline),
             )
         elif kind == "start":
             self._start(message)
@@ -162,6 +190,9 @@ class DriverHost:
             self.logs.set_debug(str(message["module_id"]), bool(message["enabled"]))
         elif kind == "ping":
             tasks.start_soon(self.writer.send, {"t": "pong", "id": message["id"]})
+        elif kind == "permit":
+            until = message["until"]
+            self.permit.grant(None if until is None else float(until))
         else:
             raise ValueError(f"unknown message type {kind!r}")
 
@@ -177,17 +208,54 @@ class DriverHost:
         if not config.id:
             raise ValueError("a module needs an id")
         assert self._tasks is not None
-        if config.id in self.modules:
+        if config.id in self.modules or config.id in self.suspended:
             self._tasks.start_soon(
                 self.writer.send,
                 {"t": "started", "id": request_id, "module_id": config.id, "error": "already running"},
             )
             return
+        if not self.permit.check():
+            # It starts with the next permit; until then it holds no device, as if reconnecting.
+            self.suspended[config.id] = config
+            reply = {"t": "started", "id": request_id, "module_id": config.id}
+            self._tasks.start_soon(self.writer.send, reply)
+            return
         entry = self.modules[config.id] = _Module(config)
         self._tasks.start_soon(self._run_module, entry, request_id)
 
-    async def _run_module(self, entry: _Module, request_id: int) -> None:
+    def _lapse(self) -> None:
+        """The permit lapsed: cancel every module now (no on_unload talk to the device)."""
+        log.warning("permit lapsed: letting go of %d modules' devices", len(self.modules))
+        for module_id, entry in list(self.modules.items()):
+            self.suspended[module_id] = entry.config
+            entry.stopping = True
+            entry.lapsed = True
+            entry.scope.cancel()
+            self.batcher.add(StatusChange(module_id, "connected", False, "false"))
+
+    def _renew(self) -> None:
+        """A permit came after a lapse: start the suspended modules again."""
+        assert self._tasks is not None
+        suspended, self.suspended = self.suspended, {}
+        log.info("permit renewed: starting %d modules again", len(suspended))
+        for module_id, config in suspended.items():
+            self._tasks.start_soon(self._resume, module_id, config)
+
+    async def _resume(self, module_id: str, config: ModuleConfig) -> None:
+        ending = self.modules.get(module_id)
+        if ending is not None:  # still ending after the lapse
+            await ending.ended.wait()
+        if module_id in self.modules:
+            return
+        if not self.permit.check():  # lapsed again meanwhile: wait for the next permit
+            self.suspended[module_id] = config
+            return
+        entry = self.modules[module_id] = _Module(config)
+        await self._run_module(entry, None)
+
+    async def _run_module(self, entry: _Module, request_id: int | None) -> None:
         module_id = entry.config.id
+        replied = False
         try:
             with entry.scope:
                 async with trio.open_nursery() as nursery:
@@ -201,7 +269,9 @@ class DriverHost:
                     entry.runtime = runtime
                     await nursery.start(runtime.serve)
                     entry.started.set()
-                    await self.writer.send({"t": "started", "id": request_id, "module_id": module_id})
+                    if request_id is not None:  # None: restarted by a renewed permit
+                        await self.writer.send({"t": "started", "id": request_id, "module_id": module_id})
+                        replied = True
         except Exception as exc:
             entry.error = _describe(exc)
             log.error("[%s] module failed: %s", module_id, entry.error)
@@ -212,15 +282,22 @@ class DriverHost:
             if self.modules.get(module_id) is entry:
                 del self.modules[module_id]
             self.logs.forget(module_id)
-            if not started:
+            if request_id is not None and not replied and entry.lapsed:
+                # The permit lapsed while it loaded: it starts with the next permit.
+                self.writer.send_nowait({"t": "started", "id": request_id, "module_id": module_id})
+            elif not started and request_id is not None:
                 error = entry.error or "stopped before it started"
                 self.writer.send_nowait(
                     {"t": "started", "id": request_id, "module_id": module_id, "error": error}
                 )
-            elif not entry.stopping:
+            elif not entry.stopping:  # ended on its own (or a restart after a lapse failed)
                 self.writer.send_nowait({"t": "stopped", "module_id": module_id, "error": entry.error})
 
     async def _running(self, module_id: str) -> ModuleRuntime:
+        if not self.permit.check():
+            raise PermitLapsedError(
+                f"module {module_id!r} is suspended: this node's permit to drive devices lapsed"
+            )
         entry = self.modules.get(module_id)
         if entry is None:
             raise UnknownModuleError(f"no module {module_id!r} in this host")
@@ -230,8 +307,12 @@ class DriverHost:
         return entry.runtime
 
     async def _stop(self, request_id: int, module_id: str) -> None:
+        suspended = self.suspended.pop(module_id, None) is not None
         entry = self.modules.get(module_id)
         if entry is None:
+            if suspended:
+                await self.writer.send({"t": "stopped", "id": request_id, "module_id": module_id})
+                return
             await self.writer.send(
                 {"t": "stopped", "id": request_id, "module_id": module_id, "error": "not running"}
             )
@@ -263,9 +344,20 @@ class DriverHost:
 
     # -- requests -----------------------------------------------------------------------------
 
-    async def _exec(self, request_id: Any, module_id: str, method: str, args: Any, level: str) -> None:
+    async def _exec(
+        self, request_id: Any, module_id: str, method: str, args: Any, level: str, deadline: float | None
+    ) -> None:
+        # The caller's start-by deadline on this process's clock (CLOCK_MONOTONIC is the
+        # machine's): a call that cannot start by then is dropped, never run late.
+        due = math.inf if deadline is None else trio.current_time() + (deadline - time.monotonic())
         try:
             runtime = await self._running(module_id)
+            if trio.current_time() >= due:
+                raise ExecExpiredError(
+                    f"{method}() was dropped: its caller's deadline passed before it could run"
+                )
+            if deadline is not None:  # its commands still queued when the call's bound ends are dropped
+                EXEC_DEADLINE.set(trio.current_time() + runtime.function_timeout)
             value = await runtime.execute(method, args, level=level)
             frame = encode({"t": "result", "id": request_id, "ok": True, "value": value})
         except Exception as exc:

@@ -190,8 +190,13 @@ class HostProcess:
         *,
         level: Level | str = "user",
         timeout: float = REQUEST_TIMEOUT,  # noqa: ASYNC109
+        deadline: float | None = None,
     ) -> Any:
         """Run a function of a module and return its JSON result.
+
+        `deadline` (CLOCK_MONOTONIC) is the caller's start-by deadline: the host drops the call
+        if it cannot start it before then (ExecExpiredError), and the module's queue drops the
+        call's commands still queued when the call's own time bound ends.
 
         Raises:
             UnknownFunctionError, InvalidArgumentsError, AccessDeniedError,
@@ -210,6 +215,8 @@ class HostProcess:
             "args": wire_args,
             "level": wire_level,
         }
+        if deadline is not None:
+            message["deadline"] = deadline
         reply = await self._request(message, timeout, f"{module_id} {method}()")
         if reply.get("ok"):
             return reply.get("value")
@@ -220,6 +227,13 @@ class HostProcess:
         started = trio.current_time()
         await self._request({"t": "ping"}, timeout, "ping")
         return trio.current_time() - started
+
+    def grant_permit(self, until: float | None) -> None:
+        """Let the host drive devices until CLOCK_MONOTONIC `until` (None: for ever).
+
+        It lets go of every device by itself when the permit lapses (see `host_permit.py`).
+        """
+        self._writer.send_nowait({"t": "permit", "until": until})
 
     def set_debug(self, module_id: str, enabled: bool = True) -> None:
         """Forward (or stop forwarding) a module's DEBUG log lines."""

@@ -6,6 +6,8 @@ DriverError (drivers.sdk.errors)
 │   ├── HostDiedError       the process exited (or its pipe broke); pending requests fail with it
 │   └── HostTimeoutError    a request got no answer within the client's bound
 ├── ModuleStartError        the host could not start (or keep running) a module
+├── PermitLapsedError       the host's permit to drive devices lapsed (the node may be fenced)
+├── ExecExpiredError        an exec reached the host after its caller's deadline: not run
 ├── FunctionRaisedError     a driver function raised something other than an SDK error
 └── ProtocolError           a frame was too long, undecodable, or not a known message
 
@@ -54,6 +56,20 @@ class HostTimeoutError(HostError):
 
 class ModuleStartError(DriverError):
     """Raised when the host could not start a module (bad config, transport, duplicate id)."""
+
+
+class PermitLapsedError(DriverError):
+    """Raised for an exec that reaches a host whose permit from the node has lapsed.
+
+    The host has let go of its devices (see `host_permit.py`): the call did not run and will
+    not run later. Not raised for a module that is merely disconnected from its device.
+    """
+
+
+class ExecExpiredError(DriverError):
+    """Raised for an exec the host could not start before its caller's deadline: it was dropped,
+    never run (a caller told "failed" can trust it did not happen later). Not raised for a
+    function that started in time and ran too long (that is FunctionTimeoutError)."""
 
 
 class FunctionRaisedError(DriverError):

@@ -11,11 +11,12 @@ Node -> host                                  Host -> node
   start   {id, module: ModuleConfig fields}     ready    {pid, driver, metadata}
   stop    {id, module_id}                       started  {id, module_id, error?}
   update  {id, module_id, settings}             stopped  {id?, module_id, error?}  (no id:
-  exec    {id, module_id, method, args, level}           the module ended on its own)
+  exec    {id, module_id, method, args, level, deadline?}           the module ended on its own)
   debug   {module_id, enabled}                  result   {id, ok, value | error}
   system_reply {id, ok, value | error}          status   {modules: {module_id: {key: json}}}
   notify  {sub, value}                          log      {module_id, level, message}
   ping    {id}                                  setting  {module_id, key, value}
+  permit  {until: CLOCK_MONOTONIC s | null}
   shutdown {}                                   system_call {id, op, ...}  (modules, execute,
                                                          status; subscribe/unsubscribe {sub})
                                                 pong     {id}

@@ -66,6 +66,9 @@ __all__ = [
 # Long enough for a slow device handshake through the queue (several 5 s timeouts).
 HOOK_TIMEOUT = 30.0
 FUNCTION_TIMEOUT = 30.0
+# Commands in a row a connected device may leave unanswered (timed out after their retries)
+# before it is shown `connected: false`: one lost reply is noise, three is a device in trouble.
+UNANSWERED_LIMIT = 3
 # received() gets between hook_timeout - REARM_EVERY and hook_timeout seconds per message.
 REARM_EVERY = 1.0
 # A makebreak connection closes after this long without a command (PlaceOS closes at once;
@@ -187,7 +190,10 @@ class ModuleRuntime:
             self._connections.transmit,
             on_transport_error=self._transport_failed,
             online=always_online,
+            on_answer=self._answered,
         )
+        self._unanswered = 0  # commands in a row the device left unanswered
+        self._responding = True
         self._callbacks: trio.MemorySendChannel[tuple[StatusCallback, Any]] | None = None
         self.system = SystemProxy(
             directory if directory is not None else _NoDirectory(),
@@ -384,7 +390,26 @@ class ModuleRuntime:
             raise DriverDefinitionError(f"no transport factory for kind {self.kind!r}")
         return self._factory(self.config)
 
+    def _answered(self, answered: bool) -> None:
+        """A waited command ended: PlaceOS's `connected` also means "answering" (a device that is
+        reachable but answers nothing sensible is shown not connected until it answers again)."""
+        if answered:
+            self._unanswered = 0
+            if not self._responding:
+                self._responding = True
+                self.logger.info("the device answers again")
+                self.set_status("connected", True)
+            return
+        self._unanswered += 1
+        if self._responding and self._unanswered >= UNANSWERED_LIMIT and self.connection is not None:
+            self._responding = False
+            self.logger.warning(
+                "the device left %d commands in a row unanswered: not responding", self._unanswered
+            )
+            self.set_status("connected", False)
+
     async def _connected(self, transport: Any) -> None:
+        self._unanswered, self._responding = 0, True
         if self.driver.tokenizer is not None:
             self.driver.tokenizer.clear()
         if not self.config.makebreak:

@@ -308,8 +308,13 @@ class CodecShell:
         action = args[0].lower() if args else ""
         if action == "register" and len(args) == 2:
             if len(self.registrations) >= MAX_REGISTRATIONS:
-                return ["*r FeedbackRegisterResult (status=Error):", '    Reason: "Too many registrations"',
-                        "** end", "", "ERROR"]
+                return [
+                    "*r FeedbackRegisterResult (status=Error):",
+                    '    Reason: "Too many registrations"',
+                    "** end",
+                    "",
+                    "ERROR",
+                ]
             self.registrations.append(args[1].rstrip("/").lower())
         elif action == "deregister" and len(args) == 2:
             self.registrations = [r for r in self.registrations if r != args[1].rstrip("/").lower()]

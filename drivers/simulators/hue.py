@@ -133,9 +133,11 @@ class HueBridge(HttpSimulator):
         path = request.target.split("?", 1)[0].rstrip("/") or "/"
         body: Any
         if path == "/api":
-            body = self._pair(request) if request.method == "POST" else [
-                error(4, "/", f"method, {request.method}, not available for resource, /")
-            ]
+            body = (
+                self._pair(request)
+                if request.method == "POST"
+                else [error(4, "/", f"method, {request.method}, not available for resource, /")]
+            )
         elif path == "/api/config" and request.method == "GET":
             body = self.config()
         elif m := USER_PATH_RE.fullmatch(path):
@@ -229,7 +231,9 @@ def _valid(name: str, value: Any) -> bool:
         return value in EFFECTS
     limits = STATE_RANGES[name]
     return (
-        isinstance(value, int) and not isinstance(value, bool) and limits is not None
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and limits is not None
         and limits[0] <= value <= limits[1]
     )
 

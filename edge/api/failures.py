@@ -6,7 +6,9 @@ UnknownFunctionError                   404  function_not_found   3 request_faile
 AccessDeniedError                      403  access_denied        2 access_denied
 InvalidArgumentsError                  400  bad_arguments        1 bad_request
 FunctionTimeoutError, HostTimeoutError 504  timeout              3 request_failed
-ModuleUnavailable, HostDiedError       503  module_offline       3 request_failed
+  ExecExpiredError (dropped, not run)
+ModuleUnavailable, HostDiedError,      503  module_offline       3 request_failed
+  PermitLapsedError (node fenced)
 any other DriverError (the driver's)   500  request_failed       3 request_failed
 anything else (logged)                 500  unexpected_failure   7 unexpected_failure
 """
@@ -24,7 +26,7 @@ from drivers.sdk import (
     UnknownFunctionError,
     UnknownModuleError,
 )
-from drivers.sdk.host_errors import HostDiedError, HostTimeoutError
+from drivers.sdk.host_errors import ExecExpiredError, HostDiedError, HostTimeoutError, PermitLapsedError
 from edge.errors import ModuleUnavailable
 from sync import control as frames
 
@@ -49,8 +51,10 @@ _TABLE: tuple[tuple[type[BaseException], int, str, int], ...] = (
     (InvalidArgumentsError, 400, "bad_arguments", frames.BAD_REQUEST),
     (FunctionTimeoutError, 504, "timeout", frames.REQUEST_FAILED),
     (HostTimeoutError, 504, "timeout", frames.REQUEST_FAILED),
+    (ExecExpiredError, 504, "timeout", frames.REQUEST_FAILED),
     (ModuleUnavailable, 503, "module_offline", frames.REQUEST_FAILED),
     (HostDiedError, 503, "module_offline", frames.REQUEST_FAILED),
+    (PermitLapsedError, 503, "module_offline", frames.REQUEST_FAILED),
     (DriverError, 500, "request_failed", frames.REQUEST_FAILED),
 )
 

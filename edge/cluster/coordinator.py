@@ -3,8 +3,12 @@
 It ties a `Membership` (one node, or etcd with fencing) and a `Placement` to the module manager,
 seen through the `ModuleHost` protocol. On each new view or module list it stops what this node
 no longer owns, then starts what it gained (after the handover delay for modules whose previous
-owner is still a member). A fenced view stops everything at once; a view that arrives while
-modules are being started interrupts the starting, so a joiner's share is given up in time.
+owner is still a member, or the takeover delay for modules of a node that left). While the
+lease may have expired (a fenced view, or a node resuming from a freeze, which looks before it
+acts) it starts nothing and keeps its modules suspended in their hosts (their permits lapsed,
+so they hold no device); if the node comes back under the same lease nothing restarts, under
+a new one it stops them all before placing again. A view that arrives while modules are being
+started interrupts the starting, so a joiner's share is given up in time.
 
 It also runs the membership itself, so that shutting down happens in the safe order: stop this
 node's modules first, then leave the cluster (revoke the lease), after which the others may
@@ -29,6 +33,10 @@ log = logging.getLogger(__name__)
 # learns of the same view through its own watch within milliseconds and stops the module; half
 # a second covers that and a driver's orderly disconnect.
 DEFAULT_HANDOVER_DELAY = 0.5
+# How long a module of a node that left (its lease expired) waits before starting here. Every
+# permit of that node lapsed `permit_margin` before its lease could expire; this covers a busy
+# or descheduled host process taking a while to act on its lapsed permit (docs/architecture.md).
+DEFAULT_TAKEOVER_DELAY = 0.25
 
 
 class ModuleHost(Protocol):
@@ -61,16 +69,19 @@ class ClusterCoordinator:
         modules: Iterable[str] = (),
         *,
         handover_delay: float = DEFAULT_HANDOVER_DELAY,
+        takeover_delay: float = DEFAULT_TAKEOVER_DELAY,
     ) -> None:
         self.membership = membership
         self.host = host
         self.node_id = membership.node_id
         self.placement = Placement(self.node_id, modules)
         self.handover_delay = handover_delay
+        self.takeover_delay = takeover_delay
         self.running: set[str] = set()
         self._handover_ready: dict[str, float] = {}
         self._changed = trio.Event()
         self._membership_scope: trio.CancelScope | None = None
+        self._epoch: int | None = None  # the lease (count) the running modules were placed under
 
     def __repr__(self) -> str:
         return f"<ClusterCoordinator {self.node_id} running={len(self.running)}>"
@@ -139,6 +150,22 @@ class ClusterCoordinator:
     async def _apply(self) -> None:
         view = self.membership.view
         diff = self.placement.update(self.running, view=view)
+        if view.fenced or (view.active and not self.membership.holds_lease()):
+            # The lease may have expired: the hosts' permits have lapsed, so they hold no
+            # device. Keep the modules loaded, suspended in their hosts: if the lease survived
+            # (an etcd election), they resume with the next permit, nothing restarts.
+            self._handover_ready.clear()
+            return
+        epoch = self.membership.leases_granted
+        if epoch != self._epoch and self.running:
+            # Re-registered under a new lease: the others may have run these modules meanwhile.
+            log.warning(
+                "node %s rejoined under a new lease: stopping its %d modules before placing again",
+                self.node_id, len(self.running),
+            )  # fmt: skip
+            await self._stop_everything()
+            diff = self.placement.update(self.running, view=view)
+        self._epoch = epoch
         if not view.active:
             self._handover_ready.clear()
             if self.running:
@@ -161,8 +188,9 @@ class ClusterCoordinator:
                 # delay, so re-place now, stopping what they took, rather than start more.
                 self._changed.set()
                 return
-            if module_id in diff.handover or module_id in self._handover_ready:
-                ready = self._handover_ready.setdefault(module_id, now + self.handover_delay)
+            if module_id in diff.handover or module_id in diff.takeover or module_id in self._handover_ready:
+                delay = self.takeover_delay if module_id in diff.takeover else self.handover_delay
+                ready = self._handover_ready.setdefault(module_id, now + delay)
                 if ready > now:
                     continue
                 del self._handover_ready[module_id]

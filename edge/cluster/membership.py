@@ -5,15 +5,21 @@
 
 Fencing. etcd expires a lease TTL seconds after the last renewal *it received*; a renewal we
 sent at time t reached etcd after t, so the lease cannot expire before `t + TTL` (a leader
-change only extends leases). If renewals stop succeeding, this node declares itself FENCED at
-`t + TTL - fence_margin`: it publishes a view owning nothing, so its modules are stopped while
-the lease is still alive. Other nodes see the member leave only when etcd expires the lease,
-after the deadline, so no device is ever driven by two nodes. When etcd answers again the
-node registers under a NEW lease and rejoins.
+change only extends leases): that is `lease_deadline`.
 
-The default margin is TTL/3 (1 s of a 3 s lease), the time a module manager gets to stop its
-modules; with renewals every TTL/3, a renewal that fails leaves TTL/3 for retries (and failover
-to another endpoint, see `EtcdClient`) before fencing.
+- The PERMIT (`permit`, a CLOCK_MONOTONIC deadline) is what the driver hosts get: it ends
+  `permit_margin` before `lease_deadline`, and each host lets go of its devices on its own
+  clock when it lapses (`drivers.sdk.host_permit`), so a frozen node cannot keep them.
+- The node keeps renewing the same lease through failures (an etcd leader election, a member
+  failing over) until `lease_deadline`; a renewal that succeeds in time renews the permit and
+  nothing restarts. A host whose permit lapsed meanwhile starts its modules again.
+- At `lease_deadline` without a renewal (or when the lease is reported gone, or the node's
+  key vanished) the node is FENCED: it publishes a view owning nothing and its modules are
+  stopped. When etcd answers again it re-registers: under the same lease if it survived
+  (then the others never saw it leave), else under a new one, and rejoins.
+- Other nodes see the member leave only when etcd expires the lease, after every permit of it
+  lapsed; they wait a takeover delay more (`edge.cluster.coordinator`) before starting its
+  modules. The timing argument is in docs/architecture.md, "Fencing timing".
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import contextlib
 import functools
 import logging
 import math
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,6 +45,11 @@ log = logging.getLogger(__name__)
 # A clean leave revokes the lease so the others take over at once instead of after the TTL;
 # if etcd does not answer within this, the lease just expires.
 REVOKE_TIMEOUT = 1.0
+# How long before the lease's safe expiry the hosts' permits end: the time a host has to let
+# go of its devices (cancel its modules, close sockets: milliseconds) plus clock-rate drift
+# between this machine and etcd's (ppm: microseconds over a lease). A quarter second is ample
+# and leaves most of the lease for riding out an etcd leader election.
+MIN_PERMIT_MARGIN = 0.25
 
 
 @dataclass(frozen=True)
@@ -68,10 +80,18 @@ class Membership(Protocol):
     """The membership seam: one node alone, or a real etcd cluster."""
 
     node_id: str
+    # The driver hosts' permit: a CLOCK_MONOTONIC deadline, or None for no limit.
+    permit: Latest[float | None]
+    # How many leases the node registered under: a new one means the others may have taken over.
+    leases_granted: int
 
     @property
     def view(self) -> ClusterView:
         """The newest view."""
+        ...
+
+    def holds_lease(self) -> bool:
+        """True while this node may drive devices (its lease cannot have expired)."""
         ...
 
     def views(self) -> AsyncIterator[ClusterView]:
@@ -89,10 +109,15 @@ class SingleNodeMembership:
     def __init__(self, node_id: str, *, info: Mapping[str, Any] | None = None) -> None:
         self.node_id = node_id
         self._view = Latest(ClusterView(node_id, frozenset({node_id}), infos={node_id: dict(info or {})}))
+        self.permit: Latest[float | None] = Latest(None)
+        self.leases_granted = 1
 
     @property
     def view(self) -> ClusterView:
         return self._view.value
+
+    def holds_lease(self) -> bool:
+        return True
 
     def views(self) -> AsyncIterator[ClusterView]:
         return self._view.follow()
@@ -113,6 +138,8 @@ class EtcdMembership:
     Attributes (for tests and health):
         fenced_at: trio time of the last fencing, or None.
         lease_deadline: trio time before which etcd cannot expire the current lease.
+        permit: the driver hosts' permit (CLOCK_MONOTONIC deadline), `permit_margin` before
+            `lease_deadline`; 0 (long past) while the node holds no lease.
         leases_granted: how many leases this node registered under (1 + rejoins).
         revoke_on_exit: revoke the lease when `serve` ends (a clean leave). Tests clear it to
             act out kill -9, after which the others notice only when the lease expires.
@@ -127,7 +154,7 @@ class EtcdMembership:
         node_id: str,
         ttl: float = 3.0,
         info: Mapping[str, Any] | None = None,
-        fence_margin: float | None = None,
+        permit_margin: float | None = None,
         retry_interval: float | None = None,
     ) -> None:
         if "/" in node_id or not node_id:
@@ -138,13 +165,16 @@ class EtcdMembership:
         self.key = f"{self._prefix}{node_id}"
         self._ttl = max(1, math.ceil(ttl))  # etcd leases are whole seconds
         self._info = dict(info or {})
-        self._fence_margin = fence_margin if fence_margin is not None else self._ttl / 3
+        self.permit_margin = (
+            permit_margin if permit_margin is not None else max(MIN_PERMIT_MARGIN, self._ttl / 8)
+        )
         self._retry = retry_interval if retry_interval is not None else self._ttl / 15
         self._view = Latest(ClusterView(node_id, frozenset(), fenced=True))
         self._lease = 0
         self._session: trio.CancelScope | None = None
         self.fenced_at: float | None = None
         self.lease_deadline = 0.0
+        self.permit: Latest[float | None] = Latest(0.0)
         self.leases_granted = 0
         self.revoke_on_exit = True
 
@@ -192,15 +222,35 @@ class EtcdMembership:
                 with trio.CancelScope(shield=True), trio.move_on_after(REVOKE_TIMEOUT):
                     await self._revoke()
 
+    def holds_lease(self) -> bool:
+        """True while etcd cannot have expired this node's lease (checked on its own clock now:
+        a node resuming from a freeze learns here that it may touch nothing)."""
+        return self._lease != 0 and trio.current_time() < self.lease_deadline
+
     async def _register(self) -> tuple[float, int]:
         asked_at = trio.current_time()
-        lease, ttl = await self._client.grant_lease(self._ttl)
+        lease, ttl = 0, 0
+        if self._lease:
+            # Fenced while etcd could not be reached: if the lease survived (an election only
+            # extends leases), nobody saw this node leave; keep it.
+            with contextlib.suppress(LeaseNotFoundError):
+                ttl = await self._client.keepalive(self._lease)
+                lease = self._lease
+        if not lease:
+            asked_at = trio.current_time()
+            lease, ttl = await self._client.grant_lease(self._ttl)
+            self.leases_granted += 1
         self._lease = lease
-        self.lease_deadline = asked_at + ttl
-        self.leases_granted += 1
+        self._renewed(asked_at, ttl)
         await self._client.put(self.key, orjson.dumps(self._info), lease=lease)
         log.info("node %s registered under lease %x (TTL %d s)", self.node_id, lease, ttl)
         return asked_at, ttl
+
+    def _renewed(self, sent: float, ttl: int) -> None:
+        """A grant or renewal sent at trio time `sent` for `ttl` s: move the deadline and permit."""
+        self.lease_deadline = sent + ttl
+        now = trio.current_time()
+        self.permit.set(time.monotonic() + (self.lease_deadline - self.permit_margin - now))
 
     async def _revoke(self) -> None:
         lease, self._lease = self._lease, 0
@@ -209,25 +259,31 @@ class EtcdMembership:
                 await self._client.revoke(lease)
 
     async def _keep_alive(self, renewed_at: float, ttl: int) -> None:
-        """Renew every TTL/3; fence at `lease_deadline - fence_margin` if renewals stop working."""
+        """Renew every TTL/3, retrying through failures; fence at `lease_deadline` if none worked.
+
+        The hosts' permits end `permit_margin` earlier, on their own clocks: by the time this
+        fences (or, frozen, fails to), they have let go of every device.
+        """
         interval = ttl / 3
         next_send = renewed_at + interval
         lease = self._lease
         while True:
             await trio.sleep_until(next_send)
             renewed = False
-            with trio.move_on_at(self.lease_deadline - self._fence_margin):
+            with trio.move_on_at(self.lease_deadline):
                 while not renewed:
                     sent = trio.current_time()
                     try:
                         granted = await self._client.keepalive(lease)
                     except LeaseNotFoundError:
+                        lease = self._lease = 0
                         break  # expired already (say, etcd was down longer than the TTL)
                     except EtcdError as exc:
                         log.warning("lease renewal of %s failed: %s", self.node_id, exc)
                         await trio.sleep(self._retry)
                         continue
-                    self.lease_deadline = sent + granted
+                    # Valid even if this process froze in between: etcd got it after `sent`.
+                    self._renewed(sent, granted)
                     next_send = sent + interval
                     renewed = True
             if not renewed:
@@ -238,6 +294,7 @@ class EtcdMembership:
     def _on_snapshot(self, snapshot: Snapshot, revision: int) -> None:
         if self.key not in snapshot:
             # Our registration vanished (deleted by hand, or expired): stop and register again.
+            self._lease = 0
             self._fence("registration key disappeared")
             self._cancel_session()
             return
@@ -254,6 +311,8 @@ class EtcdMembership:
         self._view.set(ClusterView(self.node_id, frozenset(infos), revision, infos=infos))
 
     def _fence(self, reason: str) -> None:
+        if self.permit.value != 0.0:
+            self.permit.set(0.0)  # the hosts let go now, if they have not already
         if self.view.fenced:
             return
         self.fenced_at = trio.current_time()

@@ -7,8 +7,9 @@ a module it is giving away while it takes on another.
 Handover. A module gained from a node that is still a member (a node joined, or this node just
 started or rejoined) may still be running there until that node sees the same view and stops
 it; its start is held back by a handover delay. A module gained from a node that has left
-starts at once: a node leaves only after stopping its modules (clean stop) or after fencing
-itself before its lease expired (crash or lost etcd).
+(`takeover`) is held back by a takeover delay: that node's driver hosts let go of their devices
+on their own clocks before its lease could expire (their permits), and the delay covers the
+time a host takes to do so (see docs/architecture.md, "Fencing timing").
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class PlacementDiff:
     to_stop: frozenset[str]
     to_start: frozenset[str]
     handover: frozenset[str]  # the part of `to_start` whose previous owner may still run it
+    takeover: frozenset[str] = frozenset()  # the part whose previous owner left the cluster
 
 
 class Placement:
@@ -81,7 +83,15 @@ class Placement:
             to_stop=running_set - target,
             to_start=to_start,
             handover=frozenset(m for m in to_start if self._previous_owner_alive(m)),
+            takeover=frozenset(m for m in to_start if self._previous_owner_left(m)),
         )
+
+    def _previous_owner_left(self, module_id: str) -> bool:
+        view, last = self._view, self._last_active
+        if view is None or last is None:
+            return False
+        previous = owner(module_id, last.members)
+        return previous is not None and previous != self.node_id and previous not in view.members
 
     def _previous_owner_alive(self, module_id: str) -> bool:
         view = self._view

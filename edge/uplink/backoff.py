@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-# The first retry comes quickly (a blip); the ceiling keeps a long outage to a retry a minute.
-BASE_DELAY = 0.5
-MAX_DELAY = 60.0
+# The first retry comes quickly (a blip). The ceiling is low so a cloud that comes back is found
+# within a couple of seconds (a retry is one TCP handshake: cheap for the cloud even from a
+# fleet), and the jitter keeps a fleet from reconnecting in lockstep.
+BASE_DELAY = 0.25
+MAX_DELAY = 2.0
 
 
 @dataclass

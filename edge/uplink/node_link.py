@@ -125,7 +125,13 @@ class CloudLink:
         return SyncReporter(manager, self.outbox)
 
     async def execute(
-        self, module_id: str, method: str, args: Sequence[Any] | Mapping[str, Any], role: str
+        self,
+        module_id: str,
+        method: str,
+        args: Sequence[Any] | Mapping[str, Any],
+        role: str,
+        *,
+        deadline: float | None = None,
     ) -> Any:
         """An exec from the cloud, run by the module manager (its errors as the link names them).
 
@@ -135,7 +141,9 @@ class CloudLink:
         if self.manager is None:
             raise ExecFailed("module_offline", f"module {module_id!r}: the node is still starting")
         try:
-            return await self.manager.execute(module_id, method, args, level=Level.parse(role))
+            return await self.manager.execute(
+                module_id, method, args, level=Level.parse(role), deadline=deadline
+            )
         except Exception as exc:
             failure = failure_of(exc)
             if failure.error == "unexpected_failure":

@@ -4,12 +4,16 @@ Tasks in the session's nursery:
     receiver   snapshot chunks and changes into the replica; acks into the outbox; execs started
     sender     outbox batches, live items first, with at most WINDOW batches unacknowledged
     health     the outbox's stats every HEALTH_INTERVAL seconds
+    liveness   a WebSocket ping every PING_INTERVAL; a cloud that does not answer within
+               DEAD_AFTER of the last answer is declared dead (`LinkSilent`): the session
+               ends and the uplink redials (a frozen cloud keeps the TCP connection open)
     writer     the only task that sends on the socket; fed by a bounded queue
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,8 +42,9 @@ from sync.link import (
 from sync.outbox import BatchCursor, Outbox
 from sync.replica import Replica
 
-ExecHandler = Callable[[str, str, list[Any] | dict[str, Any], str], Awaitable[Any]]
-"""`await handler(module_id, method, args, role)` returns the function's JSON result."""
+ExecHandler = Callable[..., Awaitable[Any]]
+"""`await handler(module_id, method, args, role, deadline=mono)` returns the function's JSON
+result; `deadline` is the caller's, on CLOCK_MONOTONIC (`time.monotonic()`)."""
 
 # Items per batch and unacknowledged batches in flight: ~8,000 items ride one round trip
 # (2,000 a batch gave 22-31k status changes/s on loopback, 1,000 about 20k: one fsync per batch a side).
@@ -52,8 +57,18 @@ HEALTH_INTERVAL = 1.0
 # How long an idle sender waits for a flush before looking again.
 IDLE_POLL = 0.5
 SEND_QUEUE = 64
+# Link liveness, both ways: the edge pings the cloud every PING_INTERVAL seconds and gives up
+# DEAD_AFTER seconds after the last pong; the cloud gives up on an edge it has heard nothing
+# from for as long (the edge sends health every HEALTH_INTERVAL).
+PING_INTERVAL = 5.0
+DEAD_AFTER = 15.0
 
 log = logging.getLogger(__name__)
+
+
+class LinkSilent(Exception):
+    """Raised when the cloud answered no ping for DEAD_AFTER seconds: the link is dead even if
+    its TCP connection is open (a frozen or hung cloud). Not raised for a closed connection."""
 
 
 class UplinkSession:
@@ -79,6 +94,8 @@ class UplinkSession:
         self._inflight: dict[int, list[int]] = {}
         self._snapshot: list[Snapshot] = []
         self._nursery: trio.Nursery | None = None
+        # Cloud wall clock = local trio time + offset, at most: see `_clock_from`.
+        self._cloud_offset: float | None = None
 
     async def run(self, *, hello_timeout: float) -> None:
         """Say hello, wait for hello_ok, then serve until the socket closes.
@@ -88,6 +105,7 @@ class UplinkSession:
             trio_websocket.ConnectionClosed: the socket closed.
         """
         revision = await self.replica.revision()
+        hello_at = trio.current_time()
         await self.ws.send_message(
             encode(
                 Hello(
@@ -103,6 +121,7 @@ class UplinkSession:
         with trio.fail_after(hello_timeout):
             while self.hello_ok is None:
                 await self._handle(await self.ws.get_message())
+        self._clock_from(self.hello_ok, hello_at)
         log.info(
             "cloud link up: edge %s node %s, cloud at revision %d",
             self.hello_ok.edge_id,
@@ -114,8 +133,21 @@ class UplinkSession:
             nursery.start_soon(self._writer)
             nursery.start_soon(self._sender)
             nursery.start_soon(self._health)
+            nursery.start_soon(self._liveness, nursery.cancel_scope)
             while True:
                 await self._handle(await self.ws.get_message())
+        # Only the liveness check ends the loop above without raising (it cancels it).
+        raise LinkSilent(f"the cloud answered no ping for {DEAD_AFTER:g} s")
+
+    async def _liveness(self, session: trio.CancelScope) -> None:
+        while True:
+            await trio.sleep(PING_INTERVAL)
+            with trio.move_on_after(DEAD_AFTER - PING_INTERVAL) as wait:
+                await self.ws.ping()
+            if wait.cancelled_caught:
+                log.warning("the cloud answered no ping for %g s: dropping the link", DEAD_AFTER)
+                session.cancel()
+                return
 
     async def _writer(self) -> None:
         async for frame in self._queue:
@@ -165,11 +197,49 @@ class UplinkSession:
             await self.replica.apply_delta(frame.revision, tables, frame.deletes)
         log.info("replica at revision %d (%s snapshot)", frame.revision, frame.mode)
 
+    def _clock_from(self, hello_ok: HelloOk, hello_at: float) -> None:
+        """Place the cloud's clock against ours from the hello round trip.
+
+        The cloud read its clock (`now`) after our hello left (at `hello_at`) and before its
+        answer arrived (now), so at any later local time t the cloud's clock reads at most
+        `t + (now_cloud - hello_at)`. Using that bound, a deadline is never placed later than it
+        is: an exec may be dropped up to one round trip early, never run late.
+        """
+        if hello_ok.now is not None:
+            self._cloud_offset = hello_ok.now - hello_at
+
+    def _deadline_of(self, frame: Exec, received: float) -> float:
+        """The exec's start-by deadline in local trio time (the earlier of its deadline and
+        timeout): one not started by then is dropped, never run late."""
+        deadline = received + frame.timeout
+        if frame.deadline is not None and self._cloud_offset is not None:
+            deadline = min(deadline, frame.deadline - self._cloud_offset)
+        return deadline
+
     async def _exec(self, frame: Exec) -> None:
         answer: ExecResult
-        with trio.move_on_after(frame.timeout) as scope:
+        received = trio.current_time()
+        deadline = self._deadline_of(frame, received)
+        if received >= deadline:
+            # Read after its caller gave up (say this node was frozen): drop it, say so.
+            log.warning(
+                "exec %s %s.%s arrived %.1f s after its deadline: dropped, not run",
+                frame.id, frame.module_id, frame.method, received - deadline,
+            )  # fmt: skip
+            answer = _failed(
+                frame.id, "timeout", f"{frame.method} was dropped: its deadline had passed", None
+            )
+            await self._send.send(encode(answer))
+            return
+        with trio.move_on_at(received + frame.timeout) as scope:
             try:
-                result = await self.exec_handler(frame.module_id, frame.method, frame.args, frame.role)
+                result = await self.exec_handler(
+                    frame.module_id,
+                    frame.method,
+                    frame.args,
+                    frame.role,
+                    deadline=time.monotonic() + (deadline - trio.current_time()),
+                )
                 answer = ExecResult(id=frame.id, ok=True, result=result)
             except ExecFailed as exc:
                 answer = _failed(frame.id, exc.error, exc.message, exc.status)

@@ -1,5 +1,7 @@
 """serve_uplink: keep one session to the cloud open, forever, redialling with jittered backoff.
 
+A silent cloud (frozen: its TCP connection stays open) is noticed by pings within
+`session.DEAD_AFTER` seconds; redials back off from 0.25 s to at most 2 s, jittered.
 While the cloud is unreachable nothing else changes: the node keeps appending to the outbox
 (which grows, bounded for events) and reading its configuration from the replica.
 """
@@ -15,7 +17,7 @@ import trio
 from trio_websocket import ConnectionClosed, ConnectionRejected, HandshakeError, open_websocket_url
 
 from edge.uplink.backoff import Backoff
-from edge.uplink.session import ExecHandler, UplinkSession
+from edge.uplink.session import ExecHandler, LinkSilent, UplinkSession
 from sync.outbox import Outbox
 from sync.replica import Replica
 
@@ -81,6 +83,7 @@ async def serve_uplink(
             ConnectionClosed,
             trio.BrokenResourceError,
             trio.TooSlowError,
+            LinkSilent,
         ) as exc:
             log.info("cloud link down: %r", exc)
         except Exception:

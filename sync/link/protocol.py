@@ -10,10 +10,12 @@ Every frame is one JSON text message with `"v": 1` and a `"type"`:
       error        code, message (the edge could not read a cloud frame)
 
     cloud -> edge
-      hello_ok     edge_id, node_id, revision (store head), jwks (to check access tokens offline)
+      hello_ok     edge_id, node_id, revision (store head), jwks (to check access tokens offline),
+                   now (the cloud's wall clock, to place exec deadlines on the edge's clock)
       snapshot     revision, mode full|delta, tables, deletes, sealed_for, chunk, last
       changes      changes [{revision, table, id, op, document}]
-      exec         id (correlation), module_id, method, args, role, timeout (seconds)
+      exec         id (correlation), module_id, method, args, role, timeout (seconds),
+                   deadline (start-by, the cloud's wall clock: an exec not started by then never runs)
       ack          batch (id), last_seq
       error        code, message (the cloud could not read an edge frame)
 
@@ -133,6 +135,7 @@ class HelloOk(_Frame):
     node_id: str
     revision: Annotated[int, Field(ge=0)]
     jwks: dict[str, JsonValue] = Field(default_factory=dict)
+    now: float | None = None
 
 
 class Snapshot(_Frame):
@@ -179,6 +182,7 @@ class Exec(_Frame):
     args: list[JsonValue] | dict[str, JsonValue] = Field(default_factory=list)
     role: Literal["user", "support", "admin"] = "user"
     timeout: Annotated[float, Field(gt=0)] = 30.0
+    deadline: float | None = None
 
 
 class Ack(_Frame):

@@ -6,7 +6,8 @@ Each kill takes the node that owns the most modules. A failover is timed from th
 every device the killed node drove has a controller again (the simulators' own connection
 counts; the cloud is not part of this bench, so statuses reaching a cloud are not timed here);
 the node then comes back and the site settles
-before the next kill. The target is TTL + 1 s.
+before the next kill. The target is TTL + 1 s. Then the freeze scenarios of
+`tests.bench.failover_freezes`: a node frozen, the etcd leader frozen, the cloud restarted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import trio
 
 from cli.bench import Figure
+from tests.bench.failover_freezes import freeze_figures, link_recovery_figures
 from tests.edge.cluster_harness import ClusterNode, EchoSimulator, connected, poll_until, write_cluster_site
 from tests.servers.etcd import EtcdCluster
 from tests.servers.process import require_binary
@@ -67,6 +69,7 @@ async def run(quick: bool) -> list[Figure]:
     ids = [f"mod-dev{n:02d}" for n in range(count)]
     times: list[float] = []
     moved: list[int] = []
+    extra: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="transom-failover-") as temp:
         base = Path(temp)
         (base / "etcd").mkdir()
@@ -92,6 +95,7 @@ async def run(quick: bool) -> list[Figure]:
                         await victim.start(config, etcd=etcd.endpoints, lease_ttl=TTL)
                         await victim.wait_ready()
                         owners = await _settle(sims, nodes, including=victim.node_id)
+                    extra = await freeze_figures(sims, ids, nodes, etcd, quick)
                 finally:
                     for node in nodes:
                         await node.aclose()
@@ -114,4 +118,6 @@ async def run(quick: bool) -> list[Figure]:
             "modules",
         ),
         Figure("most controllers a device ever had at once", overlaps, "controllers", 1, "lower"),
+        *extra,
+        *(await link_recovery_figures(quick)),
     ]

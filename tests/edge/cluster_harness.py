@@ -130,12 +130,27 @@ class ClusterNode:
         if self.process is not None and self.process.returncode is None:
             self.process.send_signal(signal.SIGKILL)
 
+    def pause(self) -> None:
+        """SIGSTOP the node process alone (its driver hosts keep running, as in a GC pause)."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT the node process."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGCONT)
+
+    async def host_pids(self) -> list[int]:
+        """The pids of the node's driver host processes (its health route)."""
+        return [host["pid"] for host in (await self.health())["hosts"] if host.get("pid")]
+
     async def stop(self) -> None:
         """SIGTERM the node (a clean leave) and wait; SIGKILL if it takes too long."""
         process = self.process
         if process is None:
             return
         if process.returncode is None:
+            process.send_signal(signal.SIGCONT)  # a paused process acts on no signal but SIGKILL
             process.send_signal(signal.SIGTERM)
             with trio.move_on_after(15):
                 await process.wait()

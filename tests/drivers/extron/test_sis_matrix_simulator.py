@@ -187,3 +187,20 @@ async def test_garbage_replies_do_not_break_the_module() -> None:
         await module.exec("switch_to", 2, 1)
         assert await module.exec("read_tie", 1) == 2
         assert module.status["connected"] is True
+
+
+async def test_a_silent_switcher_is_not_connected_until_it_answers_again() -> None:
+    sim = extron_sis.ExtronMatrix()
+    async with matrix_module(sim) as module:
+        assert module.status["connected"] is True
+        sim.faults.set("silent")
+        for _ in range(3):
+            with pytest.raises(CommandTimeoutError):
+                await module.exec("read_tie", 1)
+        with trio.fail_after(WAIT):
+            await module.wait_status("connected", False)
+        assert len(sim.sessions) == 1  # the TCP session is up: the device just answers nothing
+        sim.faults.clear()
+        await module.exec("switch_to", 2, 1)
+        with trio.fail_after(WAIT):  # answered: connected again
+            await module.wait_status("connected", True)

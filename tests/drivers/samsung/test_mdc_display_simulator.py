@@ -160,3 +160,18 @@ async def test_polling_sees_changes_made_at_the_display() -> None:
         sim.set_power(False)
         with trio.fail_after(WAIT):
             await module.wait_status("power", False)
+
+
+async def test_a_display_answering_garbage_is_not_connected_until_it_answers_again() -> None:
+    sim = samsung_mdc.SamsungDisplay()
+    async with display_module(sim) as module:
+        assert module.status["connected"] is True
+        sim.faults.set("garbage")
+        with trio.fail_after(WAIT * 3):  # the poll's commands go unanswered, three in a row
+            await module.wait_status("connected", False)
+        assert len(sim.sessions) == 1  # still connected over TCP: PlaceOS's "not responding"
+        sim.faults.clear()
+        with trio.fail_after(WAIT):
+            await module.wait_status("connected", True)
+        await module.exec("volume", 30)
+        assert sim.volume == 30

@@ -6,6 +6,8 @@ releases it, and a claim of a device another node still drives is a violation.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -67,6 +69,54 @@ class FakeHost:
         await trio.lowlevel.checkpoint()
 
 
+class PermitHost(FakeHost):
+    """A FakeHost that, like a driver host, lets go of its devices on its own when the node's
+    permit lapses, and takes them again when a new one comes (`drivers.sdk.host_permit`)."""
+
+    def __init__(self, node: str, devices: Devices, permit: Latest[float | None]) -> None:
+        super().__init__(node, devices)
+        self.permit = permit
+        self.held: set[str] = set()
+        self.lapsed_at: list[float] = []
+        self._lapsed = False
+
+    def _valid(self) -> bool:
+        until = self.permit.value
+        return until is None or time.monotonic() < until
+
+    async def start_module(self, module_id: str) -> None:
+        self.held.add(module_id)
+        if self._valid() and not self._lapsed:
+            await super().start_module(module_id)
+
+    async def stop_module(self, module_id: str) -> None:
+        self.held.discard(module_id)
+        await super().stop_module(module_id)
+
+    async def stop_all(self) -> None:
+        self.held.clear()
+        await super().stop_all()
+
+    async def enforce(self) -> None:
+        while True:
+            version = self.permit.version
+            until = self.permit.value
+            deadline = math.inf if until is None else trio.current_time() + (until - time.monotonic())
+            with trio.move_on_at(deadline):
+                await self.permit.wait_changed(version)
+                if self._lapsed and self._valid():
+                    self._lapsed = False
+                    for module_id in self.held:
+                        self.devices.claim(module_id, self.node)
+                continue
+            if not self._lapsed:
+                self._lapsed = True
+                self.lapsed_at.append(trio.current_time())
+                for module_id in self.held:
+                    self.devices.release(module_id, self.node)
+            await self.permit.wait_changed(version)
+
+
 async def settled(devices: Devices, nodes: int, within: float = 10.0) -> None:
     """Wait until every module is driven and by `nodes` distinct nodes."""
     with trio.fail_after(within):
@@ -104,9 +154,13 @@ async def open_coordinators(
                         client, prefix="transom", site="s1", node_id=name, ttl=TTL,
                         info={"api": f"http://{name}.local:8080"},
                     )  # fmt: skip
-                    coordinator = ClusterCoordinator(membership, FakeHost(name, devices), MODULES)
+                    host = PermitHost(name, devices, membership.permit)
+                    coordinator = ClusterCoordinator(membership, host, MODULES)
                     out[name] = (coordinator, scope)
-                    await coordinator.serve()
+                    async with trio.open_nursery() as inner:
+                        inner.start_soon(host.enforce)
+                        await coordinator.serve()
+                        inner.cancel_scope.cancel()
 
         for i, endpoints in enumerate(endpoint_lists):
             nursery.start_soon(run, f"n{i + 1}", endpoints, trio.CancelScope())
@@ -152,8 +206,9 @@ async def test_a_fenced_node_stops_its_modules_before_anyone_else_starts_them(
         finally:
             isolated.resume()
         host = nodes["n3"][0].host
-        assert isinstance(host, FakeHost)
-        fenced_stop = min(t for t in host.stopped_all_at if t > paused_at)
+        assert isinstance(host, PermitHost)
+        # Its permit lapsed (the host let go on its own) before anyone else took its modules.
+        fenced_stop = min(t for t in host.lapsed_at if t > paused_at)
         taken_over = min(
             t for node in ("n1", "n2") for t, m in devices.started_at[node] if m in victim_modules
         )
@@ -174,10 +229,15 @@ class SteppedMembership:
     def __init__(self, view: ClusterView) -> None:
         self.node_id = view.node_id
         self._view = Latest(view)
+        self.permit: Latest[float | None] = Latest(None)
+        self.leases_granted = 1
 
     @property
     def view(self) -> ClusterView:
         return self._view.value
+
+    def holds_lease(self) -> bool:
+        return True
 
     def views(self) -> AsyncIterator[ClusterView]:
         return self._view.follow()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -130,6 +131,9 @@ async def test_a_node_cut_off_from_etcd_fences_before_the_others_see_it_leave(
         await trio.sleep(0.5)
         paused_at = trio.current_time()
         deadline_at_pause = cut_off.lease_deadline
+        permit = cut_off.permit.value
+        assert permit is not None
+        permit_at_pause = trio.current_time() + (permit - time.monotonic())  # as a trio time
         isolated.pause()
         try:
             fenced_at = await nodes[2].wait_for(lambda v: v.fenced, within=2 * TTL)
@@ -138,15 +142,19 @@ async def test_a_node_cut_off_from_etcd_fences_before_the_others_see_it_leave(
             isolated.resume()
         assert cut_off.fenced_at is not None
         assert cut_off.fenced_at <= fenced_at
-        # It fenced before its lease could expire, and before any other node saw it go.
-        assert cut_off.fenced_at < deadline_at_pause
-        assert cut_off.fenced_at < min(removed)
+        # Its hosts' permit ended before its lease could expire, so before any other node saw
+        # it go; the node itself fenced no later than the others saw it leave.
+        assert permit_at_pause < deadline_at_pause
+        assert permit_at_pause < min(removed)
+        assert cut_off.permit.value == 0.0
+        assert cut_off.fenced_at <= min(removed)
         # The first inactive view it showed is the fenced one, at or after the fence.
         inactive = nodes[2].first_time(lambda v: not v.active, after=paused_at)
         assert inactive is not None and inactive >= cut_off.fenced_at
         assert nodes[2].first_time(lambda v: v.fenced, after=paused_at) == inactive
         print(
-            f"\nfencing: paused at 0.000 s, fenced at {cut_off.fenced_at - paused_at:.3f} s, "
+            f"\nfencing: paused at 0.000 s, permit ended at {permit_at_pause - paused_at:.3f} s,"
+            f" fenced at {cut_off.fenced_at - paused_at:.3f} s, "
             f"lease deadline {deadline_at_pause - paused_at:.3f} s, others saw it leave at "
             f"{min(removed) - paused_at:.3f} / {max(removed) - paused_at:.3f} s "
             f"(margin {min(removed) - cut_off.fenced_at:.3f} s)"

@@ -32,7 +32,9 @@ class Edge:
 def await_handler(calls: list[tuple[str, str, Any, str]]) -> Any:
     """An exec handler recording its calls: power answers, secret is refused, slow hangs, others raise."""
 
-    async def handle(module_id: str, method: str, args: list[Any] | dict[str, Any], role: str) -> Any:
+    async def handle(
+        module_id: str, method: str, args: list[Any] | dict[str, Any], role: str, *, deadline: float
+    ) -> Any:
         calls.append((module_id, method, args, role))
         if method == "power":
             return {"power": args[0] if isinstance(args, list) else args}

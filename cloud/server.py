@@ -20,6 +20,8 @@ from cloud.api.module_router import CallableModuleRouter
 from cloud.api.status_bus import InMemoryStatusBus
 from cloud.auth.bootstrap import start_auth
 from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
+from cloud.edges.enrolment import EnrolmentService
+from cloud.edges.enrolment_routes import mount_enrolment
 from cloud.edges.hub import EdgeHub
 from cloud.edges.routes import mount_edge_link
 from cloud.search.indexer import serve_indexer
@@ -107,6 +109,10 @@ async def serve_cloud(
             hub = EdgeHub(store, auth, bus, path=directory / EDGES_FILE_NAME, cipher=cipher)
             mount_edge_link(app, hub)
             hub.install(router)
+            # One-time tokens a new node exchanges for its own key (enrolment.db in the data dir).
+            enrolment = EnrolmentService.open(store, auth, directory)
+            mount_enrolment(app, enrolment)
+            hub.node_keys = enrolment.edge_of_key
             config = Config()
             config.bind = [listen]
             config.accesslog = None
@@ -124,6 +130,7 @@ async def serve_cloud(
                     await stop.wait()
                 # serve() returns once its connections close; the indexer and edge hub are all that is left.
                 nursery.cancel_scope.cancel()
+            await enrolment.aclose()
             log.info("cloud API stopped")
         finally:
             await auth.aclose()

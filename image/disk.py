@@ -169,3 +169,21 @@ def assemble(esp: Path, root_fs: Path, target: Path, log: Path) -> None:
 def compress(source: Path, target: Path, log: Path) -> None:
     """zstd of `source` (multi-threaded, level 10: a fair size for the time)."""
     run(["zstd", "-q", "-f", "-T0", "-10", str(source), "-o", str(target)], log=log)
+
+
+def make_update_media(bundle: Path, target: Path, log: Path) -> None:
+    """An ext4 file system labelled TRANSOM-UPD holding `bundle`: write it to a USB stick (or attach it).
+
+    A node applies the bundle it finds on such a stick at boot (image.device.update).
+    """
+    staging = target.parent / "update-media"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    shutil.copy2(bundle, staging / bundle.name)
+    size = _round_up(int(bundle.stat().st_size * 1.1) + 16 * MIB)
+    target.unlink(missing_ok=True)
+    run(
+        ["mkfs.ext4", "-q", "-F", "-L", "TRANSOM-UPD", "-d", str(staging), str(target), f"{size // 1024}k"],
+        log=log,
+    )
+    shutil.rmtree(staging, ignore_errors=True)

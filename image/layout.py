@@ -57,7 +57,8 @@ ESP_MOUNT = "/boot/efi"
 # Where the venv with Transom lives on the root file system.
 VENV = "/opt/transom"
 
-KERNEL_ARGS = "ro console=tty0 console=ttyS0,115200 systemd.show_status=auto"
+# rw: there is no fstab line for / (it differs per slot), so nothing would remount it writable.
+KERNEL_ARGS = "rw console=tty0 console=ttyS0,115200 systemd.show_status=auto"
 
 
 def kernel_cmdline(slot: str) -> str:

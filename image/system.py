@@ -37,6 +37,8 @@ def configure(root: Path, *, build_id: str, version: str, log: Path) -> None:
     if redis_conf.exists():
         text = redis_conf.read_text()
         text = text.replace("\ndir /var/lib/redis", f"\ndir {DATA_MOUNT}/redis")
+        # Its log goes to the journal (stdout), which lives on the data partition.
+        text = text.replace("\nlogfile /var/log/redis/redis-server.log", '\nlogfile ""')
         redis_conf.write_text(text)
     # A fresh machine id on every device's first boot (systemd makes one when the file is empty).
     (root / "etc/machine-id").write_text("")

@@ -122,8 +122,8 @@ def mount_data(device: Path) -> None:
         folder.mkdir(exist_ok=True)
         if owner != "root" and shutil.which("chown"):
             subprocess.run(["chown", "-R", f"{owner}:{owner}", str(folder)], check=False)
-    folder = mount / "node"
-    folder.chmod(0o700)
+    for private in ("node", "etcd"):
+        (mount / private).chmod(0o700)
     JOURNAL.mkdir(parents=True, exist_ok=True)
     if not os.path.ismount(JOURNAL):
         sh("mount", "--bind", str(mount / "journal"), str(JOURNAL))

@@ -178,7 +178,7 @@ def _check_pin(response: httpx.Response, pin: str) -> None:
         raise EnrolmentRefused("the cloud's certificate does not match the pinned fingerprint")
 
 
-def enrol(file: EnrolmentFile) -> dict[str, str]:
+def enrol(file: EnrolmentFile, *, esp_file: Path | None = None) -> dict[str, str]:
     """Exchange the token for this node's edge credentials and keep them.
 
     Raises:
@@ -214,7 +214,7 @@ def enrol(file: EnrolmentFile) -> dict[str, str]:
         raise EnrolmentUnreachable(f"{file.cloud} answered something that is not an enrolment") from None
     record = {"cloud": file.cloud, **answer.model_dump()}
     _write_private(NODE_DIR / "enrolled.json", json.dumps(record) + "\n")
-    spend_token()
+    spend_token(esp_file)
     return record
 
 

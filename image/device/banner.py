@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 from image.device.slots import running_slot
 from image.device.status import read_state
+from image.layout import DATA_MOUNT
 
 ISSUE = Path("/run/issue.d/50-transom.issue")
 LOCAL_API = "http://127.0.0.1:8081/api/engine/v2/edge/health"
@@ -41,14 +43,32 @@ def addresses() -> list[str]:
     ]
 
 
-def node_health() -> dict[str, Any] | None:
-    """The local API's health report, or None while it does not answer."""
+def local_api_answers() -> bool:
+    """Whether the node's local API answers HTTP at all (it asks for credentials: that is an answer)."""
     try:
-        with urllib.request.urlopen(LOCAL_API, timeout=3) as response:  # loopback only
-            found: dict[str, Any] = json.loads(response.read(1 << 20))
-            return found
-    except (OSError, ValueError):
-        return None
+        with urllib.request.urlopen(LOCAL_API, timeout=3):  # loopback only
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def replica_state() -> str:
+    """The synced configuration's revision and module count, from the node's replica (read-only)."""
+    path = Path(DATA_MOUNT) / "node/state/replica.db"
+    if not path.exists():
+        return "no configuration from the cloud yet"
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE name = 'revision'").fetchone()
+            modules = conn.execute("SELECT COUNT(*) FROM documents WHERE tbl = 'modules'").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return "replica unreadable"
+    return f"configuration revision {row[0] if row else 0}, {modules} modules"
 
 
 def build_info() -> dict[str, str]:
@@ -62,15 +82,11 @@ def build_info() -> dict[str, str]:
 def render() -> str:
     """The banner's text."""
     state = read_state()
-    health = node_health()
+    answering = local_api_answers()
     ips = addresses()
     build = build_info()
-    if health is None:
-        sync = "local API starting"
-    else:
-        revision = health.get("revision", 0)
-        modules = len(health.get("modules", {}))
-        sync = f"configuration revision {revision}, {modules} modules"
+    api = "answering" if answering else "starting"
+    sync = replica_state() if state.get("enrolment") == "enrolled" else "stand-alone (no cloud)"
     lines = [
         "",
         "  Transom edge node",
@@ -81,6 +97,7 @@ def render() -> str:
         f"  enrolment   {state.get('enrolment', '-')}"
         + (f" ({state['cloud']})" if state.get("cloud") else ""),
         f"  sync        {sync}",
+        f"  node        local API {api}",
         f"  system      build {build.get('build_id', '?')} (Transom {build.get('version', '?')}), "
         f"slot {running_slot() or '?'}",
         f"  hostname    {socket.gethostname()}",

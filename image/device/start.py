@@ -33,8 +33,13 @@ HOW_TO_ENROL = (
 
 
 def say(message: str) -> None:
-    """One line to the journal and the console (the unit sends stdout to both)."""
+    """A message to the journal (stdout) and the console, where a person at the PC sees it."""
     print(message, flush=True)
+    try:
+        with open("/dev/console", "w") as console:
+            console.write(message + "\n")
+    except OSError:
+        pass  # no console (a container): the journal has it
 
 
 def node_command(node_id: str, record: dict[str, str] | None) -> tuple[list[str], dict[str, str]]:

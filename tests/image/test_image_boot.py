@@ -93,8 +93,9 @@ async def _get(url: str, headers: dict[str, str] | None = None) -> httpx.Respons
         return None
 
 
-async def _health(node: str) -> dict[str, Any] | None:
-    found = await _get(f"{node}{PREFIX}/edge/health")
+async def _health(node: str, key: str) -> dict[str, Any] | None:
+    """The node's health report, once its local API answers and knows the key (synced from the cloud)."""
+    found = await _get(f"{node}{PREFIX}/edge/health", {"X-API-Key": key})
     return found.json() if found is not None and found.status_code == 200 else None
 
 
@@ -175,7 +176,9 @@ async def test_image_builds_boots_enrols_runs_offline_and_updates(tmp_path: Path
     try:
         # Boot 1: first boot, enrolment, sync, a device driven through the local API.
         vm.start()
-        health = await wait_until(lambda: _health(node), seconds=BOOT_SECONDS, what="the node's local API")
+        health = await wait_until(
+            lambda: _health(node, seeded["key"]), seconds=BOOT_SECONDS, what="the node's local API"
+        )
         node_id = health["node_id"]
         api = await trio.to_thread.run_sync(_api, cloud_url)
         listed = await trio.to_thread.run_sync(lambda: api.call("GET", f"/edges/{edge_id}/nodes"))
@@ -200,7 +203,7 @@ async def test_image_builds_boots_enrols_runs_offline_and_updates(tmp_path: Path
         await cloud.stop()
         vm.start()
         health = await wait_until(
-            lambda: _health(node), seconds=BOOT_SECONDS, what="the local API after reboot"
+            lambda: _health(node, seeded["key"]), seconds=BOOT_SECONDS, what="the local API after reboot"
         )
         assert health["node_id"] == node_id
         await _drive_projector(node, seeded, False)
@@ -219,7 +222,7 @@ async def test_image_builds_boots_enrols_runs_offline_and_updates(tmp_path: Path
             what="the node running the update from slot b",
         )
         health = await wait_until(
-            lambda: _health(node), seconds=BOOT_SECONDS, what="the local API after the update"
+            lambda: _health(node, seeded["key"]), seconds=BOOT_SECONDS, what="the local API after the update"
         )
         assert health["node_id"] == node_id
         await _drive_projector(node, seeded, True)

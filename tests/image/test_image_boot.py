@@ -4,6 +4,7 @@ One long test (phases in order, each needing the last), because every boot under
 emulation costs minutes. From the host, through qemu's port forward on 127.0.0.1:
 
     build     `transom image build --cloud http://10.0.2.2:PORT --enrolment-token T --allow-http`
+              (and later a second build: the update)
     boot 1    first boot makes slot b and the data partition, enrols (the cloud lists the
               node), syncs the site; the node's local API runs the PJLink module against the
               simulator on the host (10.0.2.2 is qemu's way to the host's loopback)
@@ -121,6 +122,17 @@ async def _drive_projector(node: str, seeded: dict[str, str], power: bool) -> No
     await wait_until(reported, seconds=300, what=f"the projector reporting power={power}")
 
 
+def _build(out: Path, options: list[str]) -> None:
+    done = subprocess.run(
+        [*TRANSOM, "image", "build", "--out", str(out), "--no-compress", *options],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    log = (out / "build.log").read_text()[-3000:] if (out / "build.log").exists() else ""
+    assert done.returncode == 0, done.stdout + done.stderr + log
+
+
 def _banner(vm: Machine) -> str:
     """The last banner the node printed on its serial console."""
     blocks = vm.console().split("TRANSOM-BANNER")
@@ -147,27 +159,9 @@ async def test_image_builds_boots_enrols_runs_offline_and_updates(tmp_path: Path
     seeded = await trio.to_thread.run_sync(_seed, cloud_url, edge_id, sim_port)
 
     out = tmp_path / "out"
-    build = await trio.to_thread.run_sync(
-        lambda: subprocess.run(
-            [
-                *TRANSOM,
-                "image",
-                "build",
-                "--out",
-                str(out),
-                "--no-compress",
-                "--allow-http",
-                "--cloud",
-                f"http://10.0.2.2:{cloud_port}",
-                "--enrolment-token",
-                token,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=3600,
-        )
+    await trio.to_thread.run_sync(
+        _build, out, ["--allow-http", "--cloud", f"http://10.0.2.2:{cloud_port}", "--enrolment-token", token]
     )
-    assert build.returncode == 0, build.stdout + build.stderr + (out / "build.log").read_text()[-3000:]
     image = out / "transom-edge.raw"
     assert image.stat().st_size < 1024**3
 
@@ -208,12 +202,14 @@ async def test_image_builds_boots_enrols_runs_offline_and_updates(tmp_path: Path
         assert health["node_id"] == node_id
         await _drive_projector(node, seeded, False)
 
-        # Boot 3: update from a TRANSOM-UPD stick: slot b, same node, same data.
+        # Boot 3: a newer build, on a TRANSOM-UPD stick: slot b, same node, same data.
         cloud = await start_cloud(tmp_path / "cloud", cloud_port, tmp_path)
         assert vm.power_off()
+        newer = tmp_path / "newer"
+        await trio.to_thread.run_sync(_build, newer, [])
         media = tmp_path / "update-media.img"
         await trio.to_thread.run_sync(
-            make_update_media, out / "transom-update.tar", media, tmp_path / "media.log"
+            make_update_media, newer / "transom-update.tar", media, tmp_path / "media.log"
         )
         vm.start(extra_drive=media)
         await wait_until(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import tarfile
 from pathlib import Path
 
 from image.build import BuildOptions, enrolment_text
@@ -48,3 +49,23 @@ def test_build_refuses_an_architecture_it_cannot_make(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "amd64 only" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_update_refuses_a_file_that_is_not_a_bundle_and_a_machine_that_is_not_a_node(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(b"not a tar file")
+    done = subprocess.run(
+        [*TRANSOM, "image", "update", str(junk)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "not a Transom update bundle" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"build_id": "b1", "version": "0.1.0", "root_size": 1}')
+    bundle = tmp_path / "bundle.tar"
+    with tarfile.open(bundle, "w") as tar:
+        tar.add(manifest, "manifest.json")
+    done = subprocess.run(
+        [*TRANSOM, "image", "update", str(bundle)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "did not boot from a Transom root slot" in done.stderr

@@ -116,7 +116,8 @@ def install(root: Path, wheel: Path, requirements: Path, log: Path) -> None:
     env = ["env", f"UV_CACHE_DIR={inside}/cache", "UV_PYTHON_DOWNLOADS=never", "UV_LINK_MODE=copy"]
     if (stage / "ca.crt").exists():
         env.append(f"SSL_CERT_FILE={inside}/ca.crt")
-    pip = [*env, f"{inside}/uv", "pip", "install", "--python", f"{VENV}/bin/python"]
+    # Bytecode compiled now: the root is read-mostly, and a driver host on a slow PC must start quickly.
+    pip = [*env, f"{inside}/uv", "pip", "install", "--compile-bytecode", "--python", f"{VENV}/bin/python"]
     try:
         with _bound(cache, stage / "cache", log):
             in_root(root, [*env, f"{inside}/uv", "venv", "--python", "/usr/bin/python3", VENV], log=log)
@@ -134,6 +135,7 @@ def install(root: Path, wheel: Path, requirements: Path, log: Path) -> None:
                     "--python",
                     f"{VENV}/bin/python",
                     "--no-deps",
+                    "--compile-bytecode",
                     f"{inside}/{wheel.name}",
                 ],
                 log=log,

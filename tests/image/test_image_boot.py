@@ -113,7 +113,7 @@ async def _drive_projector(node: str, seeded: dict[str, str], power: bool) -> No
         except httpx.HTTPError:
             return False
 
-    await wait_until(answered, seconds=BOOT_SECONDS / 2, what=f"exec power({power}) on the node")
+    await wait_until(answered, seconds=BOOT_SECONDS, what=f"exec power({power}) on the node")
 
     async def reported() -> bool:
         found = await _get(f"{base}/power", headers)

@@ -5,6 +5,7 @@
     transom cloud ...       the cloud tier (API, auth, store, search)
     transom edge ...        an edge node
     transom driver ...      inspect or run one driver
+    transom image ...       build the edge image; update a device
     transom simulate ...    a device simulator
 """
 
@@ -16,7 +17,7 @@ import typer
 from rich.table import Table
 
 from cli import __version__, bench
-from cli.commands import cloud, demo, driver, edge, simulate
+from cli.commands import cloud, demo, driver, edge, image, simulate
 from cli.console import err, out
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -32,6 +33,7 @@ app = typer.Typer(
 app.add_typer(cloud.app, name="cloud")
 app.add_typer(edge.app, name="edge")
 app.add_typer(driver.app, name="driver")
+app.add_typer(image.app, name="image")
 app.command(name="simulate", context_settings=CONTEXT)(simulate.simulate)
 app.command(name="demo", context_settings=CONTEXT)(demo.demo)
 

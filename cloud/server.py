@@ -21,6 +21,8 @@ from cloud.api.module_router import CallableModuleRouter
 from cloud.api.status_bus import InMemoryStatusBus
 from cloud.auth.bootstrap import start_auth
 from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
+from cloud.edges.enrolment import EnrolmentService
+from cloud.edges.enrolment_routes import mount_enrolment
 from cloud.edges.hub import EdgeHub
 from cloud.edges.routes import mount_edge_link
 from cloud.search.factory import open_search
@@ -137,6 +139,10 @@ async def serve_cloud(
             hub = EdgeHub(store, auth, bus, path=directory / EDGES_FILE_NAME, cipher=cipher)
             mount_edge_link(app, hub)
             hub.install(router)
+            # One-time tokens a new node exchanges for its own key (enrolment.db in the data dir).
+            enrolment = EnrolmentService.open(store, auth, directory)
+            mount_enrolment(app, enrolment)
+            hub.node_keys = enrolment.edge_of_key
             config = Config()
             config.bind = [listen]
             config.accesslog = None
@@ -156,6 +162,7 @@ async def serve_cloud(
                     await stop.wait()
                 # serve() returns once its connections close; the indexer and edge hub are all that is left.
                 nursery.cancel_scope.cancel()
+            await enrolment.aclose()
             log.info("cloud API stopped")
         finally:
             await auth.aclose()

@@ -203,3 +203,39 @@ def edge_key(
     action = "created edge" if issued.created else "edge"
     err.print(f"{action} {issued.edge['name']!r} ({issued.edge['id']}); its new key (shown only once):")
     typer.echo(issued.key)
+
+
+@app.command(name="enrol-token", context_settings={"help_option_names": ["-h", "--help"]})
+def enrol_token(
+    site: str = typer.Option(..., "--site", help="The site: an edge's id, or its name (created if new)."),
+    data_dir: str = typer.Option(..., "--data-dir", help="The cloud's data directory."),
+    expires: str = typer.Option("24h", "--expires", help="How long the token is good for: 30m, 24h, 7d."),
+    uses: int = typer.Option(1, "--uses", min=1, max=1000, help="How many nodes may enrol with it."),
+    store: str = typer.Option("", "--store", help="Config store URL (default: store.db in --data-dir)."),
+) -> None:
+    """Issue a one-time enrolment token for a site's edge nodes; print it once.
+
+    Put it, with the cloud's URL, in the image's enrolment file (or `transom image build
+    --enrolment-token`); the node exchanges it for its own credentials on first boot.
+
+    Example:
+
+        transom cloud enrol-token --site "Level 3 comms room" --expires 24h --uses 2 --data-dir ./cloud
+    """
+    from cloud.edges.enrolment_command import EXPECTED_ERRORS, issue_from_data_dir
+
+    try:
+        issued = trio.run(
+            partial(issue_from_data_dir, data_dir, store or None, site, expires=expires, uses=uses)
+        )
+    except Exception as exc:
+        if not isinstance(exc, EXPECTED_ERRORS):
+            raise
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    record = issued.record
+    err.print(
+        f"enrolment token for edge {issued.edge['name']!r} ({issued.edge['id']}): "
+        f"{record['uses']} use(s), expires in {expires} (shown only once):"
+    )
+    typer.echo(issued.token)

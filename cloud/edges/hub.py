@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +43,7 @@ from cloud.edges.session import DEAD_AFTER, EdgeSession
 from cloud.store.base import ConfigStore, Filter, Query
 from sync.link import Batch, Exec, ExecResult
 from sync.model import SettingsCipher
+from sync.model.api_key import edge_only
 
 # Seconds an exec waits for the edge's answer unless the caller gives less.
 EXEC_TIMEOUT = 30.0
@@ -118,6 +119,8 @@ class EdgeHub:
         self._owner: dict[str, str] = {}  # module id -> node id that last reported it
         self._marks_wanted: dict[str, bool] = {}
         self._mark_wake = trio.Event()
+        # Resolves a node's own key id to its edge id (set by enrolment; None: edge keys only).
+        self.node_keys: Callable[[str], Awaitable[str | None]] | None = None
 
     # Lifecycle ---------------------------------------------------------------------------
 
@@ -171,9 +174,15 @@ class EdgeHub:
         principal: Principal = await self.auth.authenticate_api_key(key)
         key_id = key.strip().partition(".")[0]
         page = await self.store.query("edges", Query(filters=[Filter.eq("api_key_id", key_id)], limit=1))
-        if principal.via != "edge" or not page.items:
-            raise AuthenticationFailed("this API key belongs to no edge", error="invalid_api_key")
-        return page.items[0]
+        if principal.via == "edge" and page.items:
+            return page.items[0]
+        # A key enrolment issued one node (cloud.edges.enrolment): scoped `edge` only, one node's.
+        if self.node_keys is not None and edge_only(principal.scopes):
+            edge_id = await self.node_keys(key_id)
+            edge = await self.store.get("edges", edge_id) if edge_id else None
+            if edge is not None:
+                return edge
+        raise AuthenticationFailed("this API key belongs to no edge", error="invalid_api_key")
 
     def jwks(self) -> dict[str, Any]:
         """The key set edges verify access tokens with, and the `iss` those tokens carry.

@@ -23,10 +23,10 @@ from typing import Any, Protocol
 import trio
 
 from drivers.sdk import Level, UnknownModuleError
-from drivers.sdk.host_client import LogLine, StatusBatch
 from edge.config.holder import SiteHolder
 from edge.errors import ModuleNotRunning
 from edge.forwarding import PeerForwarder
+from edge.hosts.client import LogLine, StatusBatch
 from edge.module_state import ModuleState
 from edge.node_directory import NodeDirectory
 from edge.state.bus import StateBus

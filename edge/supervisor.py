@@ -25,10 +25,10 @@ from typing import Any, Literal
 import trio
 
 from drivers.sdk import Level, ModuleConfig
-from drivers.sdk.host_client import HostProcess, LogLine, StatusBatch, open_host_process
-from drivers.sdk.host_errors import HostError, HostTimeoutError, ModuleStartError
 from drivers.sdk.system import SystemDirectory
 from edge.errors import HostRestarting, ModuleNotRunning
+from edge.hosts.client import HostProcess, LogLine, StatusBatch, open_host_process
+from edge.hosts.errors import HostError, HostTimeoutError, ModuleStartError
 
 log = logging.getLogger(__name__)
 

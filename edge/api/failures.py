@@ -24,8 +24,8 @@ from drivers.sdk import (
     UnknownFunctionError,
     UnknownModuleError,
 )
-from drivers.sdk.host_errors import HostDiedError, HostTimeoutError
 from edge.errors import ModuleUnavailable
+from edge.hosts.errors import HostDiedError, HostTimeoutError
 from sync import control as frames
 
 

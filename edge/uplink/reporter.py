@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import trio
 
-from drivers.sdk.host_client import LogLine
+from edge.hosts.client import LogLine
 from edge.module_manager import ModuleManager
 from edge.state.bus import StateBus
 from edge.state.fanout import Subscription

@@ -1,10 +1,10 @@
-"""The driver host process: `python -m drivers.sdk.host DRIVER` runs every module of one driver.
+"""The driver host process: `python -m edge.hosts.process DRIVER` runs every module of one driver.
 
 The node spawns one per driver (crash isolation, several cores) and speaks the framed
-protocol of `host_protocol.py` over its stdin/stdout. Each module is a `ModuleRuntime` in
+protocol of `protocol.py` over its stdin/stdout. Each module is a `ModuleRuntime` in
 its own task; each exec, update and stop runs in a task of its own, so a function or hook
 that hangs or raises stalls nobody else. Status leaves in batches, logs rate-limited
-(`host_batching.py`); lookups of other modules go to the node (`host_directory.py`).
+(`batching.py`); lookups of other modules go to the node (`directory.py`).
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ import trio
 from drivers.sdk.config import ModuleConfig
 from drivers.sdk.driver import Driver
 from drivers.sdk.errors import DriverError, UnknownModuleError
-from drivers.sdk.host_batching import LogForwarder, StatusBatcher
-from drivers.sdk.host_directory import ParentDirectory
-from drivers.sdk.host_errors import ModuleStartError, ProtocolError, error_to_wire
-from drivers.sdk.host_protocol import READ_SIZE, FrameDecoder, FrameWriter, Message, encode
 from drivers.sdk.loader import load_driver
 from drivers.sdk.metadata import metadata_of
 from drivers.sdk.runtime import ModuleRuntime
+from edge.hosts.batching import LogForwarder, StatusBatcher
+from edge.hosts.directory import ParentDirectory
+from edge.hosts.errors import ModuleStartError, ProtocolError, error_to_wire
+from edge.hosts.protocol import READ_SIZE, FrameDecoder, FrameWriter, Message, encode
 
 # How long a graceful shutdown waits for modules' on_unload before cancelling them.
 SHUTDOWN_GRACE = 5.0
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run a host for the driver named on the command line; returns the exit status."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m drivers.sdk.host DRIVER (pkg.module:Class or file.py)", file=sys.stderr)
+        print("usage: python -m edge.hosts.process DRIVER (pkg.module:Class or file.py)", file=sys.stderr)
         return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the node decides when a host ends
     read_fd, write_fd = _take_protocol_fds()

@@ -33,12 +33,6 @@ STORE_FILE_NAME = "store.db"
 EDGES_FILE_NAME = "edges.db"
 # Seconds open requests and WebSockets get to finish when the server is asked to stop.
 GRACEFUL_SECONDS = 5.0
-# The collector's thresholds while serving. Every bound status is a task (tens of tracked
-# objects), so 1,000 clients with 10 bindings each hold ~600k objects, and a full collection
-# pauses the process for ~0.4 s (delivery p99 of 500 ms in `transom bench api`). Young
-# collections 70x rarer and full ones 10x rarer make those pauses rare (minutes apart);
-# cyclic garbage waits longer to be freed, which costs tens of MB at most.
-GC_THRESHOLDS = (50_000, 20, 100)
 
 log = logging.getLogger(__name__)
 
@@ -131,19 +125,16 @@ async def serve_cloud(
 
 @contextmanager
 def _serving_gc() -> Iterator[None]:
-    """Freeze what start-up made (modules, app, models: never garbage) and raise the thresholds.
+    """Freeze what start-up made (modules, app, models: never garbage); thresholds stay default.
 
     Frozen objects are left out of every collection, so a full one scans only what serving
-    made. Both are undone on the way out (tests run serve_cloud inside their own process).
+    made. Undone on the way out (tests run serve_cloud inside their own process).
     """
-    before = gc.get_threshold()
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
     try:
         yield
     finally:
-        gc.set_threshold(*before)
         gc.unfreeze()
 
 

@@ -21,7 +21,7 @@ from cloud.api.crud import ListParam, Resource, install_crud
 from cloud.api.errors import BadRequest, NotFound
 from cloud.api.functions import describe_functions
 from cloud.api.metadata_store import metadata_map
-from cloud.api.routing import as_args
+from cloud.api.module_seams import as_args
 from cloud.api.schemas import ERROR_RESPONSES
 from cloud.api.views import settings_view
 from cloud.store.base import Filter, Query

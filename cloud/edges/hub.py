@@ -24,13 +24,9 @@ from typing import Any
 
 import trio
 
-from cloud.api.routing import (
-    AccessDenied,
-    BadArguments,
+from cloud.api.module_seams import (
     ExecTimeout,
-    FunctionNotFound,
     ModuleOffline,
-    ModuleRouteError,
     RequestFailed,
     StatusBus,
 )
@@ -39,19 +35,13 @@ from cloud.auth.principal import Principal
 from cloud.edges.db import EdgeDB
 from cloud.edges.session import EdgeSession
 from cloud.store.base import ConfigStore, Filter, Query
+from sync.control.errors import ERROR_KINDS, ControlError, ErrorKind
 from sync.link import Batch, Exec, ExecResult
 from sync.model import SettingsCipher
 
 # Seconds an exec waits for the edge's answer unless the caller gives less.
 EXEC_TIMEOUT = 30.0
 
-_ERRORS: dict[str, type[ModuleRouteError]] = {
-    "module_offline": ModuleOffline,
-    "function_not_found": FunctionNotFound,
-    "access_denied": AccessDenied,
-    "bad_arguments": BadArguments,
-    "timeout": ExecTimeout,
-}
 
 log = logging.getLogger(__name__)
 
@@ -307,7 +297,7 @@ def _result(answer: ExecResult) -> Any:
     error = answer.error
     if error is None:
         raise RequestFailed("the edge answered with an error it did not describe")
-    kind = _ERRORS.get(error.error)
-    if kind is not None:
-        raise kind(error.message)
-    raise RequestFailed(error.message, status=error.status or 500)
+    kind = ERROR_KINDS.get(error.error, ErrorKind.REQUEST_FAILED)
+    if kind is ErrorKind.REQUEST_FAILED:
+        raise RequestFailed(error.message, status=error.status or 500)
+    raise ControlError(kind, error.message)

@@ -22,7 +22,7 @@ from typing import Protocol
 
 import trio
 
-from edge.state.fanout import Subscription
+from sync.control.fanout import Subscription
 
 STATUS_PREFIX = "status/"
 SYSTEM_PREFIX = "system/"

@@ -25,7 +25,7 @@ from edge.uplink.backoff import Backoff
 from edge.uplink.replica_source import ReplicaConfigSource
 from edge.uplink.reporter import OutboxStateBus, SyncReporter
 from edge.uplink.uplink import control_url, serve_uplink
-from sync.link import EXEC_ERRORS, ExecFailed
+from sync.link import ExecFailed
 from sync.outbox import Outbox
 from sync.replica import Replica
 
@@ -140,5 +140,4 @@ class CloudLink:
             failure = failure_of(exc)
             if failure.error == "unexpected_failure":
                 log.exception("exec %s.%s from the cloud failed", module_id, method)
-            error = failure.error if failure.error in EXEC_ERRORS else "request_failed"
-            raise ExecFailed(error, failure.message, status=failure.status) from None
+            raise ExecFailed(failure.error, failure.message, status=failure.status) from None

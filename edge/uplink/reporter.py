@@ -20,7 +20,7 @@ import trio
 from edge.hosts.client import LogLine
 from edge.module_manager import ModuleManager
 from edge.state.bus import StateBus
-from edge.state.fanout import Subscription
+from sync.control.fanout import Subscription
 from sync.outbox import Outbox, OutboxClosedError
 
 # Log levels whose lines go up to the cloud; info and debug stay on the node (`debug` shows them).

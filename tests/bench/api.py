@@ -33,7 +33,8 @@ from cloud.store.sqlite import SQLiteStore
 from sync.link import Hello, encode, encode_batch
 
 DESCRIPTION = (
-    "api: list and q search over 10,000 systems (rate, p99); 1,000 WebSockets x 10 statuses at 2,000/s"
+    "api: list and q search over 10,000 systems (rate, p99); "
+    "1,000 WebSockets x 10 statuses at 2,000/s and 20,000/s"
 )
 
 SYSTEMS, QUICK_SYSTEMS = 10_000, 1_000
@@ -42,6 +43,8 @@ KEYS_PER_CLIENT = 10
 # Modules per bench room: each client binds one module, so rooms hold this many clients.
 MODULES_PER_ROOM = 10
 CHANGES_PER_SECOND = 2_000
+# Ten times that load, across the same 1,000 clients.
+HEAVY_CHANGES_PER_SECOND = 20_000
 # Status changes go up in a batch every this many seconds (an edge's outbox flushes in ms).
 BATCH_INTERVAL = 0.01
 FLOW_SECONDS, QUICK_FLOW_SECONDS = 10.0, 3.0
@@ -195,19 +198,21 @@ async def _load(client: httpx.AsyncClient, seconds: float, params: Any) -> tuple
     return len(latencies) / elapsed, percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
 
 
-async def _publish(cloud: Cloud, edge_key: str, targets: list[tuple[str, str]], seconds: float) -> int:
-    """Be an edge node: say hello, then send status changes at CHANGES_PER_SECOND; returns how many.
+async def _publish(
+    cloud: Cloud, edge_key: str, targets: list[tuple[str, str]], seconds: float, rate: int
+) -> int:
+    """Be an edge node: say hello, then send status changes at `rate` per second; returns how many.
 
     Each value is `[time.monotonic(), seq]`; seq counts from 1 across the whole flow.
     """
     url = f"ws://{cloud.host}{API}/edges/control"
-    per_batch = round(CHANGES_PER_SECOND * BATCH_INTERVAL)
+    per_batch = round(rate * BATCH_INTERVAL)
     sent = 0
     async with (
         open_websocket_url(url, extra_headers=[(b"x-api-key", edge_key.encode())]) as ws,
         trio.open_nursery() as nursery,
     ):
-        await ws.send_message(encode(Hello(node_id="bench-node")).decode())
+        await ws.send_message(encode(Hello(node_id=f"bench-node-{rate}")).decode())
 
         async def drain() -> None:  # hello_ok, the snapshot, acks
             while True:
@@ -249,10 +254,11 @@ async def _delivery(
     clients: int,
     seconds: tuple[float, float],
     keys: tuple[str, str],
+    rate: int = CHANGES_PER_SECOND,
 ) -> dict[str, Any]:
     """Open the clients, flow status (warm-up, then measured `seconds`); returns what the clients saw."""
     warmup, measured = seconds
-    first_measured = round(warmup * CHANGES_PER_SECOND) + 1
+    first_measured = round(warmup * rate) + 1
     room_systems, room_modules = rooms
     edge_key, client_key = keys
     plan: list[list[Any]] = []
@@ -272,7 +278,7 @@ async def _delivery(
         assert process.stdout is not None and process.stdin is not None
         lines = _lines(process.stdout)
         ready = orjson.loads(await anext(lines))
-        sent = await _publish(cloud, edge_key, targets, warmup + measured) - (first_measured - 1)
+        sent = await _publish(cloud, edge_key, targets, warmup + measured, rate) - (first_measured - 1)
         await trio.sleep(1.0)  # in flight
         await process.stdin.send_all(b"stop\n")
         result: dict[str, Any] = orjson.loads(await anext(lines))
@@ -315,6 +321,9 @@ async def run(quick: bool) -> list[Figure]:
                     )
                 flow = (QUICK_WARMUP_SECONDS, QUICK_FLOW_SECONDS) if quick else (WARMUP_SECONDS, FLOW_SECONDS)
                 delivery = await _delivery(cloud, data_dir, seeded, clients, flow, keys)
+                heavy = await _delivery(
+                    cloud, data_dir, seeded, clients, flow, keys, HEAVY_CHANGES_PER_SECOND
+                )
             finally:
                 cloud.process.terminate()
                 with trio.move_on_after(10):
@@ -342,4 +351,19 @@ async def run(quick: bool) -> list[Figure]:
         ),
         Figure("delivery p50", round(delivery["p50_ms"], 2), "ms", better="lower"),
         Figure("delivery p99", round(delivery["p99_ms"], 2), "ms", target=100.0, better="lower"),
+        Figure(
+            f"delivered of {HEAVY_CHANGES_PER_SECOND:,}/s changes",
+            round(heavy["delivered"] / max(heavy["sent"], 1), 4),
+            "fraction",
+        ),
+        Figure(
+            f"delivery p50 at {HEAVY_CHANGES_PER_SECOND:,}/s", round(heavy["p50_ms"], 2), "ms", better="lower"
+        ),
+        Figure(
+            f"delivery p99 at {HEAVY_CHANGES_PER_SECOND:,}/s",
+            round(heavy["p99_ms"], 2),
+            "ms",
+            target=100.0,
+            better="lower",
+        ),
     ]

@@ -25,12 +25,12 @@ from edge.api.auth import AuthenticationFailed, Principal
 from edge.api.context import ApiContext, api_context
 from edge.api.failures import failure_of
 from edge.api.raw_websocket import HandshakeFailed, open_raw_websocket
-from edge.config.site import module_name
 from sync.control.errors import ControlError, ErrorKind
 from sync.control.ports import DebugLine
 from sync.control.session import ControlSession, Ports
 from sync.control.starlette_peer import StarletteControlPeer
 from sync.model import Role
+from sync.model.addressing import module_name
 
 router = APIRouter(tags=["websocket"])
 

@@ -181,8 +181,7 @@ class EdgeHub:
             sessions.remove(session)
             node.online = any(s.node_id == session.node_id for s in sessions)
             node.last_seen = time.time()
-            for event, _ in session.pending.values():
-                event.set()  # no result: the caller reports the edge went away
+            session.abandon_calls()  # no result: the caller reports the edge went away
             if not sessions:
                 self._sessions.pop(session.edge_id, None)
                 self._mark_edge(session.edge_id, False)
@@ -261,30 +260,22 @@ class EdgeHub:
             raise ModuleOffline(f"module {module_id!r} is offline: its edge {edge_id!r} is not connected")
         owner = self._owner.get(module_id)
         session = next((s for s in sessions if s.node_id == owner), sessions[0])
-        call_id = uuid.uuid4().hex
-        done = trio.Event()
-        results: list[ExecResult] = []
-        session.pending[call_id] = (done, results)
+        frame = Exec(
+            id=uuid.uuid4().hex,
+            module_id=module_id,
+            method=method,
+            args=args,
+            role=principal.role.value,
+            timeout=self.exec_timeout,
+        )
         try:
-            await session.send(
-                Exec(
-                    id=call_id,
-                    module_id=module_id,
-                    method=method,
-                    args=args,
-                    role=principal.role.value,
-                    timeout=self.exec_timeout,
-                )
-            )
-            with trio.move_on_after(self.exec_timeout):
-                await done.wait()
-        finally:
-            session.pending.pop(call_id, None)
-        if not done.is_set():
-            raise ExecTimeout(f"{method} on {module_id!r} got no answer in {self.exec_timeout:g} s")
-        if not results:
+            with trio.fail_after(self.exec_timeout):
+                answer = await session.call(frame)
+        except trio.TooSlowError:
+            raise ExecTimeout(f"{method} on {module_id!r} got no answer in {self.exec_timeout:g} s") from None
+        if answer is None:
             raise ModuleOffline(f"module {module_id!r}: its edge {edge_id!r} disconnected during the call")
-        return _result(results[0])
+        return _result(answer)
 
     def install(self, router: Any) -> None:
         """Make the hub the fallback of a CallableModuleRouter (modules on edges)."""

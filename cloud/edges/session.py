@@ -25,6 +25,7 @@ from sync.link import (
     ChangeItem,
     Changes,
     ErrorFrame,
+    Exec,
     ExecResult,
     FrameInvalid,
     Health,
@@ -63,7 +64,7 @@ class EdgeSession:
         self.node_id = ""
         self._edge_cipher = edge_settings_cipher(edge_key)
         self._send, self._queue = trio.open_memory_channel[bytes](SEND_QUEUE)
-        self.pending: dict[str, tuple[trio.Event, list[ExecResult]]] = {}
+        self._calls: dict[str, tuple[trio.Event, list[ExecResult]]] = {}
         self._held: dict[str, set[str]] = {}
 
     async def run(self) -> None:
@@ -86,6 +87,27 @@ class EdgeSession:
                     await self._reader()
                 finally:
                     nursery.cancel_scope.cancel()
+
+    async def call(self, frame: Exec) -> ExecResult | None:
+        """Send an exec down to the node and wait for its result (the caller sets the deadline).
+
+        Returns:
+            The node's answer, or None when the session ended first (`abandon_calls`).
+        """
+        done = trio.Event()
+        results: list[ExecResult] = []
+        self._calls[frame.id] = (done, results)
+        try:
+            await self.send(frame)
+            await done.wait()
+        finally:
+            self._calls.pop(frame.id, None)
+        return results[0] if results else None
+
+    def abandon_calls(self) -> None:
+        """Wake every waiting `call` without a result (the node went away)."""
+        for done, _ in self._calls.values():
+            done.set()
 
     async def send(self, frame: Any) -> None:
         """Queue a frame (a protocol model, or encoded bytes) for the writer."""
@@ -132,7 +154,7 @@ class EdgeSession:
             if isinstance(frame, Batch):
                 await self._store(frame)
             elif isinstance(frame, ExecResult):
-                waiter = self.pending.get(frame.id)
+                waiter = self._calls.get(frame.id)
                 if waiter is not None:
                     waiter[1].append(frame)
                     waiter[0].set()

@@ -26,6 +26,7 @@ from cloud.search.indexer import serve_indexer
 from cloud.search.reindex import index_path
 from cloud.search.sqlite_fts import SQLiteSearchIndex
 from cloud.store.factory import open_store
+from sync.listen import check_listen
 from sync.model import SettingsCipher
 
 STORE_FILE_NAME = "store.db"
@@ -35,22 +36,6 @@ EDGES_FILE_NAME = "edges.db"
 GRACEFUL_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
-
-
-class ListenAddressInvalid(ValueError):
-    """Raised when `--listen` is not HOST:PORT with a port in 0..65535."""
-
-
-def check_listen(listen: str) -> str:
-    """Check a HOST:PORT address (`[::1]:8080` for IPv6) and return it.
-
-    Raises:
-        ListenAddressInvalid: naming the problem.
-    """
-    host, colon, port = listen.rpartition(":")
-    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65_535:
-        raise ListenAddressInvalid(f"--listen must be HOST:PORT (e.g. 127.0.0.1:8080), not {listen!r}")
-    return listen
 
 
 async def serve_cloud(

@@ -37,8 +37,9 @@ def run(
         TRANSOM_ADMIN_PASSWORD=changeme transom cloud run --data-dir ./cloud --listen 127.0.0.1:8080
     """
     from cloud.auth.errors import FirstAdminPasswordMissing
-    from cloud.server import ListenAddressInvalid, serve_cloud
+    from cloud.server import serve_cloud
     from cloud.store.errors import StoreError
+    from sync.listen import ListenAddressInvalid
 
     serve = partial(
         serve_cloud,

@@ -26,7 +26,7 @@ from starlette.requests import HTTPConnection
 from cloud.auth.errors import AuthenticationFailed, AuthError, PermissionDenied
 from cloud.auth.principal import Principal
 from cloud.auth.service import AuthService
-from sync.credentials import HTTP_ORDER, MAX_CREDENTIAL_LENGTH, WEBSOCKET_ORDER, is_edge_credential
+from sync.credentials import CredentialUnreadable, is_edge_credential, read_credential
 from sync.model import Role
 
 
@@ -46,31 +46,6 @@ def auth_service(connection: HTTPConnection) -> AuthService:
     return service
 
 
-def _bearer(header: str | None) -> str | None:
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-def _credentials(
-    connection: HTTPConnection, order: tuple[tuple[str, str, str], ...]
-) -> tuple[str, str] | None:
-    """The first credential present as (kind, value); kind is "bearer" or "api_key"."""
-    for kind, place, name in order:
-        if place == "header" and name == "authorization":
-            value = _bearer(connection.headers.get("authorization"))
-        elif place == "header":
-            value = connection.headers.get(name)
-        elif place == "query":
-            value = connection.query_params.get(name)
-        else:
-            value = connection.cookies.get(name)
-        if value:
-            return kind, value.strip()
-    return None
-
-
 async def authenticate(connection: HTTPConnection, *, websocket: bool = False) -> Principal:
     """The principal of a request or WebSocket handshake.
 
@@ -78,15 +53,10 @@ async def authenticate(connection: HTTPConnection, *, websocket: bool = False) -
         AuthenticationFailed: no credentials, or bad ones.
         PermissionDenied: an edge's key (good for the edge link only).
     """
-    found = _credentials(connection, WEBSOCKET_ORDER if websocket else HTTP_ORDER)
-    if found is None:
-        raise AuthenticationFailed(
-            "authentication required: send Authorization: Bearer <token> or X-API-Key: <key>",
-            error="missing_credentials",
-        )
-    kind, value = found
-    if len(value) > MAX_CREDENTIAL_LENGTH:
-        raise AuthenticationFailed("the credential is too long", error="invalid_token")
+    try:
+        kind, value = read_credential(connection, websocket=websocket)
+    except CredentialUnreadable as exc:
+        raise AuthenticationFailed(exc.message, error=exc.error) from None
     service = auth_service(connection)
     if kind == "bearer":
         principal = await service.authenticate_bearer(value)

@@ -172,6 +172,11 @@ async def _indexed(client: httpx.AsyncClient, systems: int) -> None:
             await trio.sleep(0.25)
 
 
+def _ms(value: float | None) -> float:
+    """A latency the clients reported, rounded; NaN when they measured none (nothing arrived)."""
+    return float("nan") if value is None else round(value, 2)
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
@@ -349,19 +354,17 @@ async def run(quick: bool) -> list[Figure]:
             round(delivery["delivered"] / max(delivery["sent"], 1), 4),
             "fraction",
         ),
-        Figure("delivery p50", round(delivery["p50_ms"], 2), "ms", better="lower"),
-        Figure("delivery p99", round(delivery["p99_ms"], 2), "ms", target=100.0, better="lower"),
+        Figure("delivery p50", _ms(delivery["p50_ms"]), "ms", better="lower"),
+        Figure("delivery p99", _ms(delivery["p99_ms"]), "ms", target=100.0, better="lower"),
         Figure(
             f"delivered of {HEAVY_CHANGES_PER_SECOND:,}/s changes",
             round(heavy["delivered"] / max(heavy["sent"], 1), 4),
             "fraction",
         ),
-        Figure(
-            f"delivery p50 at {HEAVY_CHANGES_PER_SECOND:,}/s", round(heavy["p50_ms"], 2), "ms", better="lower"
-        ),
+        Figure(f"delivery p50 at {HEAVY_CHANGES_PER_SECOND:,}/s", _ms(heavy["p50_ms"]), "ms", better="lower"),
         Figure(
             f"delivery p99 at {HEAVY_CHANGES_PER_SECOND:,}/s",
-            round(heavy["p99_ms"], 2),
+            _ms(heavy["p99_ms"]),
             "ms",
             target=100.0,
             better="lower",

@@ -20,6 +20,7 @@ from cloud.api.module_router import CallableModuleRouter
 from cloud.api.status_bus import InMemoryStatusBus
 from cloud.auth.bootstrap import start_auth
 from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
+from cloud.data_dir import STORE_FILE_NAME
 from cloud.edges.hub import EdgeHub
 from cloud.edges.routes import mount_edge_link
 from cloud.search.indexer import serve_indexer
@@ -29,7 +30,6 @@ from cloud.store.factory import open_store
 from sync.listen import check_listen
 from sync.model import SettingsCipher
 
-STORE_FILE_NAME = "store.db"
 # What edges sent up (status, events, node health): cloud.edges.db.
 EDGES_FILE_NAME = "edges.db"
 # Seconds open requests and WebSockets get to finish when the server is asked to stop.

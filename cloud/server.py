@@ -21,6 +21,7 @@ from cloud.api.module_router import CallableModuleRouter
 from cloud.api.status_bus import InMemoryStatusBus
 from cloud.auth.bootstrap import start_auth
 from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
+from cloud.data_dir import STORE_FILE_NAME
 from cloud.edges.enrolment import EnrolmentService
 from cloud.edges.enrolment_routes import mount_enrolment
 from cloud.edges.hub import EdgeHub
@@ -28,37 +29,15 @@ from cloud.edges.routes import mount_edge_link
 from cloud.search.factory import open_search
 from cloud.search.indexer import serve_indexer
 from cloud.store.factory import open_store
+from sync.listen import check_listen
 from sync.model import SettingsCipher
 
-STORE_FILE_NAME = "store.db"
 # What edges sent up (status, events, node health): cloud.edges.db.
 EDGES_FILE_NAME = "edges.db"
 # Seconds open requests and WebSockets get to finish when the server is asked to stop.
 GRACEFUL_SECONDS = 5.0
-# The collector's thresholds while serving. Every bound status is a task (tens of tracked
-# objects), so 1,000 clients with 10 bindings each hold ~600k objects, and a full collection
-# pauses the process for ~0.4 s (delivery p99 of 500 ms in `transom bench api`). Young
-# collections 70x rarer and full ones 10x rarer make those pauses rare (minutes apart);
-# cyclic garbage waits longer to be freed, which costs tens of MB at most.
-GC_THRESHOLDS = (50_000, 20, 100)
 
 log = logging.getLogger(__name__)
-
-
-class ListenAddressInvalid(ValueError):
-    """Raised when `--listen` is not HOST:PORT with a port in 0..65535."""
-
-
-def check_listen(listen: str) -> str:
-    """Check a HOST:PORT address (`[::1]:8080` for IPv6) and return it.
-
-    Raises:
-        ListenAddressInvalid: naming the problem.
-    """
-    host, colon, port = listen.rpartition(":")
-    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65_535:
-        raise ListenAddressInvalid(f"--listen must be HOST:PORT (e.g. 127.0.0.1:8080), not {listen!r}")
-    return listen
 
 
 class TlsOptionsInvalid(ValueError):
@@ -170,19 +149,16 @@ async def serve_cloud(
 
 @contextmanager
 def _serving_gc() -> Iterator[None]:
-    """Freeze what start-up made (modules, app, models: never garbage) and raise the thresholds.
+    """Freeze what start-up made (modules, app, models: never garbage); thresholds stay default.
 
     Frozen objects are left out of every collection, so a full one scans only what serving
-    made. Both are undone on the way out (tests run serve_cloud inside their own process).
+    made. Undone on the way out (tests run serve_cloud inside their own process).
     """
-    before = gc.get_threshold()
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
     try:
         yield
     finally:
-        gc.set_threshold(*before)
         gc.unfreeze()
 
 

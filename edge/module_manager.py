@@ -8,6 +8,8 @@ placement decides which module runs here, this decides how. It
 - writes every status batch a host sends into the state bus (`set_nowait`, never blocking)
   and tracks each module's runtime state (`ModuleState`): running, connected, last error,
   host pid and restarts; when a host dies its modules' `connected` becomes false;
+- publishes each status batch, runtime state change and log line to `events`
+  (`module_events.py`), for any number of subscribers (the outbox reporter is one);
 - routes `execute` to the module's host, or for a module placed on another node, to that
   node's local API (`PeerForwarder`), using the `Placement` seam;
 - answers modules' system calls (`NodeDirectory`) and follows their logs for `debug`.
@@ -16,18 +18,19 @@ placement decides which module runs here, this decides how. It
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import trio
 
 from drivers.sdk import Level, UnknownModuleError
-from drivers.sdk.host_client import LogLine, StatusBatch
 from edge.cluster.latest import Latest
 from edge.config.holder import SiteHolder
 from edge.errors import ModuleNotRunning
 from edge.forwarding import PeerForwarder
+from edge.hosts.client import LogLine, StatusBatch
+from edge.module_events import ModuleEvents, RuntimeChanged, StatusChanged
 from edge.module_state import ModuleState
 from edge.node_directory import NodeDirectory
 from edge.state.bus import StateBus
@@ -102,8 +105,8 @@ class ModuleManager:
         self.directory = NodeDirectory(self)
         self._debug: dict[str, set[trio.MemorySendChannel[tuple[str, str]]]] = {}
         self._nursery: trio.Nursery | None = None
-        # Sees every log line from the hosts (the sync reporter sends warnings and errors up).
-        self.on_log: Callable[[LogLine], None] | None = None
+        # Status batches, runtime state and log lines, for whoever subscribes.
+        self.events = ModuleEvents()
 
     async def serve(self, *, task_status: trio.TaskStatus[ModuleManager] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the hosts until cancelled (then every host is shut down)."""
@@ -128,6 +131,7 @@ class ModuleManager:
         hosted = await self._host_for(config.driver)
         state = self.states.setdefault(module_id, ModuleState(module_id, config.driver))
         state.state = "starting"
+        self._runtime_changed(state)
         await hosted.supervisor.start_module(config)
 
     async def stop_module(self, module_id: str) -> None:
@@ -141,8 +145,10 @@ class ModuleManager:
                         await hosted.supervisor.stop()
                     hosted.scope.cancel()
         state = self.states.pop(module_id, None)
-        if state is not None and state.connected:
-            self.bus.set_nowait(module_id, "connected", "false")
+        if state is not None:
+            if state.connected:
+                self._set_status(module_id, "connected", "false")
+            self.events.publish(RuntimeChanged(module_id, None))
 
     async def stop_all(self) -> None:
         """Stop every module and host (fencing, shutdown)."""
@@ -207,14 +213,27 @@ class ModuleManager:
     def _status(self, batch: StatusBatch) -> None:
         set_nowait = self.bus.set_nowait
         states = self.states
+        events = self.events
+        if events:
+            events.publish(StatusChanged(batch))
         for module_id, changes in batch.items():
             for key, value_json in changes.items():
                 set_nowait(module_id, key, value_json)
             connected = changes.get("connected")
             if connected is not None:
                 state = states.get(module_id)
-                if state is not None:
+                if state is not None and state.connected != (connected == "true"):
                     state.connected = connected == "true"
+                    self._runtime_changed(state)
+
+    def _set_status(self, module_id: str, key: str, value_json: str) -> None:
+        """A status value the manager itself writes (`connected` false when a host dies)."""
+        self.bus.set_nowait(module_id, key, value_json)
+        self.events.publish(StatusChanged({module_id: {key: value_json}}))
+
+    def _runtime_changed(self, state: ModuleState) -> None:
+        if self.events:
+            self.events.publish(RuntimeChanged(state.module_id, state.as_json()))
 
     def _module_event(self, event: ModuleEvent) -> None:
         state = self.states.get(event.module_id)
@@ -228,6 +247,7 @@ class ModuleManager:
         if event.running:
             state.state = "running"
             state.last_error = None
+            self._runtime_changed(state)
             return
         if event.error:
             state.last_error = event.error
@@ -237,16 +257,17 @@ class ModuleManager:
             state.state = "failed"
         if state.connected or supervisor.host is None:
             state.connected = False
-            self.bus.set_nowait(event.module_id, "connected", "false")
+            self._set_status(event.module_id, "connected", "false")
+        self._runtime_changed(state)
 
     def _log(self, line: LogLine) -> None:
-        if self.on_log is not None:
-            self.on_log(line)
+        self.events.publish(line)
         followers = self._debug.get(line.module_id)
         if line.module_id and line.level in ("error", "critical"):
             state = self.states.get(line.module_id)
             if state is not None:
                 state.last_error = line.message
+                self._runtime_changed(state)
         if not followers:
             return
         for channel in list(followers):

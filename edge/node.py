@@ -181,7 +181,7 @@ async def serve_node(
             first = await source.snapshot()
         assert first is not None
         site = SiteHolder(first)
-        bus = _bus(options) if link is None else link.wrap_bus(_bus(options))
+        bus = _bus(options)
         await nursery.start(bus.serve)
         membership = _membership(options, node_id, {"api": f"http://{options.listen}"})
         forwarder = PeerForwarder(api_key=options.peer_key) if options.etcd else None

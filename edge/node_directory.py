@@ -8,6 +8,7 @@ manager's nursery that follows the bus and re-resolves `Display_1` when the site
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ import trio
 
 from drivers.sdk import Level, ModuleRef
 from drivers.sdk.system import StatusCallback, Unsubscribe
-from edge.config.site import module_name
+from sync.model.addressing import numbered
 
 if TYPE_CHECKING:
     from edge.module_manager import ModuleManager
@@ -35,16 +36,8 @@ class NodeDirectory:
     async def modules(self, system_id: str) -> list[ModuleRef]:
         site = self._manager.site()
         system = site.systems.get(system_id)
-        counts: dict[str, int] = {}
-        refs = []
-        for module_id in system.get("modules", []) if system else []:
-            module = site.modules.get(module_id)
-            if module is None:
-                continue
-            name = module_name(module)
-            counts[name] = counts.get(name, 0) + 1
-            refs.append(ModuleRef(module_id, name, counts[name], self._implements(module_id)))
-        return refs
+        refs = numbered(system.get("modules", []) if system else [], site.modules)
+        return [dataclasses.replace(ref, implements=self._implements(ref.module_id)) for ref in refs]
 
     def _implements(self, module_id: str) -> tuple[str, ...]:
         hosted = self._manager._hosted_of(module_id)

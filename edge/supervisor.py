@@ -13,7 +13,7 @@ not hidden: the supervisor's state becomes `crash_loop` (every module of the hos
 it, with the last error) and it keeps retrying at the maximum backoff, logging each death.
 
 With a `permit` (a clustered node), the host gets the node's current permit before any module
-starts, and every renewal after (`drivers.sdk.host_permit`): a host lets go of its devices by
+starts, and every renewal after (`edge.hosts.permit`): a host lets go of its devices by
 itself when the permit lapses, even if this process is frozen.
 """
 
@@ -29,11 +29,11 @@ from typing import Any, Literal
 import trio
 
 from drivers.sdk import Level, ModuleConfig
-from drivers.sdk.host_client import HostProcess, LogLine, StatusBatch, open_host_process
-from drivers.sdk.host_errors import HostError, HostTimeoutError, ModuleStartError
 from drivers.sdk.system import SystemDirectory
 from edge.cluster.latest import Latest
 from edge.errors import HostRestarting, ModuleNotRunning
+from edge.hosts.client import HostProcess, LogLine, StatusBatch, open_host_process
+from edge.hosts.errors import HostError, HostTimeoutError, ModuleStartError
 
 log = logging.getLogger(__name__)
 

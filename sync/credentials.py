@@ -2,6 +2,7 @@
 
     MAX_CREDENTIAL_LENGTH       longest credential either side accepts
     HTTP_ORDER, WEBSOCKET_ORDER where a credential may be sent, first found wins
+    read_credential             the first credential of a request, in that order
     api_key_digest ...          API keys `<key id>.<secret>`: the stored hash, the check, the cap
     permission_flags ...        PlaceOS's `u.p` claim: the role as bit flags, both ways
     is_edge_credential          an edge's key, which opens the cloud's edge link and nothing else
@@ -15,12 +16,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sync.model import Role
 from sync.model.api_key import edge_only
 from sync.model.ids import id_pattern
+
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
 
 # Longest credential accepted: a JWT with a large scope list stays well under this.
 MAX_CREDENTIAL_LENGTH = 8192
@@ -43,6 +47,7 @@ WEBSOCKET_ORDER = (
     ("api_key", "cookie", "api-key"),
 )
 
+
 def cross_site(origin: str | None, host: str | None) -> bool:
     """Whether a request carrying a cookie credential came from another site's page.
 
@@ -56,6 +61,53 @@ def cross_site(origin: str | None, host: str | None) -> bool:
     if origin == "null":
         return True  # sandboxed frames and opaque origins: no page of ours sends that
     return urlsplit(origin).netloc.lower() != (host or "").lower()
+
+
+class CredentialUnreadable(Exception):
+    """Raised by `read_credential` when a request carries no credential, or one too long.
+
+    `error` names the reason (missing_credentials, invalid_token, cross_origin); each side
+    answers it as its own authentication failure. Not raised for a credential that is merely
+    wrong.
+    """
+
+    def __init__(self, message: str, *, error: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error = error
+
+
+def read_credential(connection: HTTPConnection, *, websocket: bool = False) -> tuple[str, str]:
+    """The first credential a request or WebSocket handshake carries, as (kind, value).
+
+    Raises:
+        CredentialUnreadable: none is present, it is longer than MAX_CREDENTIAL_LENGTH, or it
+            is a cookie on a request another site's page made (error "cross_origin").
+    """
+    for kind, place, name in WEBSOCKET_ORDER if websocket else HTTP_ORDER:
+        if place == "header" and name == "authorization":
+            scheme, _, value = (connection.headers.get("authorization") or "").partition(" ")
+            value = value if scheme.lower() == "bearer" else ""
+        elif place == "header":
+            value = connection.headers.get(name) or ""
+        elif place == "query":
+            value = connection.query_params.get(name) or ""
+        else:
+            value = connection.cookies.get(name) or ""
+            if value.strip() and cross_site(connection.headers.get("origin"), connection.headers.get("host")):
+                raise CredentialUnreadable(
+                    "a cookie credential is not accepted from another site's page", error="cross_origin"
+                )
+        value = value.strip()
+        if not value:
+            continue
+        if len(value) > MAX_CREDENTIAL_LENGTH:
+            raise CredentialUnreadable("the credential is too long", error="invalid_token")
+        return kind, value
+    raise CredentialUnreadable(
+        "authentication required: send Authorization: Bearer <token> or X-API-Key: <key>",
+        error="missing_credentials",
+    )
 
 
 # PlaceOS's `u.p` access-token claim: bit flags, both may be set.

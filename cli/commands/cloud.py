@@ -45,8 +45,9 @@ def run(
     """
     from cloud.auth.errors import FirstAdminPasswordMissing
     from cloud.search.errors import SearchError
-    from cloud.server import ListenAddressInvalid, TlsOptionsInvalid, serve_cloud
+    from cloud.server import TlsOptionsInvalid, serve_cloud
     from cloud.store.errors import StoreError
+    from sync.listen import ListenAddressInvalid
 
     try:
         configure_logging(log_level, log_format)

@@ -24,8 +24,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from drivers.sdk import DriverError, ModuleConfig, ModuleRuntime, StatusChange, load_driver
-from drivers.sdk.host_client import LogLine, StatusBatch, open_host_process
-from drivers.sdk.host_errors import FunctionRaisedError
+from edge.hosts.client import LogLine, StatusBatch, open_host_process
+from edge.hosts.errors import FunctionRaisedError
 
 Call = Callable[[str, Any], Awaitable[Any]]
 

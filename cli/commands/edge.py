@@ -79,9 +79,9 @@ def run(
         transom edge run --data-dir ./n1 --config site.yaml --node-id n1 --listen 10.0.0.7:8081 \\
             --etcd http://10.0.0.2:2379,http://10.0.0.3:2379 --redis redis://10.0.0.2:6379/0
     """
-    from edge.api.app import ListenAddressInvalid
     from edge.config.errors import SiteConfigInvalid
     from edge.node import NodeOptions, serve_node
+    from sync.listen import ListenAddressInvalid
 
     try:
         configure_logging(log_level, log_format)

@@ -36,9 +36,9 @@ from cloud.api import (
 from cloud.api import modules as module_routes
 from cloud.api.changes import ChangeHub
 from cloud.api.handlers import install_handlers
+from cloud.api.module_seams import ModuleRouter, StatusBus
 from cloud.api.openapi import install_openapi
 from cloud.api.root import version_info
-from cloud.api.routing import ModuleRouter, StatusBus
 from cloud.api.search_seam import SearchIndex, SubstringSearch
 from cloud.api.state import ApiState, ClusterNode
 from cloud.api.telemetry import cloud_telemetry
@@ -66,8 +66,8 @@ def create_app(
     Args:
         store: the config store.
         auth: the AuthService (`cloud.auth.service`), also at `app.state.auth`.
-        modules: how exec and debug reach modules (`cloud.api.routing.ModuleRouter`).
-        status: where module status is read and followed (`cloud.api.routing.StatusBus`).
+        modules: how exec and debug reach modules (`cloud.api.module_seams.ModuleRouter`).
+        status: where module status is read and followed (`cloud.api.module_seams.StatusBus`).
         search: the index behind `q`; without one, `q` scans the store.
         cipher: seals settings above `none` at rest; without one they are stored as given.
         node_uri: this node's address, as `/cluster` lists it.

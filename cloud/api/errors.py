@@ -9,7 +9,7 @@
     +-- Unprocessable         422: a document broke a rule (names each field)
 
 Errors from the store (`cloud.store.errors`), the domain model (`DocumentInvalid`), auth
-(`AuthError`) and module routing (`cloud.api.routing`) are translated by the handlers in
+(`AuthError`) and module routing (`cloud.api.module_seams`) are translated by the handlers in
 `cloud.api.handlers`; routes raise these for everything else.
 """
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cloud.api.addressing import module_name
 from cloud.api.functions import function_role, function_table, knows_functions
-from cloud.api.routing import AccessDenied, FunctionNotFound, ModuleRouter, StatusBus
+from cloud.api.module_seams import AccessDenied, FunctionNotFound, ModuleRouter, StatusBus
 from cloud.auth.principal import Principal
 from cloud.store.base import ConfigStore
 from sync.model import Role
+from sync.model.addressing import module_name
 
 
 def check_module_access(principal: Principal, module: Mapping[str, Any]) -> None:

@@ -7,7 +7,7 @@ QueryInvalid             400 naming the field
 store NotFoundError      404
 store ConflictError      409
 AuthError, AuthProblem   their status, body and headers (cloud.auth.dependencies)
-ModuleRouteError         its status (cloud.api.routing)
+ControlError             its kind's status and name (sync/control/errors.py)
 HTTPException            its status, as {"error", "message"}
 anything else            500 {"error": "unexpected_failure"}, logged with its traceback
 """
@@ -25,9 +25,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloud.api.errors import ApiError
-from cloud.api.routing import ModuleRouteError, route_error_body
 from cloud.auth.dependencies import add_auth_error_handlers
 from cloud.store.errors import ConflictError, NotFoundError, QueryInvalid
+from sync.control.errors import ControlError
 from sync.model import DocumentInvalid
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,8 @@ async def _store_conflict(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _route_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ModuleRouteError)
-    return _json(exc.status, route_error_body(exc))
+    assert isinstance(exc, ControlError)
+    return _json(exc.status, exc.body())
 
 
 async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
@@ -101,7 +101,7 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(QueryInvalid, _query_invalid)
     app.add_exception_handler(NotFoundError, _store_not_found)
     app.add_exception_handler(ConflictError, _store_conflict)
-    app.add_exception_handler(ModuleRouteError, _route_error)
+    app.add_exception_handler(ControlError, _route_error)
     app.add_exception_handler(HTTPException, _http_exception)
     add_auth_error_handlers(app)  # AuthProblem and AuthError: their status, body and headers
     app.add_middleware(CatchAll)

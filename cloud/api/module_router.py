@@ -14,8 +14,9 @@ from typing import Any
 
 import trio
 
-from cloud.api.routing import DebugMessage, ModuleOffline, ModuleRouteError, RequestFailed
+from cloud.api.module_seams import DebugMessage, ModuleOffline, RequestFailed
 from cloud.auth.principal import Principal
+from sync.control.errors import ControlError
 
 ExecHandler = Callable[[str, str, list[Any] | dict[str, Any], Principal], Awaitable[Any]]
 """`await handler(module_id, method, args, principal)` returns the function's JSON result."""
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class CallableModuleRouter:
-    """A ModuleRouter (see `cloud.api.routing`) dispatching to registered handlers."""
+    """A ModuleRouter (see `cloud.api.module_seams`) dispatching to registered handlers."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, ExecHandler] = {}
@@ -54,7 +55,7 @@ class CallableModuleRouter:
             raise ModuleOffline(f"module {module_id!r} is offline (its edge is not connected)")
         try:
             return await handler(module_id, method, args, principal)
-        except ModuleRouteError:
+        except ControlError:
             raise
         except Exception as exc:
             log.info("exec %s.%s failed: %r", module_id, method, exc)

@@ -14,7 +14,7 @@ from cloud.api.context import Ctx, context
 from cloud.api.crud import ListParam, Resource, install_crud, parse_bool
 from cloud.api.drivers import with_role_number
 from cloud.api.errors import NotFound
-from cloud.api.routing import as_args
+from cloud.api.module_seams import as_args
 from cloud.api.schemas import ERROR_RESPONSES, ModuleView
 from cloud.api.views import settings_view
 from cloud.store.base import Filter, Query

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from starlette.requests import HTTPConnection
 
-from cloud.api.routing import ModuleRouter, StatusBus
+from cloud.api.module_seams import ModuleRouter, StatusBus
 from cloud.api.search_seam import SearchIndex
 from cloud.store.base import ConfigStore
 from sync.model import SettingsCipher

@@ -21,11 +21,12 @@ from cloud.api.crud import ListParam, Resource, install_crud
 from cloud.api.errors import BadRequest, NotFound
 from cloud.api.functions import describe_functions
 from cloud.api.metadata_store import metadata_map
-from cloud.api.routing import as_args
+from cloud.api.module_seams import as_args
 from cloud.api.schemas import ERROR_RESPONSES
 from cloud.api.views import settings_view
 from cloud.store.base import Filter, Query
 from sync.model import TABLES, DocumentInvalid
+from sync.model.addressing import numbered
 
 router = APIRouter(tags=["systems"])
 
@@ -218,11 +219,7 @@ async def stop_system(sys_id: str, ctx: Ctx = Depends(context)) -> Response:
 async def system_types(sys_id: str, ctx: Ctx = Depends(context)) -> Response:
     system = await load_system(ctx, sys_id)
     modules = await system_modules(ctx.api.store, system)
-    counts: dict[str, int] = {}
-    for module_id in system.get("modules", []):
-        if module_id in modules:
-            name = module_name(modules[module_id])
-            counts[name] = counts.get(name, 0) + 1
+    counts = {ref.name: ref.index for ref in numbered(system.get("modules", []), modules)}  # the last index
     return JSONResponse(counts)
 
 

@@ -27,13 +27,7 @@ from starlette.requests import HTTPConnection
 from cloud.auth.errors import AuthenticationFailed, AuthError, PermissionDenied
 from cloud.auth.principal import Principal
 from cloud.auth.service import AuthService
-from sync.credentials import (
-    HTTP_ORDER,
-    MAX_CREDENTIAL_LENGTH,
-    WEBSOCKET_ORDER,
-    cross_site,
-    is_edge_credential,
-)
+from sync.credentials import CredentialUnreadable, is_edge_credential, read_credential
 from sync.model import Role
 
 security_log = logging.getLogger("transom.security")
@@ -55,39 +49,6 @@ def auth_service(connection: HTTPConnection) -> AuthService:
     return service
 
 
-def _bearer(header: str | None) -> str | None:
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-def _credentials(
-    connection: HTTPConnection, order: tuple[tuple[str, str, str], ...]
-) -> tuple[str, str] | None:
-    """The first credential present as (kind, value); kind is "bearer" or "api_key".
-
-    Raises:
-        PermissionDenied: the credential is a cookie on a request from another site's page.
-    """
-    for kind, place, name in order:
-        if place == "header" and name == "authorization":
-            value = _bearer(connection.headers.get("authorization"))
-        elif place == "header":
-            value = connection.headers.get(name)
-        elif place == "query":
-            value = connection.query_params.get(name)
-        else:
-            value = connection.cookies.get(name)
-            if value and cross_site(connection.headers.get("origin"), connection.headers.get("host")):
-                raise PermissionDenied(
-                    "a cookie credential is not accepted from another site's page", error="cross_origin"
-                )
-        if value:
-            return kind, value.strip()
-    return None
-
-
 async def authenticate(connection: HTTPConnection, *, websocket: bool = False) -> Principal:
     """The principal of a request or WebSocket handshake.
 
@@ -96,15 +57,12 @@ async def authenticate(connection: HTTPConnection, *, websocket: bool = False) -
         PermissionDenied: an edge's key (good for the edge link only), or a cookie
             credential on a request another site's page made.
     """
-    found = _credentials(connection, WEBSOCKET_ORDER if websocket else HTTP_ORDER)
-    if found is None:
-        raise AuthenticationFailed(
-            "authentication required: send Authorization: Bearer <token> or X-API-Key: <key>",
-            error="missing_credentials",
-        )
-    kind, value = found
-    if len(value) > MAX_CREDENTIAL_LENGTH:
-        raise AuthenticationFailed("the credential is too long", error="invalid_token")
+    try:
+        kind, value = read_credential(connection, websocket=websocket)
+    except CredentialUnreadable as exc:
+        if exc.error == "cross_origin":
+            raise PermissionDenied(exc.message, error=exc.error) from None
+        raise AuthenticationFailed(exc.message, error=exc.error) from None
     service = auth_service(connection)
     if kind == "bearer":
         principal = await service.authenticate_bearer(value)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cloud.auth.bootstrap import open_auth_service
+from cloud.data_dir import STORE_FILE_NAME
 from cloud.edges.keys import EdgeNotFound, IssuedEdgeKey, NoOwner, edge_key_for
-from cloud.server import STORE_FILE_NAME
 from cloud.store.errors import StoreError
 from cloud.store.factory import open_store
 from sync.model import DocumentInvalid

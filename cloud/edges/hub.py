@@ -25,13 +25,9 @@ from typing import Any
 
 import trio
 
-from cloud.api.routing import (
-    AccessDenied,
-    BadArguments,
+from cloud.api.module_seams import (
     ExecTimeout,
-    FunctionNotFound,
     ModuleOffline,
-    ModuleRouteError,
     RequestFailed,
     StatusBus,
 )
@@ -41,6 +37,7 @@ from cloud.edges.db import EdgeDB
 from cloud.edges.ownership import ModuleOwnership
 from cloud.edges.session import DEAD_AFTER, EdgeSession
 from cloud.store.base import ConfigStore, Filter, Query
+from sync.control.errors import ERROR_KINDS, ControlError, ErrorKind
 from sync.link import Batch, Exec, ExecResult
 from sync.model import SettingsCipher
 from sync.model.api_key import edge_only
@@ -48,13 +45,6 @@ from sync.model.api_key import edge_only
 # Seconds an exec waits for the edge's answer unless the caller gives less.
 EXEC_TIMEOUT = 30.0
 
-_ERRORS: dict[str, type[ModuleRouteError]] = {
-    "module_offline": ModuleOffline,
-    "function_not_found": FunctionNotFound,
-    "access_denied": AccessDenied,
-    "bad_arguments": BadArguments,
-    "timeout": ExecTimeout,
-}
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +206,7 @@ class EdgeHub:
             sessions.remove(session)
             node.online = any(s.node_id == session.node_id for s in sessions)
             node.last_seen = session.heard_at  # the last frame heard (long ago, if it went silent)
-            for event, _ in session.pending.values():
-                event.set()  # no result: the caller reports the edge went away
+            session.abandon_calls()  # no result: the caller reports the edge went away
             if not sessions:
                 self._sessions.pop(session.edge_id, None)
                 self._mark_edge(session.edge_id, False)
@@ -311,31 +300,23 @@ class EdgeHub:
             raise ModuleOffline(f"module {module_id!r} is offline: its edge {edge_id!r} is not connected")
         owner = self._owner.get(module_id)
         session = next((s for s in sessions if s.node_id == owner), sessions[0])
-        call_id = uuid.uuid4().hex
-        done = trio.Event()
-        results: list[ExecResult] = []
-        session.pending[call_id] = (done, results)
+        frame = Exec(
+            id=uuid.uuid4().hex,
+            module_id=module_id,
+            method=method,
+            args=args,
+            role=principal.role.value,
+            timeout=self.exec_timeout,
+            deadline=_start_by(session, self.exec_timeout),
+        )
         try:
-            await session.send(
-                Exec(
-                    id=call_id,
-                    module_id=module_id,
-                    method=method,
-                    args=args,
-                    role=principal.role.value,
-                    timeout=self.exec_timeout,
-                    deadline=_start_by(session, self.exec_timeout),
-                )
-            )
-            with trio.move_on_after(self.exec_timeout):
-                await done.wait()
-        finally:
-            session.pending.pop(call_id, None)
-        if not done.is_set():
-            raise ExecTimeout(f"{method} on {module_id!r} got no answer in {self.exec_timeout:g} s")
-        if not results:
+            with trio.fail_after(self.exec_timeout):
+                answer = await session.call(frame)
+        except trio.TooSlowError:
+            raise ExecTimeout(f"{method} on {module_id!r} got no answer in {self.exec_timeout:g} s") from None
+        if answer is None:
             raise ModuleOffline(f"module {module_id!r}: its edge {edge_id!r} disconnected during the call")
-        return _result(results[0])
+        return _result(answer)
 
     def install(self, router: Any) -> None:
         """Make the hub the fallback of a CallableModuleRouter (modules on edges)."""
@@ -364,7 +345,7 @@ def _result(answer: ExecResult) -> Any:
     error = answer.error
     if error is None:
         raise RequestFailed("the edge answered with an error it did not describe")
-    kind = _ERRORS.get(error.error)
-    if kind is not None:
-        raise kind(error.message)
-    raise RequestFailed(error.message, status=error.status or 500)
+    kind = ERROR_KINDS.get(error.error, ErrorKind.REQUEST_FAILED)
+    if kind is ErrorKind.REQUEST_FAILED:
+        raise RequestFailed(error.message, status=error.status or 500)
+    raise ControlError(kind, error.message)

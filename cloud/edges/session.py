@@ -29,6 +29,7 @@ from sync.link import (
     ChangeItem,
     Changes,
     ErrorFrame,
+    Exec,
     ExecResult,
     FrameInvalid,
     Health,
@@ -71,7 +72,7 @@ class EdgeSession:
         self.node_id = ""
         self._edge_cipher = edge_settings_cipher(edge_key)
         self._send, self._queue = trio.open_memory_channel[bytes](SEND_QUEUE)
-        self.pending: dict[str, tuple[trio.Event, list[ExecResult]]] = {}
+        self._calls: dict[str, tuple[trio.Event, list[ExecResult]]] = {}
         self._held: dict[str, set[str]] = {}
         self.last_heard = trio.current_time()
         self.heard_at = time.time()  # the same, on the wall clock (exec deadlines travel in it)
@@ -105,6 +106,27 @@ class EdgeSession:
         if self.silent:  # tell it, if it ever reads again; it redials
             with trio.move_on_after(1.0), suppress(Exception):
                 await self.websocket.close(code=1001, reason="silent for too long")
+
+    async def call(self, frame: Exec) -> ExecResult | None:
+        """Send an exec down to the node and wait for its result (the caller sets the deadline).
+
+        Returns:
+            The node's answer, or None when the session ended first (`abandon_calls`).
+        """
+        done = trio.Event()
+        results: list[ExecResult] = []
+        self._calls[frame.id] = (done, results)
+        try:
+            await self.send(frame)
+            await done.wait()
+        finally:
+            self._calls.pop(frame.id, None)
+        return results[0] if results else None
+
+    def abandon_calls(self) -> None:
+        """Wake every waiting `call` without a result (the node went away)."""
+        for done, _ in self._calls.values():
+            done.set()
 
     async def send(self, frame: Any) -> None:
         """Queue a frame (a protocol model, or encoded bytes) for the writer."""
@@ -162,7 +184,7 @@ class EdgeSession:
             if isinstance(frame, Batch):
                 await self._store(frame)
             elif isinstance(frame, ExecResult):
-                waiter = self.pending.get(frame.id)
+                waiter = self._calls.get(frame.id)
                 if waiter is not None:
                     waiter[1].append(frame)
                     waiter[0].set()

@@ -4,9 +4,9 @@ One `power(state)` powers the room's displays and projectors, routes the switche
 the volume; the room `state` is kept from the devices' own power status.
 
 Protocol: none of its own; it drives the other modules of its system through `self.system`
-(PlaceOS logic-module semantics, DESIGN.md "Drivers and modules"), calling the functions of
+(PlaceOS logic-module semantics), calling the functions of
 the Powerable and Volume interfaces and the switcher's `switch({input: [outputs]})`
-(reference/protocols.md sections 1-3 for the devices underneath). It binds to each display's
+(PJLink, Extron SIS and Samsung MDC underneath). It binds to each display's
 and projector's `power` status, so a projector that turns itself off changes the room state.
 
 Room `state`:

@@ -1,7 +1,7 @@
 """PJLink Class 1 projector: power, input, AV mute, error status, lamp hours and identity.
 
 Protocol: JBMIA "PJLink Specifications" v1.04 (2013-12-10), Class 1, TCP 4352
-(reference/protocols.md section 1). Requests `%1CMND param\\r`, replies `%1CMND=result\\r`;
+(PJLink class 1). Requests `%1CMND param\\r`, replies `%1CMND=result\\r`;
 the projector greets with `PJLINK 0` (no security) or `PJLINK 1 <random>`, and then the
 first command carries md5(random + password) in front; a bad digest gets `PJLINK ERRA`.
 """
@@ -87,7 +87,7 @@ class PJLinkProjector(Driver, Powerable, Switchable, Muteable):
     tokenizer = DelimiterTokenizer(b"\r")
     # Seconds between polls; the projector also closes a session idle for 30 s.
     poll_interval: ClassVar[float] = 10.0
-    # The spec allows 2 s; replies slow down around power transitions (protocols.md: use >= 5 s).
+    # The spec allows 2 s; replies slow down around power transitions (use >= 5 s).
     command_timeout: ClassVar[float] = 5.0
     command_retries: ClassVar[int] = 1
 

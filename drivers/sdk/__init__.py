@@ -1,4 +1,4 @@
-"""The driver SDK: what a driver author imports (and what hosts use to run modules).
+"""The driver SDK: what a driver author imports (the host machinery lives in `edge/hosts/`).
 
 from drivers.sdk import Driver, DelimiterTokenizer, Powerable, security, Level
 """

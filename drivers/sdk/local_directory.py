@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from drivers.sdk.errors import UnknownModuleError
 from drivers.sdk.security import Level
-from drivers.sdk.system import Args, ModuleRef, StatusCallback, Unsubscribe
+from drivers.sdk.system import Args, ModuleRef, StatusCallback, Unsubscribe, number_modules
 
 if TYPE_CHECKING:
     from drivers.sdk.runtime import ModuleRuntime, StatusChange
@@ -47,14 +48,12 @@ class LocalDirectory:
                 members.remove(module_id)
 
     def _refs(self, system_id: str) -> list[ModuleRef]:
-        counts: dict[str, int] = {}
-        refs = []
-        for module_id in self._systems.get(system_id, []):
-            runtime = self._runtimes[module_id]
-            name = runtime.config.name
-            counts[name] = counts.get(name, 0) + 1
-            refs.append(ModuleRef(module_id, name, counts[name], tuple(runtime.metadata.implements)))
-        return refs
+        members = self._systems.get(system_id, [])
+        refs = number_modules((module_id, self._runtimes[module_id].config.name) for module_id in members)
+        return [
+            dataclasses.replace(ref, implements=tuple(self._runtimes[ref.module_id].metadata.implements))
+            for ref in refs
+        ]
 
     def _resolve(self, system_id: str, name: str, index: int) -> str | None:
         matches = [ref.module_id for ref in self._refs(system_id) if ref.name == name]

@@ -15,7 +15,7 @@ The edge runtime implements `SystemDirectory` over its module manager and state 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -52,6 +52,23 @@ def parse_ref(ref: str) -> tuple[str, int]:
     if index < 1:
         raise ValueError(f"module indexes count from 1: {ref!r}")
     return match["name"], index
+
+
+def number_modules(named: Iterable[tuple[str, str]]) -> list[ModuleRef]:
+    """Number a system's modules by name, in system order: PlaceOS's `Name_N` rule, written once.
+
+    The first module named `Display` is `Display_1`, the next `Display_2`; other names
+    count on their own. The cloud and the edge use this through `sync.model.addressing`.
+
+    Args:
+        named: (module id, name) of each module, in the system's order.
+    """
+    counts: dict[str, int] = {}
+    refs = []
+    for module_id, name in named:
+        counts[name] = counts.get(name, 0) + 1
+        refs.append(ModuleRef(module_id, name, counts[name]))
+    return refs
 
 
 @runtime_checkable

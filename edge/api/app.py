@@ -20,6 +20,7 @@ from edge.api.context import ApiContext, api_context
 from edge.api.front_door import serve_front_door
 from edge.api.telemetry import edge_telemetry
 from sync.docs_page import install_docs_page
+from sync.listen import check_listen as check_sync_listen
 from sync.request_body import EDGE_LIMITS, BodyLimit
 
 PREFIX = "/api/engine/v2"
@@ -27,20 +28,13 @@ PREFIX = "/api/engine/v2"
 GRACEFUL_SECONDS = 2.0
 
 
-class ListenAddressInvalid(ValueError):
-    """Raised when `--listen` is not HOST:PORT with a port in 0..65535."""
-
-
 def check_listen(listen: str) -> str:
-    """Check a HOST:PORT address (`[::1]:8080` for IPv6) and return it.
+    """Check a HOST:PORT address; see `sync.listen.check_listen`.
 
     Raises:
         ListenAddressInvalid: naming the problem.
     """
-    host, colon, port = listen.rpartition(":")
-    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65_535:
-        raise ListenAddressInvalid(f"--listen must be HOST:PORT (e.g. 127.0.0.1:8081), not {listen!r}")
-    return listen
+    return check_sync_listen(listen, example="127.0.0.1:8081")
 
 
 async def authenticated(request: Request) -> None:

@@ -33,13 +33,11 @@ from starlette.requests import HTTPConnection
 from drivers.sdk import Level
 from edge.config.site import SiteConfig
 from sync.credentials import (
-    HTTP_ORDER,
-    MAX_CREDENTIAL_LENGTH,
-    WEBSOCKET_ORDER,
+    CredentialUnreadable,
     api_key_cap,
     api_key_matches,
-    cross_site,
     is_edge_credential,
+    read_credential,
     split_api_key,
 )
 from sync.model import Role
@@ -84,26 +82,6 @@ class Principal:
         return _LEVELS[self.role]
 
 
-def _credential(connection: HTTPConnection, websocket: bool) -> tuple[str, str] | None:
-    for kind, place, name in WEBSOCKET_ORDER if websocket else HTTP_ORDER:
-        if place == "header" and name == "authorization":
-            scheme, _, value = (connection.headers.get("authorization") or "").partition(" ")
-            value = value.strip() if scheme.lower() == "bearer" else ""
-        elif place == "header":
-            value = connection.headers.get(name) or ""
-        elif place == "query":
-            value = connection.query_params.get(name) or ""
-        else:
-            value = connection.cookies.get(name) or ""
-            if value and cross_site(connection.headers.get("origin"), connection.headers.get("host")):
-                raise AuthenticationFailed(
-                    "a cookie credential is not accepted from another site's page", error="cross_origin"
-                )
-        if value.strip():
-            return kind, value.strip()
-    return None
-
-
 class EdgeAuthenticator:
     """Checks credentials against the site configuration current at each request."""
 
@@ -117,15 +95,10 @@ class EdgeAuthenticator:
         Raises:
             AuthenticationFailed: no credentials, or bad ones.
         """
-        found = _credential(connection, websocket)
-        if found is None:
-            raise AuthenticationFailed(
-                "authentication required: send Authorization: Bearer <token> or X-API-Key: <key>",
-                error="missing_credentials",
-            )
-        kind, value = found
-        if len(value) > MAX_CREDENTIAL_LENGTH:
-            raise AuthenticationFailed("the credential is too long", error="invalid_token")
+        try:
+            kind, value = read_credential(connection, websocket=websocket)
+        except CredentialUnreadable as exc:
+            raise AuthenticationFailed(exc.message, error=exc.error) from None
         if kind == "bearer":
             return self.authenticate_bearer(value)
         return self.authenticate_api_key(value)

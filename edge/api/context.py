@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 from drivers.sdk import Level
 from edge.api.auth import EdgeAuthenticator
 from edge.config.holder import SiteHolder
+from sync.control.fanout import Subscription
 
 
 class Executor(Protocol):
@@ -41,7 +42,7 @@ class StatusReader(Protocol):
         """One status value as JSON text; None when unset."""
         ...
 
-    def subscribe(self, module_id: str, key: str) -> AbstractAsyncContextManager[AsyncIterator[str]]:
+    def subscribe(self, module_id: str, key: str) -> AbstractAsyncContextManager[Subscription]:
         """Follow a key: each new value's JSON text (not the current one); a slow reader
         loses intermediate values, never the newest, and never slows the writer."""
         ...

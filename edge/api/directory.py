@@ -25,8 +25,9 @@ from fastapi.responses import JSONResponse
 from edge.api.auth import Principal
 from edge.api.context import api_context
 from edge.api.routes import RouteError
-from edge.config.site import SiteConfig, module_name
+from edge.config.site import SiteConfig
 from sync.model import Role
+from sync.model.addressing import module_name
 
 router = APIRouter()
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from typing import Any
 
 import orjson
@@ -26,13 +25,11 @@ from drivers.sdk import Level
 from edge.api.auth import Principal
 from edge.api.context import ApiContext, api_context
 from edge.api.failures import failure_of
-from edge.config.site import module_name
 from sync.model import Role
+from sync.model.addressing import module_name, parse_ref
 from sync.request_body import json_type_problem
 
 router = APIRouter()
-
-_SLUG_INDEX = re.compile(r"(?P<name>.+)_(?P<index>[0-9]+)")
 
 
 class RouteError(Exception):
@@ -47,13 +44,10 @@ class RouteError(Exception):
 
 def parse_slug(slug: str) -> tuple[str, int]:
     """`Display_2` -> ("Display", 2); without a numeric suffix the index is 1."""
-    match = _SLUG_INDEX.fullmatch(slug)
-    if match is None:
-        return slug, 1
-    index = int(match["index"])
-    if index < 1:
-        raise RouteError(400, "bad_request", f"module index must be 1 or more in {slug!r}")
-    return match["name"], index
+    try:
+        return parse_ref(slug)
+    except ValueError as exc:
+        raise RouteError(400, "bad_request", str(exc)) from None
 
 
 def _principal(request: Request) -> Principal:

@@ -9,7 +9,7 @@ change only extends leases): that is `lease_deadline`.
 
 - The PERMIT (`permit`, a CLOCK_MONOTONIC deadline) is what the driver hosts get: it ends
   `permit_margin` before `lease_deadline`, and each host lets go of its devices on its own
-  clock when it lapses (`drivers.sdk.host_permit`), so a frozen node cannot keep them.
+  clock when it lapses (`edge.hosts.permit`), so a frozen node cannot keep them.
 - The node keeps renewing the same lease through failures (an etcd leader election, a member
   failing over) until `lease_deadline`; a renewal that succeeds in time renews the permit and
   nothing restarts. A host whose permit lapsed meanwhile starts its modules again.

@@ -18,12 +18,7 @@ from typing import Any
 
 from drivers.sdk import ModuleConfig
 from sync.model import merge_settings, parent_settings, settings_layers
-
-
-def module_name(module: Mapping[str, Any]) -> str:
-    """The name a system addresses a module by: its custom name, else its name."""
-    return str(module.get("custom_name") or module.get("name") or "")
-
+from sync.model.addressing import index_map, module_name
 
 # PlaceOS's `iss` (the cloud's default); the cloud sends its own with its keys.
 DEFAULT_ISSUER = "POS"
@@ -141,16 +136,7 @@ class SiteConfig:
     def system_lookup(self, system_id: str) -> dict[str, str]:
         """`{"Display/1": module_id, ...}` for a system (empty for an unknown system)."""
         system = self.systems.get(system_id)
-        counts: dict[str, int] = {}
-        lookup: dict[str, str] = {}
-        for module_id in system.get("modules", []) if system else []:
-            module = self.modules.get(module_id)
-            if module is None:
-                continue
-            name = module_name(module)
-            counts[name] = counts.get(name, 0) + 1
-            lookup[f"{name}/{counts[name]}"] = module_id
-        return lookup
+        return index_map(system.get("modules", []) if system else [], self.modules)
 
     def system_lookups(self) -> dict[str, dict[str, str]]:
         """Every system's lookup, by system id."""

@@ -1,6 +1,6 @@
 """The state bus seam: module status (JSON text by key) and system lookups on an edge node.
 
-Two engines (DESIGN.md "Seams"): `InProcessStateBus` (edge/state/in_process.py) for one box
+Two engines: `InProcessStateBus` (edge/state/in_process.py) for one box
 with no servers, and `RedisStateBus` (edge/state/redis_bus.py), which keeps status exactly as
 PlaceOS does so its tools and a cluster's other nodes read it:
 
@@ -22,7 +22,7 @@ from typing import Protocol
 
 import trio
 
-from edge.state.fanout import Subscription
+from sync.control.fanout import Subscription
 
 STATUS_PREFIX = "status/"
 SYSTEM_PREFIX = "system/"

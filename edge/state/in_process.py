@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import trio
 
 from edge.state.bus import LOOKUP_CHANGE_CHANNEL
-from edge.state.fanout import DEFAULT_BUFFER, Fanout, Subscription
+from sync.control.fanout import DEFAULT_BUFFER, Fanout, Subscription
 
 
 class InProcessStateBus:

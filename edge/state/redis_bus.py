@@ -33,8 +33,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from edge.state.bus import LOOKUP_CHANGE_CHANNEL, status_channel, status_hash, system_hash
-from edge.state.fanout import DEFAULT_BUFFER, Fanout, Subscription
 from edge.state.redis_pubsub import serve_pubsub
+from sync.control.fanout import DEFAULT_BUFFER, Fanout, Subscription
 
 log = logging.getLogger(__name__)
 

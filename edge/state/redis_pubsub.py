@@ -14,7 +14,7 @@ from collections.abc import Callable
 import redis
 import trio
 
-from edge.state.fanout import Fanout, Topic
+from sync.control.fanout import Fanout, Topic
 
 log = logging.getLogger(__name__)
 

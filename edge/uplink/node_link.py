@@ -20,12 +20,11 @@ import trio
 from drivers.sdk import Level
 from edge.api.failures import failure_of
 from edge.module_manager import ModuleManager
-from edge.state.bus import StateBus
 from edge.uplink.backoff import Backoff
 from edge.uplink.replica_source import ReplicaConfigSource
-from edge.uplink.reporter import OutboxStateBus, SyncReporter
+from edge.uplink.reporter import SyncReporter
 from edge.uplink.uplink import control_url, serve_uplink
-from sync.link import EXEC_ERRORS, ExecFailed
+from sync.link import ExecFailed
 from sync.outbox import Outbox
 from sync.replica import Replica
 
@@ -115,10 +114,6 @@ class CloudLink:
             with trio.move_on_after(WAITING_NOTICE):
                 await self.replica.wait_changed()
 
-    def wrap_bus(self, bus: StateBus) -> StateBus:
-        """The bus the module manager writes status to: `bus`, and the outbox too."""
-        return OutboxStateBus(bus, self.outbox)
-
     def attach(self, manager: ModuleManager) -> SyncReporter:
         """Route the cloud's exec calls to `manager`; return the reporter to serve beside it."""
         self.manager = manager
@@ -148,5 +143,4 @@ class CloudLink:
             failure = failure_of(exc)
             if failure.error == "unexpected_failure":
                 log.exception("exec %s.%s from the cloud failed", module_id, method)
-            error = failure.error if failure.error in EXEC_ERRORS else "request_failed"
-            raise ExecFailed(error, failure.message, status=failure.status) from None
+            raise ExecFailed(failure.error, failure.message, status=failure.status) from None

@@ -1,88 +1,68 @@
 """What a node observes, into its outbox: status changes, module runtime state, warnings and errors.
 
-    OutboxStateBus   a StateBus that also appends each status change (status items)
-    SyncReporter     module runtime state (runtime items, compacted) and the hosts' log
-                     lines at WARNING and above (log items), plus state transitions (event items)
-
-Appends are synchronous and cheap (the outbox's writer flushes them in group commits), so
-the status path never waits for the disk or the WAN.
+`SyncReporter` subscribes to the module manager's events (`edge/module_events.py`) and
+appends: each status change (status items), each module's runtime state when it changes
+(runtime items, compacted) with its state transitions (event items), and the hosts' log
+lines at WARNING and above (log items). Appends are synchronous and cheap (the outbox's
+writer flushes them in group commits), so the status path never waits for the disk or
+the WAN.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager, suppress
+from contextlib import suppress
 from typing import Any
 
 import orjson
 import trio
 
-from drivers.sdk.host_client import LogLine
+from edge.hosts.client import LogLine
+from edge.module_events import ModuleEvent, RuntimeChanged, StatusChanged
 from edge.module_manager import ModuleManager
-from edge.state.bus import StateBus
-from edge.state.fanout import Subscription
 from sync.outbox import Outbox, OutboxClosedError
 
 # Log levels whose lines go up to the cloud; info and debug stay on the node (`debug` shows them).
 REPORTED_LEVELS = frozenset({"warning", "error", "critical"})
-# Seconds between looks at the modules' runtime state (it changes on starts, stops and crashes).
-RUNTIME_INTERVAL = 0.5
-
-
-class OutboxStateBus:
-    """A StateBus that hands every status change to the outbox as well as to the bus it wraps."""
-
-    def __init__(self, bus: StateBus, outbox: Outbox) -> None:
-        self.bus = bus
-        self.outbox = outbox
-
-    def set_nowait(self, module_id: str, key: str, value_json: str) -> None:
-        self.bus.set_nowait(module_id, key, value_json)
-        try:  # noqa: SIM105 (the hot path: a try costs nothing, suppress() a context manager)
-            self.outbox.append_status(module_id, key, orjson.Fragment(value_json))
-        except OutboxClosedError:
-            pass  # the node is stopping: the outbox closed after its last flush
-
-    async def set(self, module_id: str, key: str, value_json: str) -> None:
-        self.set_nowait(module_id, key, value_json)
-        await trio.lowlevel.checkpoint()
-
-    async def get(self, module_id: str) -> dict[str, str]:
-        return await self.bus.get(module_id)
-
-    async def get_key(self, module_id: str, key: str) -> str | None:
-        return await self.bus.get_key(module_id, key)
-
-    def subscribe(self, module_id: str, key: str) -> AbstractAsyncContextManager[Subscription]:
-        return self.bus.subscribe(module_id, key)
-
-    def subscribe_lookup_changes(self) -> AbstractAsyncContextManager[Subscription]:
-        return self.bus.subscribe_lookup_changes()
-
-    async def clear_module(self, module_id: str) -> None:
-        await self.bus.clear_module(module_id)
-
-    async def set_system_lookup(self, sys_id: str, mapping: Mapping[str, str]) -> None:
-        await self.bus.set_system_lookup(sys_id, mapping)
-
-    async def lookup(self, sys_id: str) -> dict[str, str]:
-        return await self.bus.lookup(sys_id)
-
-    async def flushed(self) -> None:
-        await self.bus.flushed()
-
-    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        await self.bus.serve(task_status=task_status)
 
 
 class SyncReporter:
-    """Feeds the outbox with runtime state and notable log lines of a ModuleManager's modules."""
+    """Feeds the outbox with a ModuleManager's status, runtime state and notable log lines."""
 
     def __init__(self, manager: ModuleManager, outbox: Outbox) -> None:
         self.manager = manager
         self.outbox = outbox
-        self._reported: dict[str, dict[str, Any]] = {}
-        manager.on_log = self.log
+        self._reported: dict[str, Mapping[str, Any]] = {}
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Follow the manager's events until cancelled (its modules' current state first)."""
+        unsubscribe = self.manager.events.subscribe(self.observe)
+        try:
+            for module_id, state in list(self.manager.states.items()):
+                self.runtime(RuntimeChanged(module_id, state.as_json()))
+            task_status.started()
+            await trio.sleep_forever()
+        finally:
+            unsubscribe()
+
+    def observe(self, event: ModuleEvent) -> None:
+        """One event from the manager (runs in its context: never blocks)."""
+        if isinstance(event, StatusChanged):
+            self.status(event)
+        elif isinstance(event, RuntimeChanged):
+            self.runtime(event)
+        else:
+            self.log(event)
+
+    def status(self, event: StatusChanged) -> None:
+        """Status changes go up as they are (JSON text, spliced in, not decoded)."""
+        append = self.outbox.append_status
+        try:
+            for module_id, changes in event.batch.items():
+                for key, value_json in changes.items():
+                    append(module_id, key, orjson.Fragment(value_json))
+        except OutboxClosedError:
+            pass  # the node is stopping: the outbox closed after its last flush
 
     def log(self, line: LogLine) -> None:
         """A host's log line: WARNING and above go up as `log` items (rate-limit drops counted)."""
@@ -93,34 +73,25 @@ class SyncReporter:
             payload["dropped"] = line.dropped
         self._append("log", line.module_id, payload)
 
-    def report_runtime(self) -> None:
-        """Append each module whose runtime state changed since the last look."""
-        current = {module_id: state.as_json() for module_id, state in self.manager.states.items()}
-        for module_id, state in current.items():
-            before = self._reported.get(module_id)
+    def runtime(self, event: RuntimeChanged) -> None:
+        """A module's runtime state, appended when it differs from what went up last."""
+        module_id, before = event.module_id, self._reported.get(event.module_id)
+        if event.state is None:  # stopped here
+            if before is None:
+                return
+            del self._reported[module_id]
+            state: Mapping[str, Any] = {**before, "state": "stopped", "running": False, "connected": False}
+        else:
+            state = event.state
             if state == before:
-                continue
-            try:
-                self.outbox.append_runtime(module_id, "state", state)
-            except OutboxClosedError:
                 return
-            if before is None or before.get("state") != state["state"]:
-                self._append("event", module_id, {"state": state["state"], "error": state["last_error"]})
-        for module_id in set(self._reported) - set(current):
-            gone = {**self._reported[module_id], "state": "stopped", "running": False, "connected": False}
-            try:
-                self.outbox.append_runtime(module_id, "state", gone)
-            except OutboxClosedError:
-                return
-            self._append("event", module_id, {"state": "stopped", "error": None})
-        self._reported = current
-
-    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Report runtime state every RUNTIME_INTERVAL seconds until cancelled."""
-        task_status.started()
-        while True:
-            self.report_runtime()
-            await trio.sleep(RUNTIME_INTERVAL)
+            self._reported[module_id] = state
+        try:
+            self.outbox.append_runtime(module_id, "state", state)
+        except OutboxClosedError:
+            return
+        if before is None or before.get("state") != state["state"]:
+            self._append("event", module_id, {"state": state["state"], "error": state.get("last_error")})
 
     def _append(self, kind: str, module_id: str, payload: Any) -> None:
         with suppress(OutboxClosedError):

@@ -9,10 +9,11 @@ LinkError              base class
 
 from __future__ import annotations
 
-# The error names an exec result may carry, and what the cloud answers its caller with.
-EXEC_ERRORS = frozenset(
-    {"module_offline", "function_not_found", "access_denied", "bad_arguments", "request_failed", "timeout"}
-)
+from sync.control.errors import ERROR_KINDS
+
+# The error names an exec result may carry: every ErrorKind's, so the cloud answers its
+# caller exactly as the edge's own API would.
+EXEC_ERRORS = frozenset(ERROR_KINDS)
 
 
 class LinkError(Exception):

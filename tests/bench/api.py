@@ -35,7 +35,8 @@ from cloud.store.sqlite import SQLiteStore
 from tests.bench._harness import ROOT, EdgeProcess, SequenceLedger, ledger_figures, percentile, stop_all
 
 DESCRIPTION = (
-    "api: list and q search over 10,000 systems (rate, p99); 1,000 WebSockets x 10 statuses at 2,000/s"
+    "api: list and q search over 10,000 systems (rate, p99); "
+    "1,000 WebSockets x 10 statuses at 2,000/s and 20,000/s"
 )
 
 SYSTEMS, QUICK_SYSTEMS = 10_000, 1_000
@@ -44,6 +45,8 @@ KEYS_PER_CLIENT = 10
 # Modules per bench room: each client binds one module, so rooms hold this many clients.
 MODULES_PER_ROOM = 10
 CHANGES_PER_SECOND = 2_000
+# Ten times that load, across the same 1,000 clients.
+HEAVY_CHANGES_PER_SECOND = 20_000
 # Status changes go up in a batch every this many seconds (an edge's outbox flushes in ms).
 BATCH_INTERVAL = 0.01
 FLOW_SECONDS, QUICK_FLOW_SECONDS = 10.0, 3.0
@@ -201,6 +204,7 @@ async def _delivery(
     clients: int,
     seconds: tuple[float, float],
     keys: tuple[str, str],
+    rate: int = CHANGES_PER_SECOND,
 ) -> dict[str, Any]:
     """Open the clients, then have an edge process flow status changes (warm-up, then measured).
 
@@ -244,7 +248,7 @@ async def _delivery(
             async def flow() -> None:
                 flowed.update(
                     await edge.ask(
-                        "flow", targets=targets, rate=CHANGES_PER_SECOND, seconds=warmup + measured
+                        "flow", targets=targets, rate=float(rate), seconds=warmup + measured
                     )
                 )
 
@@ -297,6 +301,9 @@ async def run(quick: bool) -> list[Figure]:
                     )
                 flow = (QUICK_WARMUP_SECONDS, QUICK_FLOW_SECONDS) if quick else (WARMUP_SECONDS, FLOW_SECONDS)
                 delivery = await _delivery(cloud, data_dir, seeded, clients, flow, keys)
+                heavy = await _delivery(
+                    cloud, data_dir, seeded, clients, flow, keys, HEAVY_CHANGES_PER_SECOND
+                )
             finally:
                 cloud.process.terminate()
                 with trio.move_on_after(10):
@@ -306,6 +313,10 @@ async def run(quick: bool) -> list[Figure]:
     ledger = SequenceLedger(last=delivery["last"], out_of_order=delivery["out_of_order"])
     ledger.delivered, ledger.duplicates = delivery["delivered"], delivery["duplicates"]
     summary = ledger.summary(flowed["final"])
+    heavy_ledger = SequenceLedger(last=heavy["last"], out_of_order=heavy["out_of_order"])
+    heavy_ledger.delivered, heavy_ledger.duplicates = heavy["delivered"], heavy["duplicates"]
+    heavy_summary = heavy_ledger.summary(heavy["flowed"]["final"])
+    heavy_label = f"at {HEAVY_CHANGES_PER_SECOND:,}/s"
     return [
         Figure(
             f"list rate ({systems:,} systems, limit {PAGE}, random offset, {CONCURRENCY} in flight)",
@@ -342,5 +353,14 @@ async def run(quick: bool) -> list[Figure]:
         ),
         Figure(
             f"delivery p99 (n={delivery['samples']:,})", round(delivery["p99_ms"], 2), "ms", 100.0, "lower"
+        ),
+        *ledger_figures(f"status flow {heavy_label}", heavy_summary),
+        Figure(f"status flow {heavy_label}: client errors", heavy["errors"], "errors", 0, "lower"),
+        Figure(
+            f"delivery p99 {heavy_label} (n={heavy['samples']:,})",
+            round(heavy["p99_ms"], 2),
+            "ms",
+            100.0,
+            "lower",
         ),
     ]

@@ -17,8 +17,8 @@ import trio
 
 from cli.bench import Figure
 from drivers.sdk import ModuleConfig
-from drivers.sdk.host_client import StatusBatch, open_host_process
 from drivers.sdk.testing import ScriptedTransport, open_test_module
+from edge.hosts.client import StatusBatch, open_host_process
 from tests.bench.chatty_driver import ChattyDisplay
 
 DESCRIPTION = "driver host: status updates/s out of one host (1,000 chatty modules), queue overhead, host RSS"

@@ -2,7 +2,7 @@
 
 Each member runs `etcd` in its own temporary data dir with client and peer URLs on 127.0.0.1.
 Tests talk to it through the v3 JSON gateway (`/v3/kv/put`, `/v3/kv/range`, ...), the client
-DESIGN.md prefers because httpx is trio-native.
+the node uses too (edge/cluster/etcd_client.py), because httpx is trio-native.
 """
 
 from __future__ import annotations

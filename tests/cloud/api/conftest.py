@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,13 @@ class Api:
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async with open_api(tmp_path) as running:
+        yield running
+
+
+@asynccontextmanager
+async def open_api(tmp_path: Path) -> AsyncIterator[Api]:
+    """The API on a free port, with a user, an API key and a client for each role."""
     store = await SQLiteStore.open(tmp_path / "store.db")
     db = await AuthDB.open(tmp_path / "auth.db")
     auth = AuthService(store, secret=SECRET, db=db, passwords=FAST_PASSWORDS, domain="localhost")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloud.api.routing import RequestFailed
+from cloud.api.module_seams import RequestFailed
 from cloud.auth.principal import Principal
 from sync.model import Role
 from tests.cloud.api.conftest import Api, seed_room

@@ -8,8 +8,8 @@ import pytest
 import trio
 
 from drivers.sdk import CommandTimeoutError, DeviceError, NotConnectedError, TransportError
-from drivers.sdk.host_client import HostProcess
 from drivers.simulators import hue
+from edge.hosts.client import HostProcess
 from tests.drivers.pjlink.hosted import MODULE_ID, hosted_module
 
 # The simulator tests' subclass: short timeouts and a quick poll.

@@ -1,7 +1,7 @@
 """The room logic driver in a real driver host process, reaching device modules through the node's directory.
 
 The projector, display and switcher modules run here against their simulators (in a
-LocalDirectory); the room module runs in `python -m drivers.sdk.host`, and its
+LocalDirectory); the room module runs in `python -m edge.hosts.process`, and its
 `self.system` calls and status subscriptions cross the host protocol to that directory.
 """
 
@@ -11,8 +11,8 @@ import pytest
 import trio
 
 from drivers.sdk import CommandTimeoutError, DeviceError, ModuleConfig
-from drivers.sdk.host_client import open_host_process
 from drivers.simulators import pjlink
+from edge.hosts.client import open_host_process
 from tests.drivers.logic.test_meeting_room import SETTINGS, meeting_room
 from tests.drivers.pjlink.hosted import MODULE_ID, StatusRecorder
 from tests.drivers.simulators.wire import wait_for

@@ -10,8 +10,8 @@ import orjson
 import trio
 
 from drivers.sdk import ModuleConfig
-from drivers.sdk.host_client import HostProcess, StatusBatch, open_host_process
 from drivers.simulators.base import Simulator
+from edge.hosts.client import HostProcess, StatusBatch, open_host_process
 
 MODULE_ID = "mod-1"
 # Bounds each wait on the host: it starts a Python process and reconnects after a 1 s backoff.

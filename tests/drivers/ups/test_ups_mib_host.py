@@ -11,10 +11,10 @@ import pytest
 import trio
 
 from drivers.sdk import CommandTimeoutError, DeviceError, ModuleConfig, NotConnectedError
-from drivers.sdk.host_client import HostProcess, open_host_process
 from drivers.sdk.transports.asyncio_bridge import open_asyncio_loop
 from drivers.sdk.transports.snmp_traps import SNMPTrapReceiver
 from drivers.simulators import ups_snmpd
+from edge.hosts.client import HostProcess, open_host_process
 from tests.drivers.pjlink.hosted import MODULE_ID, hosted_module
 from tests.drivers.ups.agent import QUIET, running_agent
 from tests.servers.ports import free_port

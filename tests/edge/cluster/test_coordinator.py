@@ -71,7 +71,7 @@ class FakeHost:
 
 class PermitHost(FakeHost):
     """A FakeHost that, like a driver host, lets go of its devices on its own when the node's
-    permit lapses, and takes them again when a new one comes (`drivers.sdk.host_permit`)."""
+    permit lapses, and takes them again when a new one comes (`edge.hosts.permit`)."""
 
     def __init__(self, node: str, devices: Devices, permit: Latest[float | None]) -> None:
         super().__init__(node, devices)

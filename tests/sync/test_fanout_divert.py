@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import trio
 
-from edge.state.fanout import Fanout
+from sync.control.fanout import Fanout
 
 
 async def test_divert_delivers_buffered_then_live_values_and_ends_on_close() -> None:

@@ -37,7 +37,7 @@ class Slot:
         self.live = True
 
 
-class Outbox:
+class SendQueue:
     """Frames for one client, written by `serve(send)` in the session's nursery."""
 
     def __init__(self) -> None:

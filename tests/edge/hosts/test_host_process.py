@@ -20,11 +20,11 @@ from drivers.sdk import (
     UnknownFunctionError,
     UnknownModuleError,
 )
-from drivers.sdk.host_client import HostProcess, LogLine, StatusBatch, open_host_process
-from drivers.sdk.host_errors import FunctionRaisedError, HostDiedError, HostStartError, ModuleStartError
 from drivers.sdk.system import Args, StatusCallback, Unsubscribe
+from edge.hosts.client import HostProcess, LogLine, StatusBatch, open_host_process
+from edge.hosts.errors import FunctionRaisedError, HostDiedError, HostStartError, ModuleStartError
 
-WORKBENCH = "tests.drivers.sdk.host.sample_drivers:Workbench"
+WORKBENCH = "tests.edge.hosts.sample_drivers:Workbench"
 
 
 class Recorder:

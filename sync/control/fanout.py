@@ -92,6 +92,10 @@ class Fanout:
         """Every topic with at least one subscriber."""
         return set(self._topics)
 
+    def subscriber_count(self, topic: Topic) -> int:
+        """How many subscribers follow `topic`."""
+        return len(self._topics.get(topic, ()))
+
     def publish(self, topic: Topic, value: str) -> None:
         """Hand `value` to every subscriber of `topic`."""
         for subscription in self._topics.get(topic, ()):

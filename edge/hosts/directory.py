@@ -15,10 +15,10 @@ from typing import Any
 
 import trio
 
-from drivers.sdk.host_errors import error_from_wire
-from drivers.sdk.host_protocol import FrameWriter, Message
 from drivers.sdk.security import Level
 from drivers.sdk.system import Args, ModuleRef, StatusCallback, Unsubscribe
+from edge.hosts.errors import error_from_wire
+from edge.hosts.protocol import FrameWriter, Message
 
 log = logging.getLogger("drivers.host")
 

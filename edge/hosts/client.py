@@ -1,4 +1,4 @@
-"""The node's side of a driver host: spawn `python -m drivers.sdk.host DRIVER` and talk to it.
+"""The node's side of a driver host: spawn `python -m edge.hosts.process DRIVER` and talk to it.
 
     async with open_host_process("vendor.family.model:Driver", on_status=print) as host:
         await host.start_module(ModuleConfig(id="mod-1", ip="10.0.0.5"))
@@ -28,7 +28,9 @@ import trio
 
 from drivers.sdk.config import ModuleConfig
 from drivers.sdk.errors import NotConnectedError
-from drivers.sdk.host_errors import (
+from drivers.sdk.security import Level
+from drivers.sdk.system import SystemDirectory, Unsubscribe
+from edge.hosts.errors import (
     HostDiedError,
     HostStartError,
     HostTimeoutError,
@@ -37,9 +39,7 @@ from drivers.sdk.host_errors import (
     error_from_wire,
     error_to_wire,
 )
-from drivers.sdk.host_protocol import READ_SIZE, FrameDecoder, FrameWriter, Message
-from drivers.sdk.security import Level
-from drivers.sdk.system import SystemDirectory, Unsubscribe
+from edge.hosts.protocol import READ_SIZE, FrameDecoder, FrameWriter, Message
 
 # PlaceOS gives a driver process 15 s to check in (PlaceOS/driver protocol/management.cr).
 READY_TIMEOUT = 15.0
@@ -53,7 +53,7 @@ SHUTDOWN_GRACE = 10.0
 # After the pipe closes, how long to wait for the exit status before reporting the death.
 EXIT_STATUS_WAIT = 0.2
 
-log = logging.getLogger("drivers.host_client")
+log = logging.getLogger("edge.hosts.client")
 
 StatusBatch = dict[str, dict[str, str]]  # {module_id: {key: JSON text}}, latest per key
 
@@ -495,7 +495,7 @@ async def open_host_process(
         HostStartError: the process exited or said nothing before `ready` (the driver did
             not load: the message carries the host's reason).
     """
-    command = [python or sys.executable, "-m", "drivers.sdk.host", driver]
+    command = [python or sys.executable, "-m", "edge.hosts.process", driver]
     process = await trio.lowlevel.open_process(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(env)
     )

@@ -1,54 +1,41 @@
 """The seams between the API and running modules: ModuleRouter (exec, debug) and StatusBus (state).
 
 The cloud never runs drivers: modules run on edge nodes, reached through the edge link.
-The API talks to them only through these two protocols, so the edge link (a later piece)
-plugs in without the routes changing. Embedded implementations: `CallableModuleRouter`
+The API talks to them only through these two protocols, so the edge link plugs in
+without the routes changing. Embedded implementations: `CallableModuleRouter`
 (cloud.api.module_router) and `InMemoryStatusBus` (cloud.api.status_bus).
 
-Errors a router raises, with what the caller sees (HTTP status, WebSocket error code):
+Errors a router raises are `ControlError`s (sync/control/errors.py holds the one table of
+names, HTTP statuses and WebSocket codes); these subclasses fix the kind:
 
-    ModuleRouteError          base class
-    +-- ModuleOffline         503, 3 request_failed: the module's edge is not connected
-    +-- FunctionNotFound      404, 3 request_failed: the driver has no such function
-    +-- AccessDenied          403, 2 access_denied: the caller may not call this function
-    +-- BadArguments          400, 1 bad_request: the arguments do not fit the function
-    +-- RequestFailed         the driver's status (500), 3 request_failed: the driver raised
-    +-- ExecTimeout           504, 3 request_failed: no answer in time
+    ModuleRouteError          base class (request_failed)
+    +-- ModuleOffline         module_offline: the module's edge is not connected
+    +-- FunctionNotFound      function_not_found: the driver has no such function
+    +-- AccessDenied          access_denied: the caller may not call this function
+    +-- BadArguments          bad_arguments: the arguments do not fit the function
+    +-- RequestFailed         request_failed: the driver raised (with its own status)
+    +-- ExecTimeout           timeout: no answer in time
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from cloud.auth.principal import Principal
-
-# WebSocket error codes (PlaceOS's ErrorCode enum, driver: proxy/remote_driver.cr).
-PARSE_ERROR = 0
-BAD_REQUEST = 1
-ACCESS_DENIED = 2
-REQUEST_FAILED = 3
-UNKNOWN_COMMAND = 4
-SYSTEM_NOT_FOUND = 5
-MODULE_NOT_FOUND = 6
-UNEXPECTED_FAILURE = 7
+from sync.control.errors import ControlError, ErrorKind
+from sync.control.fanout import Subscription
+from sync.control.ports import DebugLine
 
 
-class ModuleRouteError(Exception):
-    """Raised when a call cannot reach a module or the module refuses it.
+class ModuleRouteError(ControlError):
+    """Raised when a call cannot reach a module or the module refuses it; `kind` fixed per class."""
 
-    `status` is the HTTP status a REST caller gets and `code` the WebSocket error code.
-    """
+    default_kind: ClassVar[ErrorKind] = ErrorKind.REQUEST_FAILED
 
-    status = 500
-    code = REQUEST_FAILED
-    error = "request_failed"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, status: int | None = None, details: Any = None) -> None:
+        super().__init__(self.default_kind, message, status=status, details=details)
 
 
 class ModuleOffline(ModuleRouteError):
@@ -57,31 +44,25 @@ class ModuleOffline(ModuleRouteError):
     Not raised when the module answered with an error: that is RequestFailed.
     """
 
-    status = 503
-    error = "module_offline"
+    default_kind = ErrorKind.MODULE_OFFLINE
 
 
 class FunctionNotFound(ModuleRouteError):
     """Raised when the module's driver has no function of that name."""
 
-    status = 404
-    error = "function_not_found"
+    default_kind = ErrorKind.FUNCTION_NOT_FOUND
 
 
 class AccessDenied(ModuleRouteError):
     """Raised when the caller's role is below the function's security level."""
 
-    status = 403
-    code = ACCESS_DENIED
-    error = "access_denied"
+    default_kind = ErrorKind.ACCESS_DENIED
 
 
 class BadArguments(ModuleRouteError):
     """Raised when the arguments do not fit the function (missing, extra, wrong type)."""
 
-    status = 400
-    code = BAD_REQUEST
-    error = "bad_arguments"
+    default_kind = ErrorKind.BAD_ARGUMENTS
 
 
 class RequestFailed(ModuleRouteError):
@@ -91,26 +72,15 @@ class RequestFailed(ModuleRouteError):
     `Response-Code`); `details` is any JSON the driver attached.
     """
 
-    def __init__(self, message: str, *, status: int = 500, details: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.details = details
-
 
 class ExecTimeout(ModuleRouteError):
     """Raised when the module did not answer within the call's time limit."""
 
-    status = 504
-    error = "timeout"
+    default_kind = ErrorKind.TIMEOUT
 
 
-@dataclass(frozen=True)
-class DebugMessage:
-    """One line of a module's debug output, as a WebSocket `debug` frame carries it."""
-
-    level: str
-    message: str
-    klass: str = ""
+# One line of a module's debug output, as a WebSocket `debug` frame carries it.
+DebugMessage = DebugLine
 
 
 class ModuleRouter(Protocol):
@@ -156,8 +126,12 @@ class StatusBus(Protocol):
         """
         ...
 
-    def subscribe(self, module_id: str, key: str) -> AbstractAsyncContextManager[AsyncIterator[Any]]:
-        """Follow a key: the iterator yields each new value (not the current one).
+    async def get_json(self, module_id: str, key: str) -> str | None:
+        """One status value as the JSON text it was published as; None when unset."""
+        ...
+
+    def subscribe(self, module_id: str, key: str) -> AbstractAsyncContextManager[Subscription]:
+        """Follow a key: each new value's JSON text (not the current one).
 
         A subscriber that falls behind loses intermediate values, never the newest one, and
         never slows publishers down.
@@ -167,14 +141,6 @@ class StatusBus(Protocol):
     async def publish(self, module_id: str, key: str, value: Any) -> None:
         """Set a status value and notify its subscribers."""
         ...
-
-
-def route_error_body(exc: ModuleRouteError) -> dict[str, Any]:
-    """The JSON body a REST caller gets for a routing error."""
-    body: dict[str, Any] = {"error": exc.error, "message": exc.message}
-    if isinstance(exc, RequestFailed) and exc.details is not None:
-        body["details"] = exc.details
-    return body
 
 
 def as_args(value: Any) -> list[Any] | dict[str, Any]:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import trio
 
-from drivers.sdk.host_errors import ProtocolError
-from drivers.sdk.host_protocol import FrameWriter
 from drivers.sdk.status import StatusChange
+from edge.hosts.errors import ProtocolError
+from edge.hosts.protocol import FrameWriter
 
 # A batch goes out this long after its first change: a few ms adds no lag anyone sees and
-# lets one frame carry hundreds of changes (see DESIGN.md "Concurrency": batch, not round trips).
+# lets one frame carry hundreds of changes (batches, not round trips, are what scale).
 FLUSH_INTERVAL = 0.005
 # ... or as soon as it holds this many entries.
 BATCH_MAX = 2000

@@ -1,7 +1,7 @@
 """The control WebSocket's frames: parsing requests and building replies (PlaceOS's shapes).
 
-Both the cloud API and each edge node's local API speak this protocol, so it lives here,
-where `edge` and `cloud` meet.
+Both the cloud API and each edge node's local API speak this protocol through one session
+(`session.py`), so it lives here, where `edge` and `cloud` meet.
 
 Request:  {"id": int, "cmd": "bind|unbind|exec|debug|ignore", "sys", "mod", "index", "name", "args"}
 Replies:  {"id", "type": "success|notify|error|debug", "meta": {sys, mod, index, name},
@@ -18,15 +18,17 @@ from typing import Any
 
 import orjson
 
-# WebSocket error codes (PlaceOS's ErrorCode enum, driver: proxy/remote_driver.cr).
-PARSE_ERROR = 0
-BAD_REQUEST = 1
-ACCESS_DENIED = 2
-REQUEST_FAILED = 3
-UNKNOWN_COMMAND = 4
-SYSTEM_NOT_FOUND = 5
-MODULE_NOT_FOUND = 6
-UNEXPECTED_FAILURE = 7
+from sync.control.errors import WsCode
+
+# The error codes by their PlaceOS names (the table lives in `errors.py`).
+PARSE_ERROR = WsCode.PARSE_ERROR
+BAD_REQUEST = WsCode.BAD_REQUEST
+ACCESS_DENIED = WsCode.ACCESS_DENIED
+REQUEST_FAILED = WsCode.REQUEST_FAILED
+UNKNOWN_COMMAND = WsCode.UNKNOWN_COMMAND
+SYSTEM_NOT_FOUND = WsCode.SYSTEM_NOT_FOUND
+MODULE_NOT_FOUND = WsCode.MODULE_NOT_FOUND
+UNEXPECTED_FAILURE = WsCode.UNEXPECTED_FAILURE
 
 COMMANDS = frozenset({"bind", "unbind", "exec", "debug", "ignore"})
 # Requests larger than this are refused unread: a real request is well under 64 KiB.
@@ -133,7 +135,7 @@ def notify(request_id: int, meta: dict[str, Any], value: Any) -> str:
 
 def error(request_id: int | None, code: int, message: str, meta: dict[str, Any] | None = None) -> str:
     """An `error` reply with PlaceOS's error code."""
-    frame: dict[str, Any] = {"id": request_id, "type": "error", "error_code": code, "msg": message}
+    frame: dict[str, Any] = {"id": request_id, "type": "error", "error_code": int(code), "msg": message}
     if meta is not None:
         frame["meta"] = meta
     return _encode(frame)

@@ -1,12 +1,12 @@
-"""The driver host process: `python -m drivers.sdk.host DRIVER` runs every module of one driver.
+"""The driver host process: `python -m edge.hosts.process DRIVER` runs every module of one driver.
 
 The node spawns one per driver (crash isolation, several cores) and speaks the framed
-protocol of `host_protocol.py` over its stdin/stdout. Each module is a `ModuleRuntime` in
+protocol of `protocol.py` over its stdin/stdout. Each module is a `ModuleRuntime` in
 its own task; each exec, update and stop runs in a task of its own, so a function or hook
 that hangs or raises stalls nobody else. Status leaves in batches, logs rate-limited
-(`host_batching.py`); lookups of other modules go to the node (`host_directory.py`).
+(`batching.py`); lookups of other modules go to the node (`directory.py`).
 
-Fencing (`host_permit.py`): once the node has sent a `permit`, the host drives devices only
+Fencing (`permit.py`): once the node has sent a `permit`, the host drives devices only
 while it holds; when it lapses the host cancels every module on its own clock (their device
 connections close, their queues stop) and keeps their configurations, refuses execs, and
 starts them again when a new permit comes (a leader election of etcd is not an outage).
@@ -30,21 +30,21 @@ from drivers.sdk.command_queue import EXEC_DEADLINE
 from drivers.sdk.config import ModuleConfig
 from drivers.sdk.driver import Driver
 from drivers.sdk.errors import DriverError, UnknownModuleError
-from drivers.sdk.host_batching import LogForwarder, StatusBatcher
-from drivers.sdk.host_directory import ParentDirectory
-from drivers.sdk.host_errors import (
+from drivers.sdk.loader import load_driver
+from drivers.sdk.metadata import metadata_of
+from drivers.sdk.runtime import ModuleRuntime
+from drivers.sdk.status import StatusChange
+from edge.hosts.batching import LogForwarder, StatusBatcher
+from edge.hosts.directory import ParentDirectory
+from edge.hosts.errors import (
     ExecExpiredError,
     ModuleStartError,
     PermitLapsedError,
     ProtocolError,
     error_to_wire,
 )
-from drivers.sdk.host_permit import Permit
-from drivers.sdk.host_protocol import READ_SIZE, FrameDecoder, FrameWriter, Message, encode
-from drivers.sdk.loader import load_driver
-from drivers.sdk.metadata import metadata_of
-from drivers.sdk.runtime import ModuleRuntime
-from drivers.sdk.status import StatusChange
+from edge.hosts.permit import Permit
+from edge.hosts.protocol import READ_SIZE, FrameDecoder, FrameWriter, Message, encode
 
 # How long a graceful shutdown waits for modules' on_unload before cancelling them.
 SHUTDOWN_GRACE = 5.0
@@ -455,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run a host for the driver named on the command line; returns the exit status."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m drivers.sdk.host DRIVER (pkg.module:Class or file.py)", file=sys.stderr)
+        print("usage: python -m edge.hosts.process DRIVER (pkg.module:Class or file.py)", file=sys.stderr)
         return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the node decides when a host ends
     read_fd, write_fd = _take_protocol_fds()

@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drivers.sdk import DeviceError, UnknownFunctionError
-from drivers.sdk.host_errors import FunctionRaisedError, ProtocolError, error_from_wire, error_to_wire
-from drivers.sdk.host_protocol import FrameDecoder, encode
+from edge.hosts.errors import FunctionRaisedError, ProtocolError, error_from_wire, error_to_wire
+from edge.hosts.protocol import FrameDecoder, encode
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
@@ -91,7 +91,7 @@ def test_errors_cross_the_pipe_as_their_sdk_class_or_as_function_raised() -> Non
 async def _raw_host() -> trio.Process:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p or os.getcwd() for p in sys.path))
     return await trio.lowlevel.open_process(
-        [sys.executable, "-m", "drivers.sdk.host", "tests.drivers.sdk.host.sample_drivers:Workbench"],
+        [sys.executable, "-m", "edge.hosts.process", "tests.edge.hosts.sample_drivers:Workbench"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,
@@ -140,7 +140,7 @@ async def test_a_real_host_answers_bad_frames_with_errors_and_keeps_serving() ->
 async def test_a_host_that_cannot_load_its_driver_says_why() -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p or os.getcwd() for p in sys.path))
     process = await trio.run_process(
-        [sys.executable, "-m", "drivers.sdk.host", "no.such.driver:Nothing"],
+        [sys.executable, "-m", "edge.hosts.process", "no.such.driver:Nothing"],
         stdin=subprocess.DEVNULL,
         capture_stdout=True,
         check=False,

@@ -9,8 +9,8 @@ import time
 import trio
 
 from drivers.sdk import ModuleConfig
-from drivers.sdk.host_client import open_host_process
-from drivers.sdk.host_errors import PermitLapsedError
+from edge.hosts.client import open_host_process
+from edge.hosts.errors import PermitLapsedError
 from tests.edge.cluster_harness import EchoSimulator, poll_until
 
 ECHO = "tests.edge.sample_drivers:EchoDevice"

@@ -22,8 +22,8 @@ Node -> host                                  Host -> node
                                                 pong     {id}
                                                 error    {message, id?}  (a frame was bad)
 
-An error object is `{kind, message}` (see host_errors.py). A status batch holds the latest
-JSON text per (module, key) since the last batch (host_batching.py); batches arrive in
+An error object is `{kind, message}` (see errors.py). A status batch holds the latest
+JSON text per (module, key) since the last batch (batching.py); batches arrive in
 order, so each key's values do too.
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 import trio
 
-from drivers.sdk.host_errors import ProtocolError
+from edge.hosts.errors import ProtocolError
 
 # A frame's payload bound: big enough for a large exec result or a full settings document,
 # small enough that a corrupt length cannot make a reader buffer gigabytes.

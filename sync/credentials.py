@@ -63,6 +63,16 @@ def cross_site(origin: str | None, host: str | None) -> bool:
     return urlsplit(origin).netloc.lower() != (host or "").lower()
 
 
+# Running a function changes the building: it needs write scope on systems or modules
+# (PlaceOS scopes; `public` and the bare resource grant write too). Reading state needs read.
+EXEC_RESOURCES = ("systems", "modules")
+
+
+def may_execute(principal: Any) -> bool:
+    """Whether a caller's scopes allow running functions (a read-only key may not)."""
+    return any(principal.allows_scope(resource, True) for resource in EXEC_RESOURCES)
+
+
 class CredentialUnreadable(Exception):
     """Raised by `read_credential` when a request carries no credential, or one too long.
 

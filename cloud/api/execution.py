@@ -15,6 +15,7 @@ from cloud.api.functions import function_role, function_table, knows_functions
 from cloud.api.module_seams import AccessDenied, FunctionNotFound, ModuleRouter, StatusBus
 from cloud.auth.principal import Principal
 from cloud.store.base import ConfigStore
+from sync.credentials import may_execute
 from sync.model import Role
 from sync.model.addressing import module_name
 
@@ -29,6 +30,8 @@ async def check_function(
     store: ConfigStore, principal: Principal, module: Mapping[str, Any], method: str
 ) -> None:
     """Raises AccessDenied or FunctionNotFound if `principal` may not call `method` on `module`."""
+    if not may_execute(principal):
+        raise AccessDenied("running a function needs the scope systems.write or modules.write")
     check_module_access(principal, module)
     driver = await store.get("drivers", str(module.get("driver_id", "")))
     if knows_functions(driver) and method not in function_table(driver):

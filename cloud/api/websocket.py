@@ -21,7 +21,8 @@ from cloud.api import execution
 from cloud.api.addressing import ModuleAddress, resolve_in, system_modules
 from cloud.api.changes import ChangeListener
 from cloud.api.state import ApiState, api_state
-from cloud.auth.dependencies import websocket_principal
+from cloud.auth.dependencies import authenticate, websocket_principal
+from cloud.auth.errors import AuthError
 from cloud.auth.principal import Principal
 from sync.control.errors import ControlError, ErrorKind
 from sync.control.fanout import Subscription
@@ -117,6 +118,18 @@ async def systems_control(websocket: WebSocket) -> None:
     await websocket.accept()
     api = api_state(websocket)
     ports = Ports(StoreDirectory(api, principal), BusFeed(api), RouterExecutor(api, principal))
-    session = ControlSession(StarletteControlPeer(websocket), principal, ports, gone=(WebSocketDisconnect,))
+
+    async def recheck() -> bool:
+        # The handshake's credential judged again against current records (revoked tokens,
+        # deleted or demoted users, deleted keys): any change ends the session.
+        try:
+            now = await authenticate(websocket, websocket=True)
+        except AuthError:
+            return False
+        return (now.user_id, now.role, now.scopes) == (principal.user_id, principal.role, principal.scopes)
+
+    session = ControlSession(
+        StarletteControlPeer(websocket), principal, ports, gone=(WebSocketDisconnect,), recheck=recheck
+    )
     with suppress(WebSocketDisconnect):
         await session.run()

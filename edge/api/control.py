@@ -29,6 +29,7 @@ from sync.control.errors import ControlError, ErrorKind
 from sync.control.ports import DebugLine
 from sync.control.session import ControlSession, Ports
 from sync.control.starlette_peer import StarletteControlPeer
+from sync.credentials import may_execute
 from sync.model import Role
 from sync.model.addressing import module_name
 
@@ -92,6 +93,8 @@ class NodeExecutor:
         self.principal = principal
 
     async def execute(self, module_id: str, method: str, args: list[Any] | dict[str, Any]) -> Any:
+        if not may_execute(self.principal):
+            raise ControlError(ErrorKind.ACCESS_DENIED, "running a function needs a write scope")
         with _translated():
             return await self.context.executor.execute(module_id, method, args, level=self.principal.level)
 
@@ -102,9 +105,20 @@ class NodeExecutor:
                 yield (DebugLine(level, message) async for level, message in lines)
 
 
-def _session(peer: StarletteControlPeer | Any, principal: Principal, context: ApiContext) -> ControlSession:
+def _session(
+    peer: StarletteControlPeer | Any, principal: Principal, context: ApiContext, connection: HTTPConnection
+) -> ControlSession:
     ports = Ports(SiteDirectory(context, principal), context.status, NodeExecutor(context, principal))
-    return ControlSession(peer, principal, ports, gone=(WebSocketDisconnect,))
+
+    async def recheck() -> bool:
+        # The handshake's credential judged again against the site's current records.
+        try:
+            now = context.auth.authenticate(connection, websocket=True)
+        except AuthenticationFailed:
+            return False
+        return (now.user_id, now.role, now.scopes) == (principal.user_id, principal.role, principal.scopes)
+
+    return ControlSession(peer, principal, ports, gone=(WebSocketDisconnect,), recheck=recheck)
 
 
 def _refuse(exc: AuthenticationFailed) -> WebSocketException:
@@ -121,7 +135,7 @@ async def systems_control(websocket: WebSocket) -> None:
         raise _refuse(exc) from None
     await websocket.accept()
     with suppress(WebSocketDisconnect):
-        await _session(StarletteControlPeer(websocket), principal, context).run()
+        await _session(StarletteControlPeer(websocket), principal, context, websocket).run()
 
 
 async def serve_control_stream(context: ApiContext, stream: trio.SocketStream, head: bytes) -> None:
@@ -153,4 +167,4 @@ async def serve_control_stream(context: ApiContext, stream: trio.SocketStream, h
         return
     await websocket.accept()
     with suppress(WebSocketDisconnect, OSError, trio.BrokenResourceError, trio.ClosedResourceError):
-        await _session(websocket, principal, context).run()
+        await _session(websocket, principal, context, connection).run()

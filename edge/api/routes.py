@@ -25,6 +25,7 @@ from drivers.sdk import Level
 from edge.api.auth import Principal
 from edge.api.context import ApiContext, api_context
 from edge.api.failures import failure_of
+from sync.credentials import may_execute
 from sync.model import Role
 from sync.model.addressing import module_name, parse_ref
 from sync.request_body import json_type_problem
@@ -53,6 +54,18 @@ def parse_slug(slug: str) -> tuple[str, int]:
 def _principal(request: Request) -> Principal:
     principal = request.state.principal
     assert isinstance(principal, Principal)
+    return principal
+
+
+def _scoped(request: Request, resource: str, *, write: bool = False) -> Principal:
+    """The caller, whose scopes must reach this route family (`systems` or `modules`), and
+    write for running a function (a read-only key may read state but not change the room)."""
+    principal = _principal(request)
+    if not principal.allows_scope(resource, write):
+        wanted = f"{resource}.{'write' if write else 'read'}"
+        raise RouteError(403, "access_denied", f"this needs the scope {wanted!r} ({resource!r} or 'public')")
+    if write and not may_execute(principal):
+        raise RouteError(403, "access_denied", "running a function needs systems.write or modules.write")
     return principal
 
 
@@ -135,35 +148,35 @@ async def health(request: Request) -> Response:
 
 @router.post("/systems/{sys_id}/{module_slug}/{method}", summary="Run a function of a system's module")
 async def system_exec(request: Request, sys_id: str, module_slug: str, method: str) -> Response:
-    module_id = _module_at(api_context(request), _principal(request), sys_id, module_slug)
+    module_id = _module_at(api_context(request), _scoped(request, "systems", write=True), sys_id, module_slug)
     return await _execute(request, module_id, method)
 
 
 @router.get("/systems/{sys_id}/{module_slug}", summary="A system module's whole status")
 async def system_state(request: Request, sys_id: str, module_slug: str) -> Response:
-    module_id = _module_at(api_context(request), _principal(request), sys_id, module_slug)
+    module_id = _module_at(api_context(request), _scoped(request, "systems"), sys_id, module_slug)
     return await _state(request, module_id)
 
 
 @router.get("/systems/{sys_id}/{module_slug}/{key}", summary="One status value of a system's module")
 async def system_state_key(request: Request, sys_id: str, module_slug: str, key: str) -> Response:
-    module_id = _module_at(api_context(request), _principal(request), sys_id, module_slug)
+    module_id = _module_at(api_context(request), _scoped(request, "systems"), sys_id, module_slug)
     return await _state_key(request, module_id, key)
 
 
 @router.post("/modules/{module_id}/exec/{method}", summary="Run a function of a module")
 async def module_exec(request: Request, module_id: str, method: str) -> Response:
-    _check_module(api_context(request), _principal(request), module_id)
+    _check_module(api_context(request), _scoped(request, "modules", write=True), module_id)
     return await _execute(request, module_id, method)
 
 
 @router.get("/modules/{module_id}/state", summary="A module's whole status")
 async def module_state(request: Request, module_id: str) -> Response:
-    _check_module(api_context(request), _principal(request), module_id)
+    _check_module(api_context(request), _scoped(request, "modules"), module_id)
     return await _state(request, module_id)
 
 
 @router.get("/modules/{module_id}/state/{key}", summary="One status value of a module")
 async def module_state_key(request: Request, module_id: str, key: str) -> Response:
-    _check_module(api_context(request), _principal(request), module_id)
+    _check_module(api_context(request), _scoped(request, "modules"), module_id)
     return await _state_key(request, module_id, key)

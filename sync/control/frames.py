@@ -33,6 +33,9 @@ UNEXPECTED_FAILURE = WsCode.UNEXPECTED_FAILURE
 COMMANDS = frozenset({"bind", "unbind", "exec", "debug", "ignore"})
 # Requests larger than this are refused unread: a real request is well under 64 KiB.
 MAX_REQUEST_BYTES = 1024 * 1024
+# Longest `sys`, `mod` or `name` a request may carry: ids are ~20 characters and status keys
+# short; a bound keeps one socket from parking megabytes in binding keys.
+MAX_FIELD_CHARS = 256
 
 
 class RequestError(Exception):
@@ -97,6 +100,10 @@ def parse_request(frame: str | bytes) -> ControlRequest:
             value = ""
         if not isinstance(value, str):
             raise RequestError(PARSE_ERROR, f"`{key}` must be a string", request_id)
+        if len(value) > MAX_FIELD_CHARS:
+            raise RequestError(
+                BAD_REQUEST, f"`{key}` is {len(value)} characters; the limit is {MAX_FIELD_CHARS}", request_id
+            )
         fields[key] = value
     required = ("mod",) if cmd in ("debug", "ignore") else ("sys", "mod", "name")
     missing = [key for key in required if not fields[key]]

@@ -19,7 +19,7 @@ value notified, null if it has none).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
@@ -34,6 +34,11 @@ from sync.model import Role
 
 # Execs one session may have in flight; beyond this the reader waits for one to finish.
 MAX_INFLIGHT_EXECS = 64
+# Bindings one session may hold: a room panel binds tens, a dashboard hundreds.
+MAX_BINDINGS = 2_000
+# How often an open session asks whether its caller's credential still holds (revoked,
+# deleted, demoted); every exec and debug asks as well.
+RECHECK_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +72,26 @@ class Ports:
     executor: Executor
 
 
+Recheck = Callable[[], Awaitable[bool]]
+"""Whether the caller's credential still holds, judged against current records."""
+
+
 class ControlSession:
-    """One client's control connection."""
+    """One client's control connection.
+
+    With `recheck`, the session ends (closing the socket) as soon as the caller's credential
+    no longer holds: checked every RECHECK_SECONDS and before each exec and debug, so a
+    deleted, demoted or revoked user's open socket stops working within seconds.
+    """
 
     def __init__(
-        self, peer: Peer, caller: Caller, ports: Ports, *, gone: tuple[type[BaseException], ...] = ()
+        self,
+        peer: Peer,
+        caller: Caller,
+        ports: Ports,
+        *,
+        gone: tuple[type[BaseException], ...] = (),
+        recheck: Recheck | None = None,
     ) -> None:
         self.peer = peer
         self.caller = caller
@@ -84,6 +104,7 @@ class ControlSession:
         self._debugging: dict[str, trio.CancelScope] = {}
         self._execs = trio.Semaphore(MAX_INFLIGHT_EXECS)
         self._nursery: trio.Nursery | None = None
+        self._recheck = recheck
 
     async def run(self) -> None:
         """Serve the connection until the client goes away."""
@@ -91,10 +112,25 @@ class ControlSession:
             self._nursery = nursery
             nursery.start_soon(self._write)
             nursery.start_soon(self._follow_systems)
+            if self._recheck is not None:
+                nursery.start_soon(self._recheck_forever)
             try:
                 await self._read()
             finally:
                 nursery.cancel_scope.cancel()
+
+    async def _recheck_forever(self) -> None:
+        while True:
+            await trio.sleep(RECHECK_SECONDS)
+            await self._still_allowed()
+
+    async def _still_allowed(self) -> None:
+        """End the session if the caller's credential no longer holds."""
+        if self._recheck is not None and not await self._recheck():
+            log.info("control session closed: its credential no longer holds")
+            if self._nursery is not None:
+                self._nursery.cancel_scope.cancel()
+            raise ControlError(ErrorKind.ACCESS_DENIED, "your credential no longer holds; sign in again")
 
     async def _write(self) -> None:
         with suppress(*self._gone):
@@ -133,10 +169,12 @@ class ControlSession:
             elif request.cmd == "unbind":
                 await self._unbind(request)
             elif request.cmd == "exec":
+                await self._still_allowed()
                 await self._execs.acquire()
                 assert self._nursery is not None
                 self._nursery.start_soon(self._exec, request)
             elif request.cmd == "debug":
+                await self._still_allowed()
                 await self._debug(request)
             else:
                 await self._ignore(request)
@@ -149,8 +187,12 @@ class ControlSession:
     # -- commands ------------------------------------------------------------------------------
 
     async def _bind(self, request: frames.ControlRequest) -> None:
-        module_id = await self._module(request)
         key: BindKey = (request.sys, request.mod, request.index, request.name)
+        if key not in self._bindings and len(self._bindings) >= MAX_BINDINGS:
+            raise ControlError(
+                ErrorKind.BAD_ARGUMENTS, f"this socket holds {MAX_BINDINGS} bindings, the most it may"
+            )
+        module_id = await self._module(request)
         old = self._bindings.pop(key, None)
         if old is not None:
             old.slot.live = False

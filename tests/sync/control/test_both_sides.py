@@ -69,7 +69,7 @@ async def cloud_side(tmp_path: Path) -> AsyncIterator[Side]:
                 "name": "Echo",
                 "role": "device",
                 "module_name": "Display",
-                "file_name": "x:Echo",
+                "file_name": "tests.edge.sample_drivers:EchoDevice",
                 "functions": FUNCTIONS,
             },
         )

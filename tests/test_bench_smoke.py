@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHES = sorted(bench.available())
 # The benchmarks that start real etcd members.
 NEEDS_SERVERS = {"failover", "rebalance"}
+# `bench image` builds and boots the edge image under qemu: tens of minutes without KVM, so
+# its smoke run is asked for with TRANSOM_IMAGE_TESTS=1 (as tests/image/test_image_boot.py).
+IMAGE_SKIP = pytest.mark.skipif(
+    os.environ.get("TRANSOM_IMAGE_TESTS") != "1",
+    reason="builds and boots the edge image under qemu; set TRANSOM_IMAGE_TESTS=1 to run it",
+)
 # Words that name a per-item check: such a figure must be 0 whatever the load.
 CHECKS = ("lost", "out of order", "missing", "wrong", "never reached", "errors")
 FIELDS = {"name", "value", "unit", "target", "better", "met"}
@@ -37,7 +44,15 @@ def test_every_benchmark_file_is_listed() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=[pytest.mark.servers] if n in NEEDS_SERVERS else []) for n in BENCHES]
+    "name",
+    [
+        pytest.param(
+            n,
+            marks=([pytest.mark.servers] if n in NEEDS_SERVERS else [])
+            + ([IMAGE_SKIP] if n == "image" else []),
+        )
+        for n in BENCHES
+    ],
 )
 def test_quick_run_prints_one_line_of_well_formed_figures_with_every_item_accounted_for(name: str) -> None:
     done = subprocess.run(

@@ -35,7 +35,19 @@ from image.qemu import Machine, kvm_usable
 from sync.enrolment import ENROL_PATH
 from tests.e2e.harness import ADMIN_PASSWORD, TRANSOM, Proc, free_port, start_cloud, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(5400)]
+# Building and booting the image under qemu without KVM takes 20-35 minutes on 2 cores, more
+# than the rest of the suite together, and it has failed once on a loaded machine (a driver
+# host missed its start deadline): until it is made robust it runs when asked, not in CI.
+RUN_IMAGE_TESTS = os.environ.get("TRANSOM_IMAGE_TESTS") == "1"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(5400),
+    pytest.mark.skipif(
+        not RUN_IMAGE_TESTS,
+        reason="builds and boots the edge image under qemu (20-35 min without KVM); "
+        "set TRANSOM_IMAGE_TESTS=1 to run it",
+    ),
+]
 
 TOOLS = ("debootstrap", "qemu-system-x86_64", "mkfs.ext4", "mkfs.vfat", "mcopy", "sfdisk", "zstd")
 PJLINK = "drivers.pjlink.projector:PJLinkProjector"

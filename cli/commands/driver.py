@@ -113,7 +113,8 @@ def run(
         err.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     # One module's own settings: a key the driver does not declare is a typo, not a shared layer.
-    unknown = sorted(set(settings) - set(declared) - FRAMEWORK_SETTINGS)
+    # A driver that declares no settings has no schema to judge keys by: any are passed on.
+    unknown = sorted(set(settings) - set(declared) - FRAMEWORK_SETTINGS) if declared else []
     if unknown:
         known = ", ".join(sorted(declared)) or "none"
         err.print(f"[red]error:[/] unknown setting {', '.join(unknown)}; this driver's settings: {known}")

@@ -165,7 +165,7 @@ async def _store_figures(url: str, quick: bool) -> list[Figure]:
     return [
         Figure(f"{engine}: batched writes ({BATCH}/batch)", round(rate), "docs/s"),
         Figure(
-            f"{engine}: changefeed delivery p99, subscriber in the writer's process (n={len(latencies):,})",
+            f"{engine}: changefeed delivery p99",
             round(percentile(latencies, 0.99) * 1000, 2) if latencies else 0.0,
             "ms",
             None,

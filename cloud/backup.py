@@ -28,6 +28,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,13 +139,16 @@ def restore(
 
 
 def _snapshot(source: Path, target: Path) -> None:
-    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(target) as dst:
+    # A connection's own `with` commits but does not close: closing() does.
+    with (
+        closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
+        closing(sqlite3.connect(target)) as dst,
+    ):
         src.backup(dst)
-    sqlite3.connect(target).close()
 
 
 def _head_revision(store: Path) -> int:
-    with sqlite3.connect(store) as db:
+    with closing(sqlite3.connect(store)) as db:
         try:
             row = db.execute("SELECT MAX(revision) FROM changes").fetchone()
         except sqlite3.Error:
@@ -154,7 +158,7 @@ def _head_revision(store: Path) -> int:
 
 def _check_integrity(database: Path) -> None:
     try:
-        with sqlite3.connect(database) as db:
+        with closing(sqlite3.connect(database)) as db:
             answer = db.execute("PRAGMA integrity_check").fetchone()[0]
     except sqlite3.Error as exc:
         raise BackupError(f"{database.name} in the backup is not a database: {exc}") from None

@@ -6,22 +6,17 @@ its scripts from a public CDN, no security schemes in openapi.json, and no TLS o
 
 from __future__ import annotations
 
-import datetime
 import logging
 import ssl
 from functools import partial
-from ipaddress import ip_address
 from pathlib import Path
 
 import httpx
 import pytest
 import trio
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from cloud.server import TlsOptionsInvalid, serve_cloud
+from tests.tls_certs import write_self_signed
 
 PASSWORD = "correct horse battery staple"
 PREFIX = "/api/engine/v2"
@@ -69,33 +64,8 @@ async def test_health_ready_metrics_logs_and_docs(tmp_path: Path, caplog: pytest
     assert any(line.startswith("credential refused: invalid_api_key") for line in security), security
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
-
-
 async def test_tls_serves_https_and_refuses_half_options(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = write_self_signed(tmp_path)
     with pytest.raises(TlsOptionsInvalid):
         await serve_cloud(data_dir=tmp_path, listen="127.0.0.1:0", admin_password=PASSWORD, tls_cert=cert)
     with pytest.raises(TlsOptionsInvalid):

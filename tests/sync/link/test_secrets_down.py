@@ -101,3 +101,30 @@ async def test_an_edge_key_opens_the_link_and_nothing_else(tmp_path: Path) -> No
                     pass
             allowed = await client.get("/systems", headers={"x-api-key": site.admin_key})
             assert allowed.status_code == 200
+
+
+async def test_an_edge_receives_only_its_own_authoritys_people_without_personal_data(tmp_path: Path) -> None:
+    """Before: every edge received every user (names, e-mails), every key hash and authority."""
+    async with open_data(tmp_path) as (store, auth):
+        site = await seed_site(store, auth)
+        other = (
+            await store.put("authorities", {"name": "Elsewhere", "domain": "elsewhere.example"})
+        ).document
+        assert other is not None
+        stranger = await auth.create_user(
+            name="Stranger",
+            email="stranger@elsewhere.example",
+            password="pw-stranger-1",
+            authority_id=other["id"],
+        )
+        await auth.create_api_key(stranger["id"], "stranger key", ["public"])
+        async with (
+            run_cloud(tmp_path, store, auth) as cloud,
+            run_edge(tmp_path, cloud.base_url, site) as edge,
+        ):
+            await wait_for(lambda: edge.replica.get("modules", site.module_id), what="snapshot")
+            users = await edge.replica.all("users")
+            assert users and stranger["id"] not in {u["id"] for u in users}
+            assert all(u.get("email", "") == "" for u in users)  # no personal data goes down
+            assert other["id"] not in {a["id"] for a in await edge.replica.all("authorities")}
+            assert all(k["user_id"] != stranger["id"] for k in await edge.replica.all("api_keys"))

@@ -25,14 +25,6 @@ BENCHES = sorted(bench.available())
 NEEDS_SERVERS = {"failover", "rebalance"}
 # `bench image` builds and boots the edge image under qemu: tens of minutes without KVM, so
 # its smoke run is asked for with TRANSOM_IMAGE_TESTS=1 (as tests/image/test_image_boot.py).
-# `bench api` and `bench sync` play an edge that reports status for modules no edge owns
-# (synthetic ids, or modules seeded without an edge_id); since the cloud refuses an edge's
-# items for modules that are not its own (they are counted as foreign), their deliveries are
-# empty until the benches seed their modules on their edge. Known and open; see the issue.
-FOREIGN_MODULES = pytest.mark.xfail(
-    reason="the bench's edge reports modules that are not its own; the cloud now refuses them",
-    strict=False,
-)
 IMAGE_SKIP = pytest.mark.skipif(
     os.environ.get("TRANSOM_IMAGE_TESTS") != "1",
     reason="builds and boots the edge image under qemu; set TRANSOM_IMAGE_TESTS=1 to run it",

@@ -9,12 +9,15 @@ bench appends status changes and events straight into the outbox, as the node's 
 does, so the figures are the link's, not a driver's.
 
 Commands, one JSON object per line on stdin; each answers one JSON line on stdout:
-- {"cmd": "steady", "modules": M, "keys": K, "prefix": P}: append M*K changes, each a distinct
-  key (module `mod-<P>s<m>`, key `k<k>`, value [1, monotonic]); answer once every one is
+- {"cmd": "steady", "modules": [ids], "keys": K}: append len(ids)*K changes, each a distinct
+  key (key `k<k>` of each module, value [1, monotonic]); answer once every one is
   acknowledged: offered, seconds (first append to last acknowledgement).
-- {"cmd": "backlog", "modules": M, "keys": K, "changes": N, "events": E}: append N changes
-  round-robin over the M*K keys (key i's j-th value is [j, 0]) and E events ({"n": i}),
+- {"cmd": "backlog", "modules": [ids], "keys": K, "changes": N, "events": E}: append N changes
+  round-robin over the modules' keys (key i's j-th value is [j, 0]) and E events ({"n": i}),
   flushed to disk; answer offered, rows (what the compacted outbox will send), last_seq.
+
+The module ids are the bench's seeded modules on this edge: the cloud takes an edge's
+status only for modules that edge runs.
 - {"cmd": "live", "modules": [ids], "keys": K, "rate": R}: start appending R changes a second
   round-robin over those modules' K keys, each value [seq of that key, monotonic at append].
 - {"cmd": "wait_acked", "upto": SEQ}: answer acked_at (monotonic) once nothing at or below
@@ -53,10 +56,6 @@ YIELD_EVERY = 2_000
 BACKOFF = Backoff(base=0.2, maximum=1.0)
 
 
-def module_name(n: int) -> str:
-    return f"mod-b{n:04d}"
-
-
 async def _outstanding(outbox: Outbox, upto: int) -> int:
     def count(conn: Any) -> int:
         a = conn.execute("SELECT COUNT(*) FROM compacted WHERE seq <= ?", (upto,)).fetchone()[0]
@@ -80,13 +79,12 @@ class Edge:
         self.live_last_seq = 0
         self.flow_seqs: dict[tuple[str, str], int] = {}  # across flows: a key's seq never restarts
 
-    async def steady(self, modules: int, keys: int, prefix: str) -> dict[str, Any]:
+    async def steady(self, modules: list[str], keys: int) -> dict[str, Any]:
         outbox = self.outbox
         started = time.monotonic()
         last = 0
         n = 0
-        for m in range(modules):
-            module_id = f"mod-{prefix}s{m:04d}"
+        for module_id in modules:
             for k in range(keys):
                 last = outbox.append_status(module_id, f"k{k:03d}", [1, time.monotonic()])
                 n += 1
@@ -95,17 +93,17 @@ class Edge:
         acked_at = await _wait_acked(outbox, last)
         return {"offered": n, "seconds": acked_at - started, "last_seq": last}
 
-    async def backlog(self, modules: int, keys: int, changes: int, events: int) -> dict[str, Any]:
+    async def backlog(self, modules: list[str], keys: int, changes: int, events: int) -> dict[str, Any]:
         outbox = self.outbox
-        total = modules * keys
-        names = [(module_name(i // keys), f"k{i % keys:03d}") for i in range(total)]
+        total = len(modules) * keys
+        names = [(modules[i // keys], f"k{i % keys:03d}") for i in range(total)]
         for n in range(changes):
             module_id, key = names[n % total]
             outbox.append_status(module_id, key, [n // total + 1, 0])
             if n % 20_000 == 0:
                 await outbox.flush()
         for n in range(events):
-            outbox.append_event("event", module_name(n % modules), {"n": n})
+            outbox.append_event("event", modules[n % len(modules)], {"n": n})
             if n % 20_000 == 0:
                 await outbox.flush()
         await outbox.flush()

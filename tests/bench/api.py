@@ -74,13 +74,18 @@ def _raise_open_files() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-async def _seed(data_dir: Path, systems: int, rooms: int) -> tuple[list[str], list[list[str]]]:
-    """Store the systems, the first `rooms` with 10 Display modules each.
+async def _seed(data_dir: Path, systems: int, rooms: int) -> tuple[str, list[str], list[list[str]]]:
+    """Store the bench's edge and the systems, the first `rooms` with 10 Display modules each.
+
+    The modules run on the bench's edge (their `edge_id`): the cloud takes an edge's status
+    only for modules that edge runs.
 
     Returns:
-        The rooms' system ids, and each room's module ids in order.
+        The edge's id, the rooms' system ids, and each room's module ids in order.
     """
     async with await SQLiteStore.open(data_dir / "store.db") as store:
+        edge = (await store.put("edges", {"name": "bench site"})).document
+        assert edge is not None
         driver = (
             await store.put(
                 "drivers",
@@ -103,6 +108,7 @@ async def _seed(data_dir: Path, systems: int, rooms: int) -> tuple[list[str], li
                     "role": "device",
                     "ip": "10.0.0.1",
                     "port": 4352,
+                    "edge_id": edge["id"],
                 }
                 for _ in range(MODULES_PER_ROOM)
             ]
@@ -120,7 +126,7 @@ async def _seed(data_dir: Path, systems: int, rooms: int) -> tuple[list[str], li
                 batch.append(document)
             changes = await store.put_many("systems", batch)
             room_systems.extend(change.id for change in changes[: max(0, rooms - first)])
-    return room_systems, room_modules
+    return edge["id"], room_systems, room_modules
 
 
 class Cloud:
@@ -153,17 +159,16 @@ async def _start_cloud(nursery: trio.Nursery, data_dir: Path) -> Cloud:
     return Cloud(process, found.group(1).decode())
 
 
-async def _credentials(client: httpx.AsyncClient) -> tuple[str, str]:
-    """Log the client in as the admin; returns an edge key (an API key an Edge names) and a client key."""
+async def _credentials(client: httpx.AsyncClient, edge_id: str) -> tuple[str, str]:
+    """Log the client in as the admin; returns the seeded edge's new key and a client key."""
     grant = {"grant_type": "password", "username": "admin", "password": PASSWORD}
     reply = await client.post("/auth/oauth/token", data=grant)
     reply.raise_for_status()
     client.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
-    key = (await client.post(f"{API}/api_keys", json={"name": "bench edge"})).json()
-    reply = await client.post(f"{API}/edges", json={"name": "bench site", "api_key_id": key["id"]})
+    reply = await client.post(f"{API}/edges/{edge_id}/token")
     reply.raise_for_status()
     panel = (await client.post(f"{API}/api_keys", json={"name": "bench panels"})).json()
-    return key["x_api_key"], panel["x_api_key"]
+    return reply.json()["x_api_key"], panel["x_api_key"]
 
 
 async def _indexed(client: httpx.AsyncClient, systems: int) -> None:
@@ -200,7 +205,7 @@ async def _load(client: httpx.AsyncClient, seconds: float, params: Any) -> tuple
 async def _delivery(
     cloud: Cloud,
     data_dir: Path,
-    rooms: tuple[list[str], list[list[str]]],
+    rooms: tuple[str, list[str], list[list[str]]],
     clients: int,
     seconds: tuple[float, float],
     keys: tuple[str, str],
@@ -209,14 +214,16 @@ async def _delivery(
     """Open the clients, then have an edge process flow status changes (warm-up, then measured).
 
     The edge is a node's outbox and uplink in its own process (`_sync_edge.py`) on the real
-    link; every change is checked per key at the clients.
+    link; every change is checked per key at the clients. Each run flows keys of its own
+    (named after its rate): a client binding a key gets its current value first, and a key
+    left at sequence 14 by an earlier run would make this run's 1..14 look out of order.
     """
     warmup, measured = seconds
-    room_systems, room_modules = rooms
+    _, room_systems, room_modules = rooms
     edge_key, client_key = keys
     plan: list[list[Any]] = []
     targets: list[list[str]] = []
-    names = [f"s{k}" for k in range(KEYS_PER_CLIENT)]
+    names = [f"r{rate}s{k}" for k in range(KEYS_PER_CLIENT)]
     for n in range(clients):
         room, index = divmod(n, MODULES_PER_ROOM)
         module_id = room_modules[room][index]
@@ -225,7 +232,7 @@ async def _delivery(
     plan_file = data_dir / "clients.json"
     await trio.Path(plan_file).write_bytes(orjson.dumps({"clients": plan}))
     url = f"ws://{cloud.host}{API}/systems/control?api-key={client_key}"
-    edge = await EdgeProcess.start(cloud.base_url, data_dir / "edge", edge_key, data_dir)
+    edge = await EdgeProcess.start(cloud.base_url, data_dir / f"edge-{rate}", edge_key, data_dir)
     try:
         async with trio.open_nursery() as nursery:
             command = [sys.executable, "-m", CLIENTS_MODULE, url, str(plan_file)]
@@ -247,9 +254,7 @@ async def _delivery(
 
             async def flow() -> None:
                 flowed.update(
-                    await edge.ask(
-                        "flow", targets=targets, rate=float(rate), seconds=warmup + measured
-                    )
+                    await edge.ask("flow", targets=targets, rate=float(rate), seconds=warmup + measured)
                 )
 
             nursery.start_soon(flow)
@@ -290,7 +295,7 @@ async def run(quick: bool) -> list[Figure]:
             try:
                 limits = httpx.Limits(max_connections=CONCURRENCY)
                 async with httpx.AsyncClient(base_url=cloud.base_url, timeout=30, limits=limits) as client:
-                    keys = await _credentials(client)
+                    keys = await _credentials(client, seeded[0])
                     await _indexed(client, systems)
                     last = systems - PAGE
                     list_rate, list_p50, list_p99 = await _load(

@@ -29,7 +29,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import orjson
@@ -62,14 +62,31 @@ BACKLOG_MODULES, BACKLOG_KEYS = 1_000, 100
 BACKLOG_CHANGES, BACKLOG_EVENTS = 1_000_000, 100_000
 LIVE_MODULES, LIVE_KEYS, LIVE_RATE = 10, 10, 100.0
 QUICK = {"steady": (20, 100, 1), "backlog": (10, 100, 100_000, 10_000)}
+EDGE_NAME = "bench site"
 # Bounds each wait (a replay, a steady run, the last live values) before the bench gives up.
 WAIT = 600.0
 
 
-async def _seed_live(data_dir: Path) -> tuple[str, list[str]]:
-    """A system of LIVE_MODULES modules in the cloud's store (before it first starts), for binding."""
+class Seeded(NamedTuple):
+    """The bench's modules in the cloud's store, all run by the bench's edge ("bench site")."""
+
+    system_id: str  # the live room, for binding
+    live: list[str]
+    warm: list[str]
+    steady: list[list[str]]  # one list per steady run
+    backlog: list[str]
+
+
+async def _seed(data_dir: Path, steady: tuple[int, int], backlog_modules: int) -> Seeded:
+    """Store the edge and its modules (before the cloud first starts).
+
+    The cloud takes an edge's status only for modules that edge runs, so every module the
+    edge process reports on is a real module document naming the bench's edge.
+    """
     await trio.Path(data_dir).mkdir(parents=True, exist_ok=True)
+    runs, per_run = steady
     async with await SQLiteStore.open(data_dir / "store.db") as store:
+        edge = (await store.put("edges", {"name": EDGE_NAME})).document
         driver = (
             await store.put(
                 "drivers",
@@ -82,13 +99,27 @@ async def _seed_live(data_dir: Path) -> tuple[str, list[str]]:
                 },
             )
         ).document
-        assert driver is not None
+        assert edge is not None and driver is not None
         device = {"driver_id": driver["id"], "name": "Live", "role": "device", "ip": "10.0.0.1", "port": 1}
-        modules = [dict(device) for _ in range(LIVE_MODULES)]
-        ids = [change.id for change in await store.put_many("modules", modules)]
-        system = (await store.put("systems", {"name": "Live bench room", "modules": ids})).document
+        device["edge_id"] = edge["id"]
+
+        async def modules(count: int) -> list[str]:
+            ids: list[str] = []
+            for first in range(0, count, 1_000):
+                batch = [dict(device) for _ in range(min(1_000, count - first))]
+                ids += [change.id for change in await store.put_many("modules", batch)]
+            return ids
+
+        live = await modules(LIVE_MODULES)
+        system = (await store.put("systems", {"name": "Live bench room", "modules": live})).document
         assert system is not None
-    return system["id"], ids
+        return Seeded(
+            system["id"],
+            live,
+            await modules(1),
+            [await modules(per_run) for _ in range(runs)],
+            await modules(backlog_modules),
+        )
 
 
 class LiveClient:
@@ -172,27 +203,28 @@ async def run(quick: bool) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="transom-bench-sync-") as name:
         tmp = Path(name)
         cloud_dir = tmp / "cloud"
-        system_id, live_modules = await _seed_live(cloud_dir)
+        seeded = await _seed(cloud_dir, (steady_runs, steady_modules), b_modules)
+        system_id, live_modules = seeded.system_id, seeded.live
         port = free_port()
         cloud_url = f"http://127.0.0.1:{port}"
         cloud: Proc | None = await start_cloud(cloud_dir, port, tmp, seconds=WAIT)
-        edge_id, key = await issue_edge_key(cloud_dir, "bench site")
+        edge_id, key = await issue_edge_key(cloud_dir, EDGE_NAME)
         token = await _api_token(cloud_url)
         edge = await EdgeProcess.start(cloud_url, tmp / "edge", key, tmp)
         try:
             # Steady: the link is up once a first small run is acknowledged.
-            await edge.ask("steady", modules=1, keys=1, prefix="warm")
+            await edge.ask("steady", modules=seeded.warm, keys=1)
             rates = []
             for n in range(steady_runs):
-                done = await edge.ask("steady", modules=steady_modules, keys=steady_keys, prefix=f"r{n}")
+                done = await edge.ask("steady", modules=seeded.steady[n], keys=steady_keys)
                 rates.append(done["offered"] / done["seconds"])
             status, _ = _stored(cloud_dir)
             steady_wrong = sum(
                 1
-                for n in range(steady_runs)
-                for m in range(steady_modules)
+                for run_modules in seeded.steady
+                for module_id in run_modules
                 for k in range(steady_keys)
-                if (status.get((f"mod-r{n}s{m:04d}", f"k{k:03d}")) or [None])[0] != 1
+                if (status.get((module_id, f"k{k:03d}")) or [None])[0] != 1
             )
             figures += [
                 Figure(
@@ -215,7 +247,7 @@ async def run(quick: bool) -> list[Figure]:
             await stop_all(cloud)
             cloud = None
             backlog = await edge.ask(
-                "backlog", modules=b_modules, keys=b_keys, changes=b_changes, events=b_events
+                "backlog", modules=seeded.backlog, keys=b_keys, changes=b_changes, events=b_events
             )
             await edge.ask("live", modules=live_modules, keys=LIVE_KEYS, rate=LIVE_RATE)
             cloud = await start_cloud(cloud_dir, port, tmp, seconds=WAIT)
@@ -245,9 +277,9 @@ async def run(quick: bool) -> list[Figure]:
     per_key = b_changes // (b_modules * b_keys)
     backlog_wrong = sum(
         1
-        for m in range(b_modules)
+        for module_id in seeded.backlog
         for k in range(b_keys)
-        if status.get((f"mod-b{m:04d}", f"k{k:03d}")) != [per_key, 0]
+        if status.get((module_id, f"k{k:03d}")) != [per_key, 0]
     )
     seen = [e.get("n") for e in events if isinstance(e, dict)]
     events_wrong = len(seen) - len(set(seen)) + len(set(range(b_events)) - set(seen))

@@ -17,6 +17,11 @@ RETHINKDB_DEBS := libre2-9 libprotobuf32 libcurl4 libssl3
 # The library files that prove those packages are installed.
 RETHINKDB_LIBS := /usr/lib/x86_64-linux-gnu/libre2.so.9 /usr/lib/x86_64-linux-gnu/libprotobuf.so.32 /usr/lib/x86_64-linux-gnu/libcurl.so.4 /usr/lib/x86_64-linux-gnu/libssl.so.3
 
+# Web pages are tested in Debian's headless Chromium through Playwright for Python (never
+# Playwright's own browser download); fonts so screenshots show text.
+BROWSER_DEBS := chromium fonts-dejavu-core
+BROWSER_BINS := /usr/bin/chromium
+
 # What `transom image build` and its boot test use: debootstrap for the base system, mkfs/mtools/
 # sfdisk to assemble the disk image without loop devices, zstd, and qemu with OVMF (UEFI) to boot it.
 IMAGE_DEBS := debootstrap qemu-system-x86 ovmf mtools dosfstools e2fsprogs fdisk zstd
@@ -30,12 +35,12 @@ NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test venv lint typecheck pytest debs image-debs node-deps clean
+.PHONY: demo test venv lint typecheck pytest debs browser-debs image-debs node-deps clean
 
 demo: venv
 	$(VENV)/bin/transom demo $(DEMO_ARGS)
 
-test: debs image-debs venv lint typecheck node-deps pytest
+test: debs browser-debs image-debs venv lint typecheck node-deps pytest
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -54,6 +59,13 @@ debs:
 	if [ $$missing = 1 ]; then \
 		echo "installing Debian packages for the RethinkDB server binary: $(RETHINKDB_DEBS)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(RETHINKDB_DEBS) >/dev/null; \
+	fi
+
+browser-debs:
+	@missing=0; for b in $(BROWSER_BINS); do [ -x $$b ] || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+		echo "installing Debian packages for the browser tests: $(BROWSER_DEBS)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_DEBS) >/dev/null; \
 	fi
 
 image-debs:

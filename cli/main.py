@@ -1,12 +1,12 @@
 """The `transom` console script: a thin layer that hands each subcommand to the module owning it.
 
-    transom demo            the whole product on embedded defaults
-    transom bench NAME      a benchmark from tests/bench
-    transom cloud ...       the cloud tier (API, auth, store, search)
-    transom edge ...        an edge node
-    transom driver ...      inspect or run one driver
-    transom image ...       build the edge image; update a device
-    transom simulate ...    a device simulator
+transom demo            the whole product on embedded defaults
+transom bench NAME      a benchmark from tests/bench
+transom cloud ...       the cloud tier (API, auth, store, search)
+transom edge ...        an edge node
+transom driver ...      inspect or run one driver
+transom image ...       build the edge image; update a device
+transom simulate ...    a device simulator
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ app.add_typer(driver.app, name="driver")
 app.add_typer(image.app, name="image")
 app.command(name="simulate", context_settings=CONTEXT)(simulate.simulate)
 app.command(name="demo", context_settings=CONTEXT)(demo.demo)
-
 
 
 def _print_version(value: bool) -> None:

@@ -19,7 +19,6 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(help="Inspect or run one driver.", no_args_is_help=True, context_settings=CONTEXT)
 
 
-
 @app.command(name="info", context_settings=CONTEXT)
 def info(
     target: str = typer.Argument(

@@ -15,7 +15,6 @@ from cli.logs import LogOptionInvalid, configure_logging
 app = typer.Typer(help="Run an edge node.", no_args_is_help=True)
 
 
-
 @app.command(name="run", context_settings={"help_option_names": ["-h", "--help"]})
 def run(
     data_dir: str = typer.Option(..., "--data-dir", help="Directory for the node's id and state."),

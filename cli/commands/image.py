@@ -12,7 +12,6 @@ from cli.console import err, out
 app = typer.Typer(help="Build the edge image; update a device.", no_args_is_help=True)
 
 
-
 @app.command(name="build", context_settings={"help_option_names": ["-h", "--help"]})
 def build(
     out_dir: Path = typer.Option(

@@ -136,8 +136,10 @@ def _run_snmpd(port: int, directory: Path | None) -> None:
     with tempfile.TemporaryDirectory(prefix="transom-ups-") as scratch:
         config = ups_snmpd.write_config(directory or Path(scratch), port)
         err.print(f"[green]UPS (RFC 1628 UPS-MIB) via snmpd[/] on udp 127.0.0.1:{port}")
-        err.print(f"  v2c community {config.community!r}; v3 user {config.v3_user!r} SHA "
-                  f"{config.auth_password!r} AES {config.priv_password!r}")
+        err.print(
+            f"  v2c community {config.community!r}; v3 user {config.v3_user!r} SHA "
+            f"{config.auth_password!r} AES {config.priv_password!r}"
+        )
         err.print(f"  state file (edit to change values): {config.state}")
         err.print("  Ctrl-C to stop")
         process = subprocess.Popen(ups_snmpd.snmpd_command(config))

@@ -46,7 +46,6 @@ class EdgesResource(Resource):
             "sync": health,
         }
 
-
     async def after_delete(self, ctx: Ctx, document: dict[str, Any]) -> None:
         if document.get("api_key_id"):
             await ctx.api.store.delete("api_keys", document["api_key_id"])

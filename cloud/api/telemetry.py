@@ -1,9 +1,9 @@
 """The cloud's telemetry: what /ready checks and which gauges /metrics shows (see sync/telemetry.py).
 
-    ready     the config store answers (its head revision) and the search index follows it
-    gauges    transom_edges_online, and per edge: transom_edge_online, transom_edge_backlog,
-              transom_edge_lag_seconds, transom_edge_dropped (what its outbox had to drop),
-              transom_edge_foreign_items (items refused for naming other edges' modules)
+ready     the config store answers (its head revision) and the search index follows it
+gauges    transom_edges_online, and per edge: transom_edge_online, transom_edge_backlog,
+          transom_edge_lag_seconds, transom_edge_dropped (what its outbox had to drop),
+          transom_edge_foreign_items (items refused for naming other edges' modules)
 """
 
 from __future__ import annotations

@@ -233,9 +233,7 @@ class AuthDB:
                     (family, family),
                 ).fetchall()
                 db.execute("DELETE FROM refresh_tokens WHERE family = ? OR id = ?", (family, family))
-                revoke = tuple(
-                    (jti, int(exp or 0)) for jti, exp in members if jti and int(exp or 0) > now
-                )
+                revoke = tuple((jti, int(exp or 0)) for jti, exp in members if jti and int(exp or 0) > now)
                 return RefreshUse(None, reused=True, revoke=revoke, user_id=row["user_id"])
 
         return await self._run(use)

@@ -1,9 +1,9 @@
 """Errors the search index raises, whatever engine is behind it.
 
-    SearchError                 anything the index cannot do (base class)
-    +-- SearchClosedError       the index was closed by its owner
-    +-- FilterNotIndexed        a filter names a field the index does not keep for that table
-    +-- IndexAheadOfStore       the index claims revisions the store never had
+SearchError                 anything the index cannot do (base class)
++-- SearchClosedError       the index was closed by its owner
++-- FilterNotIndexed        a filter names a field the index does not keep for that table
++-- IndexAheadOfStore       the index claims revisions the store never had
 """
 
 from __future__ import annotations

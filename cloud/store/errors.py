@@ -41,9 +41,7 @@ class ConflictError(StoreError):
     """
 
     def __init__(self, table: str, id: str, *, expected: int, actual: int) -> None:
-        super().__init__(
-            f"{table}/{id!r} is at revision {actual}, not the expected revision {expected}"
-        )
+        super().__init__(f"{table}/{id!r} is at revision {actual}, not the expected revision {expected}")
         self.table = table
         self.id = id
         self.expected = expected

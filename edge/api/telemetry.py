@@ -1,10 +1,10 @@
 """The edge node's telemetry: what /ready checks and which gauges /metrics shows (see sync/telemetry.py).
 
-    ready     the node has a site configuration to run (from its file or its replica)
-    gauges    transom_modules{state}: modules by state (running, connected, not connected,
-              crash loop, ...); transom_driver_hosts{state} and transom_driver_host_restarts;
-              transom_dispatch_total{port,outcome} (dispatch's counters); all read from the
-              node's health when scraped, so nothing is counted twice
+ready     the node has a site configuration to run (from its file or its replica)
+gauges    transom_modules{state}: modules by state (running, connected, not connected,
+          crash loop, ...); transom_driver_hosts{state} and transom_driver_host_restarts;
+          transom_dispatch_total{port,outcome} (dispatch's counters); all read from the
+          node's health when scraped, so nothing is counted twice
 """
 
 from __future__ import annotations

@@ -86,6 +86,7 @@ async def main(args: argparse.Namespace) -> None:
         print(f"Transom edge node {started['node_id']} on {started['api']}/api/engine/v2", flush=True)
         nursery.start_soon(partial(follow_durable, started["link"].outbox, journal))
 
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     for name in ("--data-dir", "--cloud", "--listen", "--node-id", "--journal"):

@@ -128,5 +128,3 @@ def make_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...
 def sshd_server(make_sshd: Callable[..., SSHServer]) -> SSHServer:
     """One sshd that gives the login shell (or runs the command a client asks for)."""
     return make_sshd()
-
-

@@ -156,9 +156,7 @@ async def test_filters_on_facets(store: ConfigStore, index: SearchIndex) -> None
     assert isinstance(info.value, ValueError) and info.value.field == "capacity"
 
 
-async def test_secrets_are_never_indexed(
-    tmp_path: Path, store: ConfigStore, index: SearchIndex
-) -> None:
+async def test_secrets_are_never_indexed(tmp_path: Path, store: ConfigStore, index: SearchIndex) -> None:
     secrets = ["hunter2secretpw", "apikeysecretvalue", "digestsecretvalue", "webhooksecretvalue"]
     await store.put("settings", {"parent_id": "sys-0000000001", "settings_string": f"password: {secrets[0]}"})
     await store.put("api_keys", {"name": "Key", "user_id": "user-0000000001", "secret": secrets[1]})

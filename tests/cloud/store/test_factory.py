@@ -18,7 +18,11 @@ async def test_sqlite_urls_and_bare_paths_open_a_sqlite_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    url = {"bare": "plain.db", "absolute-url": f"sqlite:///{tmp_path}/abs.db", "relative-url": "sqlite:///rel.db"}
+    url = {
+        "bare": "plain.db",
+        "absolute-url": f"sqlite:///{tmp_path}/abs.db",
+        "relative-url": "sqlite:///rel.db",
+    }
     made = {"bare": "plain.db", "absolute-url": "abs.db", "relative-url": "rel.db"}[form]
     async with await open_store(url[form]) as store:
         assert isinstance(store, SQLiteStore)

@@ -199,4 +199,3 @@ async def test_idle_session_closes() -> None:
     async with running(sim) as port, Wire.open(port) as wire:
         assert await wire.until(b"\r") == b"PJLINK 0\r"
         assert await wire.closed()
-

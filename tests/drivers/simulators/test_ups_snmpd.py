@@ -83,8 +83,18 @@ def test_agent_speaks_pass_persist(tmp_path: Path) -> None:
     out = io.StringIO()
     requests = "".join(
         f"{line}\n"
-        for line in ("PING", "get", f"{UPS}.1.4.1.0", "getnext", f"{UPS}.1.6.1.0", "get", f"{UPS}.9.9.0",
-                     "set", f"{UPS}.1.4.1.0", "integer 5")
+        for line in (
+            "PING",
+            "get",
+            f"{UPS}.1.4.1.0",
+            "getnext",
+            f"{UPS}.1.6.1.0",
+            "get",
+            f"{UPS}.9.9.0",
+            "set",
+            f"{UPS}.1.4.1.0",
+            "integer 5",
+        )
     )
     ups_mib_agent.serve(state_path, io.StringIO(requests), out)
     assert out.getvalue().split("\n") == [

@@ -161,9 +161,7 @@ async def test_exec_connect_refused(aio: None) -> None:
 
 async def test_exec_session_killed_mid_command(make_sshd: Callable[..., SSHServer], aio: None) -> None:
     server = make_sshd(force_command="sh -c 'kill -9 $PPID'")
-    client = SSHExecClient(
-        server.host, server.port, server.username, client_keys=[str(server.client_key)]
-    )
+    client = SSHExecClient(server.host, server.port, server.username, client_keys=[str(server.client_key)])
     async with client as ssh:
         with pytest.raises(ConnectionLostError), trio.fail_after(10):
             await ssh.run("anything")

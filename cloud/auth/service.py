@@ -22,7 +22,13 @@ from cloud.auth.passwords import Passwords
 from cloud.auth.pkce import verifier_matches
 from cloud.auth.principal import Principal, lowest_role
 from cloud.auth.rate_limit import LoginLimiter
-from cloud.auth.tokens import decode_access, decode_session, encode_access, encode_session
+from cloud.auth.tokens import (
+    VerifiedAccessTokens,
+    decode_access,
+    decode_session,
+    encode_access,
+    encode_session,
+)
 from cloud.auth.users import UserDirectory
 from cloud.store.base import ConfigStore, Filter, Query
 from sync import credentials
@@ -75,6 +81,7 @@ class AuthService:
         self.store = store
         self.keys = KeyRing.from_secret(secret)
         self.issuer = issuer
+        self.access_tokens = VerifiedAccessTokens(self.keys, issuer=issuer)
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
         self.session_ttl = session_ttl
@@ -244,7 +251,7 @@ class AuthService:
             AuthenticationFailed: invalid_token (malformed, bad signature, wrong issuer or
                 audience), token_expired, token_revoked, or user_disabled.
         """
-        claims = decode_access(self.keys, token, issuer=self.issuer)
+        claims = self.access_tokens.decode(token)
         if await self.db.is_revoked(claims["jti"]):
             raise AuthenticationFailed("the access token has been revoked", error="token_revoked")
         user = await self.users.live_user(claims["sub"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -81,6 +82,43 @@ def decode_access(keys: KeyRing, token: str, *, issuer: str) -> dict[str, Any]:
     if not isinstance(claims.get("scope"), list) or not isinstance(claims.get("sub"), str):
         raise AuthenticationFailed("the access token lacks scope or sub claims", error="invalid_token")
     return claims
+
+
+class VerifiedAccessTokens:
+    """`decode_access` that remembers the tokens it has checked, so a token used again is not.
+
+    Every API request carries its token, and an Ed25519 verification with PyJWT's parsing
+    costs more than the rest of a small request's authentication. What the check proves of
+    a token string (signature, issuer, required claims) cannot change while the keys stay
+    the same, so a checked token's claims are kept (the newest `size`) and only its expiry
+    is checked again on each use. Revocation, the user and their role are not remembered:
+    the caller checks those against current records on every request.
+    """
+
+    def __init__(self, keys: KeyRing, *, issuer: str, size: int = 4096) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.size = size
+        self._claims: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def decode(self, token: str) -> dict[str, Any]:
+        """The token's claims, as `decode_access` returns them (do not modify them).
+
+        Raises:
+            AuthenticationFailed: as `decode_access`.
+        """
+        claims = self._claims.get(token)
+        if claims is None:
+            claims = decode_access(self.keys, token, issuer=self.issuer)
+            self._claims[token] = claims
+            if len(self._claims) > self.size:
+                self._claims.popitem(last=False)
+        elif claims["exp"] <= time.time():  # PyJWT's rule: expired from `exp` on
+            del self._claims[token]
+            raise AuthenticationFailed("the access token has expired", error="token_expired")
+        else:
+            self._claims.move_to_end(token)
+        return claims
 
 
 def encode_session(

@@ -18,7 +18,9 @@ writes are rare and precious, so FULL it is; `synchronous="NORMAL"` is there for
 
 trio: blocking SQLite calls run in worker threads (`trio.to_thread.run_sync`). The writer
 connection is guarded by a trio.Lock; reads borrow one of a few reader connections, which in
-WAL mode read a consistent snapshot without blocking the writer.
+WAL mode read a consistent snapshot without blocking the writer. Point reads by id (a
+primary-key lookup, tens of microseconds) run on the trio thread itself: handing them to a
+worker thread and back costs several times the read, and every API request makes a few.
 
 Changefeed: order and resume come from the `changes` table. Writes in this process wake
 subscribers at once and are handed over from memory (recent.py) when the subscriber is near
@@ -171,6 +173,23 @@ class SQLiteStore(ConfigStore):
                     else:
                         self._readers.append(conn)
 
+    def _read_now(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a point read on the calling (trio) thread, on a pooled reader connection.
+
+        Only for reads bounded by a key: WAL readers take no lock the writer holds, so this
+        does not wait on writes; a scan belongs in `_read`.
+        """
+        self._check_open()
+        conn = self._readers.pop() if self._readers else None
+        try:
+            with translate_errors("reading"):
+                if conn is None:
+                    conn = connect(self.path, synchronous=self.synchronous, readonly=True)
+                return work(conn)
+        finally:
+            if conn is not None:
+                self._readers.append(conn)
+
     async def _write_txn(self, work: Callable[[sqlite3.Connection], tuple[T, list[Row]]]) -> T:
         """Run `work` inside one write transaction on the writer connection, then wake subscribers.
 
@@ -213,7 +232,8 @@ class SQLiteStore(ConfigStore):
             ).fetchone()
             return None if row is None else Entry(table, id, row[1], orjson.loads(row[0]))
 
-        return await self._read(work)
+        await trio.lowlevel.checkpoint()
+        return self._read_now(work)
 
     async def get_many(self, table: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         wanted = list(dict.fromkeys(ids))

@@ -1,8 +1,14 @@
 """What a host sends up without being asked: status in coalesced batches, logs rate-limited.
 
 Both exist so that a chatty or flooding driver costs the pipe a bounded amount: status
-keeps only the latest value per (module, key) while a batch fills, and each module's log
+keeps only the latest value per (module, key) while a batch waits, and each module's log
 lines pass a token bucket (what it drops is counted and reported with its next line).
+
+A batch waits only while the pipe is busy: when nothing is being written, a change goes out
+at the next turn of the event loop (with whatever else that turn changed), so an idle host
+adds no delay; under load, what piles up during one write goes out in the next, so batches
+grow with the load rather than with a timer, and a key is superseded only when the pipe
+falls behind.
 """
 
 from __future__ import annotations
@@ -19,11 +25,6 @@ from drivers.sdk.status import StatusChange
 from edge.hosts.errors import ProtocolError
 from edge.hosts.protocol import FrameWriter
 
-# A batch goes out this long after its first change: a few ms adds no lag anyone sees and
-# lets one frame carry hundreds of changes (batches, not round trips, are what scale).
-FLUSH_INTERVAL = 0.005
-# ... or as soon as it holds this many entries.
-BATCH_MAX = 2000
 # Entries per frame when a backlog goes out at once (~30 bytes each: well under MAX_FRAME).
 # A busy host sends all it has in few frames, rather than one small frame per turn of the
 # event loop: with 1,000 modules reading, each turn takes long.
@@ -48,16 +49,11 @@ class StatusBatcher:
     it) makes little work for Python's cyclic garbage collector.
     """
 
-    def __init__(
-        self, writer: FrameWriter, *, interval: float = FLUSH_INTERVAL, max_entries: int = BATCH_MAX
-    ) -> None:
+    def __init__(self, writer: FrameWriter) -> None:
         self._writer = writer
-        self.interval = interval
-        self.max_entries = max_entries
         self._pending: Batch = {}
         self._size = 0
         self._any = trio.Event()
-        self._full = trio.Event()
         self.changes = 0  # changes added
         self.entries_sent = 0  # entries sent after coalescing
 
@@ -74,8 +70,6 @@ class StatusBatcher:
         self._size += 1
         if self._size == 1:
             self._any.set()
-        elif self._size >= self.max_entries:
-            self._full.set()
 
     @property
     def pending(self) -> int:
@@ -83,12 +77,11 @@ class StatusBatcher:
         return self._size
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Send a batch `interval` after its first change (sooner when full); until cancelled."""
+        """Send what is pending whenever the pipe is free (see the module docstring); until cancelled."""
         task_status.started()
         while True:
             await self._any.wait()
-            with trio.move_on_after(self.interval):
-                await self._full.wait()
+            await self._writer.wait_idle()
             await self.flush()
 
     async def flush(self) -> None:
@@ -96,7 +89,6 @@ class StatusBatcher:
         pending, self._pending = self._pending, {}
         self._size = 0
         self._any = trio.Event()
-        self._full = trio.Event()
         frame: Batch = {}
         size = 0
         for module_id, keys in pending.items():

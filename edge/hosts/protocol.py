@@ -142,23 +142,38 @@ class FrameWriter:
     def __init__(self, stream: trio.abc.SendStream, *, backlog: int = WRITE_BACKLOG) -> None:
         self._stream = stream
         self._send, self._receive = trio.open_memory_channel[bytes](backlog)
+        self._idle = trio.Event()  # set while nothing is queued or being written
+        self._idle.set()
         self.frames_written = 0
 
     async def send(self, message: Message) -> None:
         """Queue `message`; raises ProtocolError if it cannot be encoded or is too long."""
-        await self._send.send(encode(message))
+        frame = encode(message)
+        self._busy()
+        await self._send.send(frame)
 
     async def send_frame(self, frame: bytes) -> None:
         """Queue a frame already made by `encode()`."""
+        self._busy()
         await self._send.send(frame)
 
     def send_nowait(self, message: Message) -> bool:
         """Queue `message` unless the backlog is full (or the writer has closed)."""
         try:
-            self._send.send_nowait(encode(message))
+            frame = encode(message)
+            self._send.send_nowait(frame)
         except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
             return False
+        self._busy()
         return True
+
+    async def wait_idle(self) -> None:
+        """Return once every queued frame has been written (at once if none is queued)."""
+        await self._idle.wait()
+
+    def _busy(self) -> None:
+        if self._idle.is_set():
+            self._idle = trio.Event()
 
     def close(self) -> None:
         """No more frames: `serve()` writes what is queued and returns."""
@@ -185,3 +200,5 @@ class FrameWriter:
                 size += len(more)
             await stream.send_all(chunks[0] if len(chunks) == 1 else b"".join(chunks))
             self.frames_written += len(chunks)
+            if receive.statistics().current_buffer_used == 0:
+                self._idle.set()

@@ -26,7 +26,7 @@ DESCRIPTION = "driver host: status updates/s out of one host (1,000 chatty modul
 DRIVER = "tests.bench.chatty_driver:ChattyDisplay"
 MODULES = 1_000
 QUICK_MODULES = 50
-# Each connection cycles through this many keys, so a 5 ms batch rarely holds a key twice
+# Each connection cycles through this many keys, so a batch rarely holds a key twice
 # and the count out of the host is the count the drivers set.
 KEYS = 200
 # Offered load: each connection sends LINES lines every TICK seconds (1,000 modules x 15

@@ -12,7 +12,8 @@ Figures per level, medians of 3 runs:
 - offered/s: what the emitters set, over the emit window they report (first start to last end).
 - delivered/s: values the client received, over that same window (so never above offered).
 - coalesced: values superseded by a newer value of the same key that did arrive (the host's
-  5 ms batch and a binding's outbox slot keep the latest value: by design, and verified).
+  batch, which waits only while its pipe is busy, and a binding's outbox slot keep the latest
+  value: by design, and verified).
 - lost (values with nothing newer of their key delivered) and out-of-order: both must be 0,
   and every key must end on its last value.
 - errors: error frames the client got (binds, emits).
@@ -44,7 +45,7 @@ DESCRIPTION = (
 
 EMITTERS = 2  # one per driver class, so one per host process
 RUNS = 3
-# Keys per emitter: enough that coalescing in the host (latest value per key per 5 ms batch)
+# Keys per emitter: enough that coalescing in the host (latest value per key per batch)
 # does not cap the maximum rate.
 KEYS = 500
 SECONDS = 3.0

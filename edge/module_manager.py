@@ -30,6 +30,7 @@ from edge.config.holder import SiteHolder
 from edge.errors import ModuleNotRunning
 from edge.forwarding import PeerForwarder
 from edge.hosts.client import LogLine, StatusBatch
+from edge.hosts.permit import PermitGrant
 from edge.module_events import ModuleEvents, RuntimeChanged, StatusChanged
 from edge.module_state import ModuleState
 from edge.node_directory import NodeDirectory
@@ -90,7 +91,7 @@ class ModuleManager:
         forwarder: PeerForwarder | None = None,
         policy: RestartPolicy | None = None,
         health_interval: float | None = None,
-        permit: Latest[float | None] | None = None,
+        permit: Latest[PermitGrant | None] | None = None,
     ) -> None:
         self.node_id = node_id
         self.permit = permit

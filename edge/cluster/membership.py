@@ -7,12 +7,14 @@ Fencing. etcd expires a lease TTL seconds after the last renewal *it received*; 
 sent at time t reached etcd after t, so the lease cannot expire before `t + TTL` (a leader
 change only extends leases): that is `lease_deadline`.
 
-- The PERMIT (`permit`, a CLOCK_MONOTONIC deadline) is what the driver hosts get: it ends
+- The PERMIT (`permit`, a `PermitGrant`: a CLOCK_MONOTONIC deadline and the lease it derives
+  from) is what the driver hosts get: it ends
   `permit_margin` before `lease_deadline`, and each host lets go of its devices on its own
   clock when it lapses (`edge.hosts.permit`), so a frozen node cannot keep them.
 - The node keeps renewing the same lease through failures (an etcd leader election, a member
   failing over) until `lease_deadline`; a renewal that succeeds in time renews the permit and
-  nothing restarts. A host whose permit lapsed meanwhile starts its modules again.
+  nothing restarts. A host whose permit lapsed meanwhile starts its modules again; under a new
+  lease it does not (the others may have taken them over), and the node places them afresh.
 - At `lease_deadline` without a renewal (or when the lease is reported gone, or the node's
   key vanished) the node is FENCED: it publishes a view owning nothing and its modules are
   stopped. When etcd answers again it re-registers: under the same lease if it survived
@@ -39,6 +41,7 @@ import trio
 from edge.cluster.etcd_client import EtcdClient, EtcdError, LeaseNotFoundError
 from edge.cluster.latest import Latest
 from edge.cluster.prefix_view import Snapshot, serve_prefix_view
+from edge.hosts.permit import PermitGrant
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +83,8 @@ class Membership(Protocol):
     """The membership seam: one node alone, or a real etcd cluster."""
 
     node_id: str
-    # The driver hosts' permit: a CLOCK_MONOTONIC deadline, or None for no limit.
-    permit: Latest[float | None]
+    # The driver hosts' permit (a deadline and its lease), or None for no limit.
+    permit: Latest[PermitGrant | None]
     # How many leases the node registered under: a new one means the others may have taken over.
     leases_granted: int
 
@@ -109,7 +112,7 @@ class SingleNodeMembership:
     def __init__(self, node_id: str, *, info: Mapping[str, Any] | None = None) -> None:
         self.node_id = node_id
         self._view = Latest(ClusterView(node_id, frozenset({node_id}), infos={node_id: dict(info or {})}))
-        self.permit: Latest[float | None] = Latest(None)
+        self.permit: Latest[PermitGrant | None] = Latest(None)
         self.leases_granted = 1
 
     @property
@@ -138,8 +141,9 @@ class EtcdMembership:
     Attributes (for tests and health):
         fenced_at: trio time of the last fencing, or None.
         lease_deadline: trio time before which etcd cannot expire the current lease.
-        permit: the driver hosts' permit (CLOCK_MONOTONIC deadline), `permit_margin` before
-            `lease_deadline`; 0 (long past) while the node holds no lease.
+        permit: the driver hosts' permit (`PermitGrant`: a CLOCK_MONOTONIC deadline
+            `permit_margin` before `lease_deadline`, and the lease); until 0 (long past) while
+            the node holds no lease.
         leases_granted: how many leases this node registered under (1 + rejoins).
         revoke_on_exit: revoke the lease when `serve` ends (a clean leave). Tests clear it to
             act out kill -9, after which the others notice only when the lease expires.
@@ -174,7 +178,7 @@ class EtcdMembership:
         self._session: trio.CancelScope | None = None
         self.fenced_at: float | None = None
         self.lease_deadline = 0.0
-        self.permit: Latest[float | None] = Latest(0.0)
+        self.permit: Latest[PermitGrant | None] = Latest(PermitGrant(0.0, 0))
         self.leases_granted = 0
         self.revoke_on_exit = True
 
@@ -250,7 +254,8 @@ class EtcdMembership:
         """A grant or renewal sent at trio time `sent` for `ttl` s: move the deadline and permit."""
         self.lease_deadline = sent + ttl
         now = trio.current_time()
-        self.permit.set(time.monotonic() + (self.lease_deadline - self.permit_margin - now))
+        until = time.monotonic() + (self.lease_deadline - self.permit_margin - now)
+        self.permit.set(PermitGrant(until, self._lease))
 
     async def _revoke(self) -> None:
         lease, self._lease = self._lease, 0
@@ -311,8 +316,8 @@ class EtcdMembership:
         self._view.set(ClusterView(self.node_id, frozenset(infos), revision, infos=infos))
 
     def _fence(self, reason: str) -> None:
-        if self.permit.value != 0.0:
-            self.permit.set(0.0)  # the hosts let go now, if they have not already
+        if self.permit.value != PermitGrant(0.0, self._lease):
+            self.permit.set(PermitGrant(0.0, self._lease))  # the hosts let go now, if not already
         if self.view.fenced:
             return
         self.fenced_at = trio.current_time()

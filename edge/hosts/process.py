@@ -9,7 +9,8 @@ that hangs or raises stalls nobody else. Status leaves in batches, logs rate-lim
 Fencing (`permit.py`): once the node has sent a `permit`, the host drives devices only
 while it holds; when it lapses the host cancels every module on its own clock (their device
 connections close, their queues stop) and keeps their configurations, refuses execs, and
-starts them again when a new permit comes (a leader election of etcd is not an outage).
+starts them again when a new permit of the same lease comes (a leader election of etcd is not
+an outage); a permit under a new lease does not revive them (the others may have taken them).
 """
 
 from __future__ import annotations
@@ -192,7 +193,16 @@ class DriverHost:
             tasks.start_soon(self.writer.send, {"t": "pong", "id": message["id"]})
         elif kind == "permit":
             until = message["until"]
-            self.permit.grant(None if until is None else float(until))
+            lease = int(message.get("lease") or 0)
+            if lease != self.permit.lease and self.suspended:
+                # A permit under a new lease: the node was presumed gone, and the others may run
+                # these modules now. They stay down; the node stops them and places them again.
+                log.warning(
+                    "permit under a new lease: not resuming %d modules suspended under the old one",
+                    len(self.suspended),
+                )
+                self.suspended.clear()
+            self.permit.grant(None if until is None else float(until), lease=lease)
         else:
             raise ValueError(f"unknown message type {kind!r}")
 

@@ -19,6 +19,7 @@ from edge.cluster.etcd_client import EtcdClient
 from edge.cluster.hrw import owner
 from edge.cluster.latest import Latest
 from edge.cluster.membership import ClusterView, EtcdMembership, SingleNodeMembership
+from edge.hosts.permit import PermitGrant
 from tests.servers.etcd import EtcdCluster
 
 MODULES = [f"mod-{n:03d}" for n in range(300)]
@@ -73,7 +74,7 @@ class PermitHost(FakeHost):
     """A FakeHost that, like a driver host, lets go of its devices on its own when the node's
     permit lapses, and takes them again when a new one comes (`edge.hosts.permit`)."""
 
-    def __init__(self, node: str, devices: Devices, permit: Latest[float | None]) -> None:
+    def __init__(self, node: str, devices: Devices, permit: Latest[PermitGrant | None]) -> None:
         super().__init__(node, devices)
         self.permit = permit
         self.held: set[str] = set()
@@ -81,8 +82,8 @@ class PermitHost(FakeHost):
         self._lapsed = False
 
     def _valid(self) -> bool:
-        until = self.permit.value
-        return until is None or time.monotonic() < until
+        grant = self.permit.value
+        return grant is None or time.monotonic() < grant.until
 
     async def start_module(self, module_id: str) -> None:
         self.held.add(module_id)
@@ -100,8 +101,8 @@ class PermitHost(FakeHost):
     async def enforce(self) -> None:
         while True:
             version = self.permit.version
-            until = self.permit.value
-            deadline = math.inf if until is None else trio.current_time() + (until - time.monotonic())
+            grant = self.permit.value
+            deadline = math.inf if grant is None else trio.current_time() + (grant.until - time.monotonic())
             with trio.move_on_at(deadline):
                 await self.permit.wait_changed(version)
                 if self._lapsed and self._valid():
@@ -229,7 +230,7 @@ class SteppedMembership:
     def __init__(self, view: ClusterView) -> None:
         self.node_id = view.node_id
         self._view = Latest(view)
-        self.permit: Latest[float | None] = Latest(None)
+        self.permit: Latest[PermitGrant | None] = Latest(None)
         self.leases_granted = 1
 
     @property

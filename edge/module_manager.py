@@ -18,7 +18,7 @@ placement decides which module runs here, this decides how. It
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -150,6 +150,14 @@ class ModuleManager:
             if state.connected:
                 self._set_status(module_id, "connected", "false")
             self.events.publish(RuntimeChanged(module_id, None))
+
+    async def prepare(self, module_ids: Iterable[str]) -> None:
+        """Start the driver hosts these modules need, without starting the modules (a node about
+        to join its cluster: its share then starts in milliseconds, not a host's start-up)."""
+        site = self.site()
+        drivers = {site.module_config(m).driver for m in module_ids if m in site.modules}
+        for driver in sorted(drivers):
+            await self._host_for(driver)
 
     async def stop_all(self) -> None:
         """Stop every module and host (fencing, shutdown)."""

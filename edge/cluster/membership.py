@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 # A clean leave revokes the lease so the others take over at once instead of after the TTL;
 # if etcd does not answer within this, the lease just expires.
 REVOKE_TIMEOUT = 1.0
+# The registration field that says a node is ready for its share (see `announce_ready`).
+READY = "ready"
 # How long before the lease's safe expiry the hosts' permits end: the time a host has to let
 # go of its devices (cancel its modules, close sockets: milliseconds) plus clock-rate drift
 # between this machine and etcd's (ppm: microseconds over a lease). A quarter second is ample
@@ -101,6 +103,16 @@ class Membership(Protocol):
         """Yield the current view, then every newer one (a slow reader skips to the newest)."""
         ...
 
+    @property
+    def joining(self) -> bool:
+        """True while this node is registered as joining (see `announce_ready`)."""
+        ...
+
+    async def announce_ready(self) -> None:
+        """Say this node is ready to run its share: until then the others leave it out of
+        placement (it is registered, but gains no modules), so they release nothing to it."""
+        ...
+
     async def serve(self, *, task_status: trio.TaskStatus[ClusterView] = trio.TASK_STATUS_IGNORED) -> None:
         """Take part in the cluster until cancelled; started with the first view."""
         ...
@@ -125,6 +137,13 @@ class SingleNodeMembership:
     def views(self) -> AsyncIterator[ClusterView]:
         return self._view.follow()
 
+    @property
+    def joining(self) -> bool:
+        return False
+
+    async def announce_ready(self) -> None:
+        await trio.lowlevel.checkpoint()
+
     async def serve(self, *, task_status: trio.TaskStatus[ClusterView] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started(self._view.value)
         await trio.sleep_forever()
@@ -145,6 +164,8 @@ class EtcdMembership:
             `permit_margin` before `lease_deadline`, and the lease); until 0 (long past) while
             the node holds no lease.
         leases_granted: how many leases this node registered under (1 + rejoins).
+        ready: register as a member at once; False registers as joining until
+            `announce_ready` (the coordinator prepares this node's share in between).
         revoke_on_exit: revoke the lease when `serve` ends (a clean leave). Tests clear it to
             act out kill -9, after which the others notice only when the lease expires.
     """
@@ -160,6 +181,7 @@ class EtcdMembership:
         info: Mapping[str, Any] | None = None,
         permit_margin: float | None = None,
         retry_interval: float | None = None,
+        ready: bool = True,
     ) -> None:
         if "/" in node_id or not node_id:
             raise ValueError(f"node id must be non-empty and contain no '/': {node_id!r}")
@@ -181,6 +203,10 @@ class EtcdMembership:
         self.permit: Latest[PermitGrant | None] = Latest(PermitGrant(0.0, 0))
         self.leases_granted = 0
         self.revoke_on_exit = True
+        # Registered as joining until `announce_ready`; with `announces`, each new lease
+        # (the others may have taken this node's modules meanwhile) starts joining again.
+        self._announces = not ready
+        self._ready = ready
 
     def __repr__(self) -> str:
         return f"<EtcdMembership {self.key} lease={self._lease:x}>"
@@ -244,11 +270,36 @@ class EtcdMembership:
             asked_at = trio.current_time()
             lease, ttl = await self._client.grant_lease(self._ttl)
             self.leases_granted += 1
+            self._ready = not self._announces
         self._lease = lease
         self._renewed(asked_at, ttl)
-        await self._client.put(self.key, orjson.dumps(self._info), lease=lease)
+        await self._client.put(self.key, self._registration(), lease=lease)
         log.info("node %s registered under lease %x (TTL %d s)", self.node_id, lease, ttl)
         return asked_at, ttl
+
+    def _registration(self) -> bytes:
+        return orjson.dumps({**self._info, READY: self._ready})
+
+    @property
+    def joining(self) -> bool:
+        return not self._ready
+
+    async def announce_ready(self) -> None:
+        """Mark the registration ready (the others then place modules on this node).
+
+        Retried while this node holds its lease; a re-registration under the same lease
+        writes it anyway, and under a new one the node joins afresh.
+        """
+        self._ready = True
+        lease = self._lease
+        while lease and lease == self._lease and not self.view.fenced:
+            try:
+                await self._client.put(self.key, self._registration(), lease=lease)
+                log.info("node %s is ready for its share", self.node_id)
+                return
+            except EtcdError as exc:
+                log.warning("announcing %s ready failed: %s", self.node_id, exc)
+                await trio.sleep(self._retry)
 
     def _renewed(self, sent: float, ttl: int) -> None:
         """A grant or renewal sent at trio time `sent` for `ttl` s: move the deadline and permit."""
@@ -304,6 +355,7 @@ class EtcdMembership:
             self._cancel_session()
             return
         infos: dict[str, Mapping[str, Any]] = {}
+        members = set()
         for key, kv in snapshot.items():
             node = key[len(self._prefix) :]
             if not node or "/" in node:
@@ -312,8 +364,13 @@ class EtcdMembership:
                 info = orjson.loads(kv.value) if kv.value else {}
             except orjson.JSONDecodeError:
                 info = {}
-            infos[node] = info if isinstance(info, dict) else {}
-        self._view.set(ClusterView(self.node_id, frozenset(infos), revision, infos=infos))
+            info = info if isinstance(info, dict) else {}
+            # A joining node (not yet ready) is registered but placed nothing: nobody releases
+            # a module to it before it can start it at once.
+            if info.pop(READY, True) is not False:
+                members.add(node)
+            infos[node] = info
+        self._view.set(ClusterView(self.node_id, frozenset(members), revision, infos=infos))
 
     def _fence(self, reason: str) -> None:
         if self.permit.value != PermitGrant(0.0, self._lease):

@@ -338,6 +338,14 @@ class ModuleManager:
                 self._debug.pop(module_id, None)
                 hosted.supervisor.set_debug(module_id, False)
 
+    async def status_snapshot(self) -> dict[str, dict[str, str]]:
+        """Every status value of every module running on this node, as its host holds it now
+        ({module: {key: JSON text}}): what the cloud's view of those modules should be."""
+        snapshot: dict[str, dict[str, str]] = {}
+        for hosted in list(self.hosts.values()):
+            snapshot.update(await hosted.supervisor.status_snapshot())
+        return snapshot
+
     def health(self) -> dict[str, Any]:
         """Modules and hosts, for `GET /edge/health`."""
         return {

@@ -360,6 +360,16 @@ class DriverHostSupervisor:
             module_id, method, args, level=level, timeout=EXEC_TIMEOUT, deadline=deadline
         )
 
+    async def status_snapshot(self) -> dict[str, dict[str, str]]:
+        """The host's modules' status now ({} while it is down)."""
+        host = self.host
+        if host is None or not self._up.is_set():
+            return {}
+        try:
+            return await host.status_snapshot()
+        except HostError:
+            return {}
+
     def set_debug(self, module_id: str, enabled: bool) -> None:
         host = self.host
         if host is not None and host.alive:

@@ -231,6 +231,17 @@ class HostProcess:
         await self._request({"t": "ping"}, timeout, "ping")
         return trio.current_time() - started
 
+    async def status_snapshot(self, *, timeout: float = MODULE_TIMEOUT) -> dict[str, dict[str, str]]:  # noqa: ASYNC109
+        """Every status value of every module running in the host now ({module: {key: JSON}}).
+
+        Status batches already sent arrive before the answer (one pipe, in order).
+        """
+        reply = await self._request({"t": "status_snapshot"}, timeout, "status snapshot")
+        if not reply.get("ok"):
+            raise error_from_wire(reply.get("error"))
+        value = reply.get("value")
+        return value if isinstance(value, dict) else {}
+
     def grant_permit(self, until: float | None, *, lease: int = 0) -> None:
         """Let the host drive devices until CLOCK_MONOTONIC `until` (None: for ever), under `lease`.
 

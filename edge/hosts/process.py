@@ -189,6 +189,14 @@ class DriverHost:
             self.directory.notify(message)
         elif kind == "debug":
             self.logs.set_debug(str(message["module_id"]), bool(message["enabled"]))
+        elif kind == "status_snapshot":
+            snapshot = {
+                module_id: entry.runtime.status_json()
+                for module_id, entry in self.modules.items()
+                if entry.running and entry.runtime is not None
+            }
+            reply = {"t": "result", "id": message["id"], "ok": True, "value": snapshot}
+            tasks.start_soon(self.writer.send, reply)
         elif kind == "ping":
             tasks.start_soon(self.writer.send, {"t": "pong", "id": message["id"]})
         elif kind == "permit":

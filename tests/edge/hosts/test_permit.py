@@ -96,3 +96,21 @@ async def test_a_permit_under_a_new_lease_does_not_revive_modules_suspended_unde
                 await host.start_module(_echo("mod-old", port))
                 await poll_until(lambda: sim.controllers == 1)
             nursery.cancel_scope.cancel()
+
+
+async def test_a_host_reports_its_modules_status_as_it_holds_it_now() -> None:
+    # What the node sends up as each module's status snapshot when the cloud link connects.
+    sim = EchoSimulator()
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(sim.serve, 0)
+            async with open_host_process(ECHO) as host:
+                await host.start_module(_echo("mod-s", port))
+                await poll_until(lambda: sim.controllers == 1)
+                await host.execute("mod-s", "set_value", ["input", "hdmi"])
+                snapshot = await host.status_snapshot()
+                assert snapshot["mod-s"]["input"] == '"hdmi"'
+                assert snapshot["mod-s"]["connected"] == "true"
+                await host.stop_module("mod-s")
+                assert await host.status_snapshot() == {}
+            nursery.cancel_scope.cancel()

@@ -18,7 +18,7 @@ placement decides which module runs here, this decides how. It
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -30,6 +30,7 @@ from edge.config.holder import SiteHolder
 from edge.errors import ModuleNotRunning
 from edge.forwarding import PeerForwarder
 from edge.hosts.client import LogLine, StatusBatch
+from edge.hosts.permit import PermitGrant
 from edge.module_events import ModuleEvents, RuntimeChanged, StatusChanged
 from edge.module_state import ModuleState
 from edge.node_directory import NodeDirectory
@@ -90,7 +91,7 @@ class ModuleManager:
         forwarder: PeerForwarder | None = None,
         policy: RestartPolicy | None = None,
         health_interval: float | None = None,
-        permit: Latest[float | None] | None = None,
+        permit: Latest[PermitGrant | None] | None = None,
     ) -> None:
         self.node_id = node_id
         self.permit = permit
@@ -149,6 +150,14 @@ class ModuleManager:
             if state.connected:
                 self._set_status(module_id, "connected", "false")
             self.events.publish(RuntimeChanged(module_id, None))
+
+    async def prepare(self, module_ids: Iterable[str]) -> None:
+        """Start the driver hosts these modules need, without starting the modules (a node about
+        to join its cluster: its share then starts in milliseconds, not a host's start-up)."""
+        site = self.site()
+        drivers = {site.module_config(m).driver for m in module_ids if m in site.modules}
+        for driver in sorted(drivers):
+            await self._host_for(driver)
 
     async def stop_all(self) -> None:
         """Stop every module and host (fencing, shutdown)."""
@@ -328,6 +337,14 @@ class ModuleManager:
             if not followers:
                 self._debug.pop(module_id, None)
                 hosted.supervisor.set_debug(module_id, False)
+
+    async def status_snapshot(self) -> dict[str, dict[str, str]]:
+        """Every status value of every module running on this node, as its host holds it now
+        ({module: {key: JSON text}}): what the cloud's view of those modules should be."""
+        snapshot: dict[str, dict[str, str]] = {}
+        for hosted in list(self.hosts.values()):
+            snapshot.update(await hosted.supervisor.status_snapshot())
+        return snapshot
 
     def health(self) -> dict[str, Any]:
         """Modules and hosts, for `GET /edge/health`."""

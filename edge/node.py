@@ -147,6 +147,7 @@ def _membership(options: NodeOptions, node_id: str, info: dict[str, Any]) -> Mem
         node_id=node_id,
         ttl=options.lease_ttl,
         info=info,
+        ready=False,  # the coordinator prepares this node's share, then announces it ready
     )
 
 

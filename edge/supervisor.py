@@ -34,6 +34,7 @@ from edge.cluster.latest import Latest
 from edge.errors import HostRestarting, ModuleNotRunning
 from edge.hosts.client import HostProcess, LogLine, StatusBatch, open_host_process
 from edge.hosts.errors import HostError, HostTimeoutError, ModuleStartError
+from edge.hosts.permit import PermitGrant
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,8 @@ class DriverHostSupervisor:
         directory: answers the modules' system lookups.
         policy: restart backoff and crash-loop thresholds.
         health_interval, health_timeout: the ping check.
-        permit: the node's permit (CLOCK_MONOTONIC deadline, None: unlimited), granted to the
-            host and renewed as it changes; without one the host needs none.
+        permit: the node's permit (a `PermitGrant`; None: unlimited), granted to the host and
+            renewed as it changes; without one the host needs none.
     """
 
     def __init__(
@@ -103,7 +104,7 @@ class DriverHostSupervisor:
         policy: RestartPolicy | None = None,
         health_interval: float = HEALTH_INTERVAL,
         health_timeout: float = HEALTH_TIMEOUT,
-        permit: Latest[float | None] | None = None,
+        permit: Latest[PermitGrant | None] | None = None,
     ) -> None:
         self.driver = driver
         self._permit = permit
@@ -162,7 +163,7 @@ class DriverHostSupervisor:
                 ) as host:
                     self.host = host
                     if self._permit is not None:  # before any module: the pipe keeps order
-                        host.grant_permit(self._permit.value)
+                        _grant(host, self._permit.value)
                     await self._load(host)
                     self.state = "running"
                     self._up.set()
@@ -214,9 +215,9 @@ class DriverHostSupervisor:
         return code
 
     @staticmethod
-    async def _grant_permits(host: HostProcess, permit: Latest[float | None]) -> None:
-        async for until in permit.follow():
-            host.grant_permit(until)
+    async def _grant_permits(host: HostProcess, permit: Latest[PermitGrant | None]) -> None:
+        async for grant in permit.follow():
+            _grant(host, grant)
 
     async def _load(self, host: HostProcess) -> None:
         async with self._lock:
@@ -359,10 +360,24 @@ class DriverHostSupervisor:
             module_id, method, args, level=level, timeout=EXEC_TIMEOUT, deadline=deadline
         )
 
+    async def status_snapshot(self) -> dict[str, dict[str, str]]:
+        """The host's modules' status now ({} while it is down)."""
+        host = self.host
+        if host is None or not self._up.is_set():
+            return {}
+        try:
+            return await host.status_snapshot()
+        except HostError:
+            return {}
+
     def set_debug(self, module_id: str, enabled: bool) -> None:
         host = self.host
         if host is not None and host.alive:
             host.set_debug(module_id, enabled)
+
+
+def _grant(host: HostProcess, grant: PermitGrant | None) -> None:
+    host.grant_permit(None if grant is None else grant.until, lease=0 if grant is None else grant.lease)
 
 
 def _same_but_settings(old: ModuleConfig, new: ModuleConfig) -> bool:

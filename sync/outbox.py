@@ -44,7 +44,7 @@ DEFAULT_MAX_EVENT_BYTES = 256 * 1024 * 1024
 # long enough that a burst of 20,000 changes/s is ~100 transactions/s, not 20,000.
 FLUSH_INTERVAL = 0.005
 
-COMPACTED_KINDS = frozenset({"status", "runtime"})
+COMPACTED_KINDS = frozenset({"status", "status_snapshot", "runtime"})
 
 
 class OutboxClosedError(Exception):
@@ -140,6 +140,11 @@ class Outbox:
     def append_runtime(self, module_id: str, key: str, value: Any) -> int:
         """Buffer a module runtime value (running, connected, error...), compacted like status."""
         return self._append_compacted("runtime", module_id, key, value)
+
+    def append_status_snapshot(self, module_id: str, status: Any) -> int:
+        """Buffer a module's complete status (`{key: value}`), which replaces what the cloud holds
+        for it: keys it lacks are removed there. Compacted per module, like status."""
+        return self._append_compacted("status_snapshot", module_id, "", status)
 
     def append_event(self, kind: str, module_id: str, payload: Any) -> int:
         """Buffer an event (`kind` e.g. "event" or "log"), kept in full up to the byte bound."""

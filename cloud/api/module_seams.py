@@ -142,6 +142,10 @@ class StatusBus(Protocol):
         """Set a status value and notify its subscribers."""
         ...
 
+    async def remove(self, module_id: str, key: str) -> None:
+        """Forget a status key (it no longer exists); its subscribers get null."""
+        ...
+
 
 def as_args(value: Any) -> list[Any] | dict[str, Any]:
     """Normalise exec arguments: None is no arguments; a list or object passes through.

@@ -56,6 +56,11 @@ class InMemoryStatusBus:
         self._state.setdefault(module_id, {})[key] = value_json
         self._fanout.publish((module_id, key), value_json)
 
+    async def remove(self, module_id: str, key: str) -> None:
+        """Forget a key; its subscribers get null (the key no longer exists)."""
+        if self._state.get(module_id, {}).pop(key, None) is not None:
+            self._fanout.publish((module_id, key), "null")
+
     def subscriber_count(self, module_id: str, key: str) -> int:
         """How many subscribers follow a key (for tests and health figures)."""
         return self._fanout.subscriber_count((module_id, key))

@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 COMPACTED = frozenset({"status", "runtime"})
+# A module's complete status at the edge (`{key: value}`) as of its seq: it replaces the stored
+# status (keys it lacks are removed) and its marker row (key "") makes older items void.
+SNAPSHOT = "status_snapshot"
 StatusKey = tuple[str, str, str]
 """(module_id, kind, key)."""
 
@@ -71,6 +74,7 @@ class StatusRow:
     node_id: str
     seq: int
     value: Any
+    removed: bool = False  # the key no longer exists at the edge (a status snapshot lacked it)
 
 
 @dataclass(frozen=True)
@@ -133,13 +137,17 @@ class EdgeDB:
         fresh: dict[StatusKey, StatusRow] = {}
         events: list[tuple[Any, ...]] = []
         newest = 0
-        for item in items:
+        for item in sorted(items, key=lambda i: i.seq):
             newest = max(newest, item.seq)
-            if item.kind in COMPACTED:
+            if item.kind == SNAPSHOT:
+                self._replace(fresh, node_id, item)
+            elif item.kind in COMPACTED:
                 key = (item.module_id, item.kind, item.key or "")
-                seen = self._seen.get(key)
-                if seen is not None and seen[0] == node_id and seen[1] >= item.seq:
-                    continue  # a replay, or older than what is stored
+                marker = (item.module_id, SNAPSHOT, "")
+                if self._stale(key, node_id, item.seq, fresh) or (
+                    item.kind == "status" and self._stale(marker, node_id, item.seq, fresh)
+                ):
+                    continue  # a replay, or older than what is stored (or than a snapshot)
                 fresh[key] = StatusRow(item.module_id, item.kind, key[2], node_id, item.seq, item.value)
             else:
                 events.append(
@@ -149,12 +157,17 @@ class EdgeDB:
         status_rows = [
             (r.module_id, r.kind, r.key, edge_id, node_id, r.seq, now, orjson.dumps(r.value))
             for r in fresh.values()
+            if not r.removed
         ]
+        removed_rows = [(r.module_id, r.kind, r.key) for r in fresh.values() if r.removed]
 
         def run(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany("INSERT OR REPLACE INTO status VALUES (?, ?, ?, ?, ?, ?, ?, ?)", status_rows)
+                conn.executemany(
+                    "DELETE FROM status WHERE module_id = ? AND kind = ? AND key = ?", removed_rows
+                )
                 conn.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", events)
                 conn.execute(
                     "INSERT INTO nodes VALUES (?, ?, ?, ?, ?) ON CONFLICT (edge_id, node_id) DO UPDATE SET "
@@ -169,8 +182,32 @@ class EdgeDB:
 
         await self._db(run)
         for key, row in fresh.items():
-            self._seen[key] = (row.node_id, row.seq)
-        return sorted(fresh.values(), key=lambda r: r.seq)
+            if row.removed:
+                self._seen.pop(key, None)  # the snapshot's marker voids older items of the key
+            else:
+                self._seen[key] = (row.node_id, row.seq)
+        return sorted((r for r in fresh.values() if r.kind != SNAPSHOT), key=lambda r: r.seq)
+
+    def _stale(self, key: StatusKey, node_id: str, seq: int, fresh: dict[StatusKey, StatusRow]) -> bool:
+        """Whether an item of `key` at `seq` from `node_id` is older than what is stored."""
+        row = fresh.get(key)
+        seen = (row.node_id, row.seq) if row is not None and not row.removed else self._seen.get(key)
+        return seen is not None and seen[0] == node_id and seen[1] >= seq
+
+    def _replace(self, fresh: dict[StatusKey, StatusRow], node_id: str, item: Any) -> None:
+        """A module's status snapshot: its keys replace the stored ones, the rest are removed."""
+        module_id, seq = item.module_id, item.seq
+        marker = (module_id, SNAPSHOT, "")
+        if self._stale(marker, node_id, seq, fresh) or not isinstance(item.value, dict):
+            return
+        fresh[marker] = StatusRow(module_id, SNAPSHOT, "", node_id, seq, None)
+        stored = {k for (m, kind, k) in [*self._seen, *fresh] if m == module_id and kind == "status"}
+        for key in stored - set(item.value):
+            fresh[(module_id, "status", key)] = StatusRow(module_id, "status", key, node_id, seq, None, True)
+        for key, value in item.value.items():
+            status_key = (module_id, "status", key)
+            if not self._stale(status_key, node_id, seq, fresh):
+                fresh[status_key] = StatusRow(module_id, "status", key, node_id, seq, value)
 
     async def events(self, edge_id: str | None = None, *, kind: str | None = None) -> list[dict[str, Any]]:
         """Stored events (optionally of one edge or kind), oldest first per node."""

@@ -229,7 +229,9 @@ class EdgeHub:
         items, foreign = await self.ownership.keep(edge_id, batch.items)
         fresh = await self.db.store_batch(edge_id, node_id, items, dict(batch.stats))
         for row in fresh:
-            if row.kind == "status":
+            if row.removed:
+                await self.status.remove(row.module_id, row.key)
+            elif row.kind == "status":
                 await self.status.publish(row.module_id, row.key, row.value)
             self._owner[row.module_id] = node_id
         node = self._node(edge_id, node_id)

@@ -318,6 +318,10 @@ class ModuleRuntime:
         """
         self._status.set(key, value)
 
+    def status_json(self) -> dict[str, str]:
+        """Every status value the module holds now, as JSON text (a copy): its status snapshot."""
+        return self._status.encoded()
+
     def delete_status(self, key: str) -> None:
         """Remove status `key` (emitted as null)."""
         self._status.delete(key)

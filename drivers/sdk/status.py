@@ -63,6 +63,10 @@ class StatusStore:
         self.values[key] = decoded
         self._emit(StatusChange(self.module_id, key, decoded, text))
 
+    def encoded(self) -> dict[str, str]:
+        """Every value held now, as the JSON text last emitted (a copy)."""
+        return dict(self._encoded)
+
     def delete(self, key: str) -> None:
         """Remove `key` (emitted as null)."""
         if self._encoded.pop(key, None) is not None:

@@ -21,6 +21,7 @@ from wsproto.events import (
     BytesMessage,
     CloseConnection,
     Ping,
+    Pong,
     RejectConnection,
     Request,
     TextMessage,
@@ -70,6 +71,7 @@ class RawWebSocket:
         self._binary: list[bytes] = []
         self._partial_size = 0
         self._closed = False
+        self.heard_at = trio.current_time()  # the client last sent anything (liveness)
 
     async def accept(self) -> None:
         """Answer the handshake with 101 (no subprotocol, no extensions)."""
@@ -85,6 +87,11 @@ class RawWebSocket:
         """Write `frames` as text messages, in order, with one `send_all`."""
         await self._send_raw(text_frames(frames))
 
+    async def ping(self) -> None:
+        """Send a WebSocket ping; the client's pong (any bytes, in fact) moves `heard_at`."""
+        if not self._closed:
+            await self._send_raw(self._connection.send(Ping(b"transom")))
+
     async def receive(self) -> str | bytes | None:
         """The next whole message from the client; None once it closed or went away."""
         while not self._messages:
@@ -94,6 +101,7 @@ class RawWebSocket:
             if not data:
                 self._closed = True
                 return None
+            self.heard_at = trio.current_time()
             try:
                 self._connection.receive_data(data)
                 await self._process()
@@ -122,6 +130,8 @@ class RawWebSocket:
                     self._text, self._binary, self._partial_size = [], [], 0
             elif isinstance(event, Ping):
                 await self._send_raw(self._connection.send(event.response()))
+            elif isinstance(event, Pong):
+                pass  # its bytes already moved `heard_at`
             elif isinstance(event, CloseConnection):
                 self._closed = True
                 with suppress(LocalProtocolError):  # already closing

@@ -12,7 +12,9 @@ started interrupts the starting, so a joiner's share is given up in time.
 
 It also runs the membership itself, so that shutting down happens in the safe order: stop this
 node's modules first, then leave the cluster (revoke the lease), after which the others may
-start them.
+start them. Joining is ordered the same way: the node registers as joining (placed nothing),
+prepares what its share needs (driver hosts), then announces itself ready; only then do the
+others release its share, and it starts each module the handover delay after.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ class ModuleHost(Protocol):
 
     async def stop_all(self) -> None:
         """Stop every module on this node (fencing, shutdown)."""
+        ...
+
+    async def prepare(self, module_ids: Iterable[str]) -> None:
+        """Make ready what starting these modules needs (their driver hosts), starting none."""
         ...
 
 
@@ -137,6 +143,18 @@ class ClusterCoordinator:
                 await nursery.start(self.membership.serve)
                 joined.set()
 
+    async def _prepare_share(self) -> None:
+        """Before the others see this node as a member (and release its share to it), get its
+        share ready to start, so that the gap between their release and its start is the
+        handover delay, not a driver host's start-up (seconds on a loaded machine)."""
+        view = self.membership.view
+        joined = ClusterView(self.node_id, view.members | {self.node_id}, view.revision)
+        share = self.placement.owned(joined)
+        try:
+            await self.host.prepare(share)
+        except Exception:
+            log.exception("preparing %d modules failed (they start when placed)", len(share))
+
     async def _follow_views(self) -> None:
         async for _ in self.membership.views():
             self._changed.set()
@@ -166,6 +184,12 @@ class ClusterCoordinator:
             await self._stop_everything()
             diff = self.placement.update(self.running, view=view)
         self._epoch = epoch
+        if self.membership.joining:
+            # Registered, but placed nothing yet: get the share ready, then say so. The view
+            # that includes this node comes back through the watch and places its share.
+            await self._prepare_share()
+            await self.membership.announce_ready()
+            return
         if not view.active:
             self._handover_ready.clear()
             if self.running:

@@ -11,7 +11,10 @@ Why this and not a library (DESIGN.md asks for the reason to be recorded here):
 
 Keys and values travel base64-encoded; 64-bit integers arrive as JSON strings. Several
 endpoints may be given: a connection error or timeout on the current one moves to the next, so
-a client rides over one member dying or freezing.
+a client rides over one member dying or freezing. Lease renewals, which are idempotent and on
+which fencing hangs, go to every endpoint at once and the first answer counts: during an etcd
+leader election the member that can answer first (a follower of the new leader) is not known
+in advance, and trying members one after the other would spend a timeout on each.
 
 Errors:
     EtcdError                 etcd answered with an error (its gRPC code and message)
@@ -24,12 +27,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
 import orjson
+import trio
 
 # A loopback member answers in about a millisecond; one silent for a second is down or frozen,
 # and moving to the next endpoint then still leaves a 3 s lease time to renew.
@@ -127,7 +132,8 @@ def _error_from(reply: Any, status: int) -> EtcdError:
     if isinstance(reply, dict):
         body = reply.get("error", reply)
         message = str(reply.get("message") or body)
-        code = reply.get("code")
+        # Unary calls name the gRPC code `code`; streaming ones (a keepalive) `grpc_code`.
+        code = reply.get("code", reply.get("grpc_code"))
         code = int(code) if code is not None else None
     else:
         message, code = f"HTTP {status}: {reply!r}", None
@@ -242,6 +248,50 @@ class EtcdClient:
             return reply if isinstance(reply, dict) else {}
         raise EtcdUnavailableError(f"no etcd endpoint answered {path}: {'; '.join(failures)}")
 
+    async def _call_every(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST `body` to every endpoint at once; the first answer that is not "unavailable" wins
+        (the others are cancelled). Only for idempotent requests.
+
+        Raises:
+            EtcdError: the first definite error an endpoint answered (the request did not succeed).
+            EtcdUnavailableError: no endpoint answered in time.
+        """
+        if len(self.endpoints) == 1:
+            return await self._call(path, body)
+        content = orjson.dumps(body)
+        failures: list[str] = []
+        outcome: list[dict[str, Any] | EtcdError] = []
+
+        async def attempt(index: int, endpoint: str, done: trio.CancelScope) -> None:
+            try:
+                response = await self._http.post(f"{endpoint}{path}", content=content)
+                reply = orjson.loads(response.content) if response.content else {}
+            except (httpx.TransportError, orjson.JSONDecodeError) as exc:
+                failures.append(f"{endpoint}: {exc!r}")
+                return
+            if response.status_code != 200 or (isinstance(reply, dict) and "error" in reply):
+                # A streaming call (a keepalive) reports its error in a 200 answer.
+                status = response.status_code
+                error = _error_from(reply["error"] if status == 200 else reply, status)
+                if isinstance(error, EtcdUnavailableError):
+                    failures.append(f"{endpoint}: {error}")
+                    return
+                outcome.append(error)
+            else:
+                outcome.append(reply if isinstance(reply, dict) else {})
+                self._current = index  # later single-endpoint calls go to one that answers
+            done.cancel()
+
+        async with trio.open_nursery() as nursery:
+            for index, endpoint in enumerate(self.endpoints):
+                nursery.start_soon(functools.partial(attempt, index, endpoint, nursery.cancel_scope))
+        if not outcome:
+            raise EtcdUnavailableError(f"no etcd endpoint answered {path}: {'; '.join(failures)}")
+        first = outcome[0]
+        if isinstance(first, EtcdError):
+            raise first
+        return first
+
     # Leases
 
     async def grant_lease(self, ttl: int) -> tuple[int, int]:
@@ -264,7 +314,7 @@ class EtcdClient:
         Raises:
             LeaseNotFoundError: the lease has expired or was revoked.
         """
-        reply = await self._call("/v3/lease/keepalive", {"ID": str(lease_id)})
+        reply = await self._call_every("/v3/lease/keepalive", {"ID": str(lease_id)})
         if "error" in reply:
             raise _error_from(reply["error"], 200)
         ttl = int(reply.get("result", {}).get("TTL", 0))

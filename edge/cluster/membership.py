@@ -7,12 +7,14 @@ Fencing. etcd expires a lease TTL seconds after the last renewal *it received*; 
 sent at time t reached etcd after t, so the lease cannot expire before `t + TTL` (a leader
 change only extends leases): that is `lease_deadline`.
 
-- The PERMIT (`permit`, a CLOCK_MONOTONIC deadline) is what the driver hosts get: it ends
+- The PERMIT (`permit`, a `PermitGrant`: a CLOCK_MONOTONIC deadline and the lease it derives
+  from) is what the driver hosts get: it ends
   `permit_margin` before `lease_deadline`, and each host lets go of its devices on its own
   clock when it lapses (`edge.hosts.permit`), so a frozen node cannot keep them.
 - The node keeps renewing the same lease through failures (an etcd leader election, a member
   failing over) until `lease_deadline`; a renewal that succeeds in time renews the permit and
-  nothing restarts. A host whose permit lapsed meanwhile starts its modules again.
+  nothing restarts. A host whose permit lapsed meanwhile starts its modules again; under a new
+  lease it does not (the others may have taken them over), and the node places them afresh.
 - At `lease_deadline` without a renewal (or when the lease is reported gone, or the node's
   key vanished) the node is FENCED: it publishes a view owning nothing and its modules are
   stopped. When etcd answers again it re-registers: under the same lease if it survived
@@ -39,12 +41,15 @@ import trio
 from edge.cluster.etcd_client import EtcdClient, EtcdError, LeaseNotFoundError
 from edge.cluster.latest import Latest
 from edge.cluster.prefix_view import Snapshot, serve_prefix_view
+from edge.hosts.permit import PermitGrant
 
 log = logging.getLogger(__name__)
 
 # A clean leave revokes the lease so the others take over at once instead of after the TTL;
 # if etcd does not answer within this, the lease just expires.
 REVOKE_TIMEOUT = 1.0
+# The registration field that says a node is ready for its share (see `announce_ready`).
+READY = "ready"
 # How long before the lease's safe expiry the hosts' permits end: the time a host has to let
 # go of its devices (cancel its modules, close sockets: milliseconds) plus clock-rate drift
 # between this machine and etcd's (ppm: microseconds over a lease). A quarter second is ample
@@ -80,8 +85,8 @@ class Membership(Protocol):
     """The membership seam: one node alone, or a real etcd cluster."""
 
     node_id: str
-    # The driver hosts' permit: a CLOCK_MONOTONIC deadline, or None for no limit.
-    permit: Latest[float | None]
+    # The driver hosts' permit (a deadline and its lease), or None for no limit.
+    permit: Latest[PermitGrant | None]
     # How many leases the node registered under: a new one means the others may have taken over.
     leases_granted: int
 
@@ -98,6 +103,16 @@ class Membership(Protocol):
         """Yield the current view, then every newer one (a slow reader skips to the newest)."""
         ...
 
+    @property
+    def joining(self) -> bool:
+        """True while this node is registered as joining (see `announce_ready`)."""
+        ...
+
+    async def announce_ready(self) -> None:
+        """Say this node is ready to run its share: until then the others leave it out of
+        placement (it is registered, but gains no modules), so they release nothing to it."""
+        ...
+
     async def serve(self, *, task_status: trio.TaskStatus[ClusterView] = trio.TASK_STATUS_IGNORED) -> None:
         """Take part in the cluster until cancelled; started with the first view."""
         ...
@@ -109,7 +124,7 @@ class SingleNodeMembership:
     def __init__(self, node_id: str, *, info: Mapping[str, Any] | None = None) -> None:
         self.node_id = node_id
         self._view = Latest(ClusterView(node_id, frozenset({node_id}), infos={node_id: dict(info or {})}))
-        self.permit: Latest[float | None] = Latest(None)
+        self.permit: Latest[PermitGrant | None] = Latest(None)
         self.leases_granted = 1
 
     @property
@@ -121,6 +136,13 @@ class SingleNodeMembership:
 
     def views(self) -> AsyncIterator[ClusterView]:
         return self._view.follow()
+
+    @property
+    def joining(self) -> bool:
+        return False
+
+    async def announce_ready(self) -> None:
+        await trio.lowlevel.checkpoint()
 
     async def serve(self, *, task_status: trio.TaskStatus[ClusterView] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started(self._view.value)
@@ -138,9 +160,12 @@ class EtcdMembership:
     Attributes (for tests and health):
         fenced_at: trio time of the last fencing, or None.
         lease_deadline: trio time before which etcd cannot expire the current lease.
-        permit: the driver hosts' permit (CLOCK_MONOTONIC deadline), `permit_margin` before
-            `lease_deadline`; 0 (long past) while the node holds no lease.
+        permit: the driver hosts' permit (`PermitGrant`: a CLOCK_MONOTONIC deadline
+            `permit_margin` before `lease_deadline`, and the lease); until 0 (long past) while
+            the node holds no lease.
         leases_granted: how many leases this node registered under (1 + rejoins).
+        ready: register as a member at once; False registers as joining until
+            `announce_ready` (the coordinator prepares this node's share in between).
         revoke_on_exit: revoke the lease when `serve` ends (a clean leave). Tests clear it to
             act out kill -9, after which the others notice only when the lease expires.
     """
@@ -156,6 +181,7 @@ class EtcdMembership:
         info: Mapping[str, Any] | None = None,
         permit_margin: float | None = None,
         retry_interval: float | None = None,
+        ready: bool = True,
     ) -> None:
         if "/" in node_id or not node_id:
             raise ValueError(f"node id must be non-empty and contain no '/': {node_id!r}")
@@ -174,9 +200,13 @@ class EtcdMembership:
         self._session: trio.CancelScope | None = None
         self.fenced_at: float | None = None
         self.lease_deadline = 0.0
-        self.permit: Latest[float | None] = Latest(0.0)
+        self.permit: Latest[PermitGrant | None] = Latest(PermitGrant(0.0, 0))
         self.leases_granted = 0
         self.revoke_on_exit = True
+        # Registered as joining until `announce_ready`; with `announces`, each new lease
+        # (the others may have taken this node's modules meanwhile) starts joining again.
+        self._announces = not ready
+        self._ready = ready
 
     def __repr__(self) -> str:
         return f"<EtcdMembership {self.key} lease={self._lease:x}>"
@@ -240,17 +270,43 @@ class EtcdMembership:
             asked_at = trio.current_time()
             lease, ttl = await self._client.grant_lease(self._ttl)
             self.leases_granted += 1
+            self._ready = not self._announces
         self._lease = lease
         self._renewed(asked_at, ttl)
-        await self._client.put(self.key, orjson.dumps(self._info), lease=lease)
+        await self._client.put(self.key, self._registration(), lease=lease)
         log.info("node %s registered under lease %x (TTL %d s)", self.node_id, lease, ttl)
         return asked_at, ttl
+
+    def _registration(self) -> bytes:
+        return orjson.dumps({**self._info, READY: self._ready})
+
+    @property
+    def joining(self) -> bool:
+        return not self._ready
+
+    async def announce_ready(self) -> None:
+        """Mark the registration ready (the others then place modules on this node).
+
+        Retried while this node holds its lease; a re-registration under the same lease
+        writes it anyway, and under a new one the node joins afresh.
+        """
+        self._ready = True
+        lease = self._lease
+        while lease and lease == self._lease and not self.view.fenced:
+            try:
+                await self._client.put(self.key, self._registration(), lease=lease)
+                log.info("node %s is ready for its share", self.node_id)
+                return
+            except EtcdError as exc:
+                log.warning("announcing %s ready failed: %s", self.node_id, exc)
+                await trio.sleep(self._retry)
 
     def _renewed(self, sent: float, ttl: int) -> None:
         """A grant or renewal sent at trio time `sent` for `ttl` s: move the deadline and permit."""
         self.lease_deadline = sent + ttl
         now = trio.current_time()
-        self.permit.set(time.monotonic() + (self.lease_deadline - self.permit_margin - now))
+        until = time.monotonic() + (self.lease_deadline - self.permit_margin - now)
+        self.permit.set(PermitGrant(until, self._lease))
 
     async def _revoke(self) -> None:
         lease, self._lease = self._lease, 0
@@ -299,6 +355,7 @@ class EtcdMembership:
             self._cancel_session()
             return
         infos: dict[str, Mapping[str, Any]] = {}
+        members = set()
         for key, kv in snapshot.items():
             node = key[len(self._prefix) :]
             if not node or "/" in node:
@@ -307,12 +364,17 @@ class EtcdMembership:
                 info = orjson.loads(kv.value) if kv.value else {}
             except orjson.JSONDecodeError:
                 info = {}
-            infos[node] = info if isinstance(info, dict) else {}
-        self._view.set(ClusterView(self.node_id, frozenset(infos), revision, infos=infos))
+            info = info if isinstance(info, dict) else {}
+            # A joining node (not yet ready) is registered but placed nothing: nobody releases
+            # a module to it before it can start it at once.
+            if info.pop(READY, True) is not False:
+                members.add(node)
+            infos[node] = info
+        self._view.set(ClusterView(self.node_id, frozenset(members), revision, infos=infos))
 
     def _fence(self, reason: str) -> None:
-        if self.permit.value != 0.0:
-            self.permit.set(0.0)  # the hosts let go now, if they have not already
+        if self.permit.value != PermitGrant(0.0, self._lease):
+            self.permit.set(PermitGrant(0.0, self._lease))  # the hosts let go now, if not already
         if self.view.fenced:
             return
         self.fenced_at = trio.current_time()

@@ -18,8 +18,23 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import trio
+
+
+@dataclass(frozen=True)
+class PermitGrant:
+    """What a node grants its hosts: drive devices until CLOCK_MONOTONIC `until`, under `lease`.
+
+    `lease` names the etcd lease the permit derives from. Modules a host suspended when a
+    permit lapsed resume with a later permit of the *same* lease only: if the node came back
+    under a new lease, the others may have run those modules meanwhile (and may run them
+    still), so the node must stop them and place them again by handover.
+    """
+
+    until: float
+    lease: int
 
 
 class Permit:
@@ -34,12 +49,14 @@ class Permit:
         self._on_lapse = on_lapse
         self._on_renew = on_renew
         self._deadline = math.inf  # trio time; inf: no permit required
+        self.lease = 0  # the lease of the last permit (0: none named)
         self._changed = trio.Event()
         self.lapsed = False
         self.lapses = 0
 
-    def grant(self, until: float | None) -> None:
+    def grant(self, until: float | None, *, lease: int = 0) -> None:
         """Take a new permit: valid until CLOCK_MONOTONIC `until`, or for ever when None."""
+        self.lease = lease
         if until is None:
             self._deadline = math.inf
         else:

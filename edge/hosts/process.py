@@ -9,7 +9,8 @@ that hangs or raises stalls nobody else. Status leaves in batches, logs rate-lim
 Fencing (`permit.py`): once the node has sent a `permit`, the host drives devices only
 while it holds; when it lapses the host cancels every module on its own clock (their device
 connections close, their queues stop) and keeps their configurations, refuses execs, and
-starts them again when a new permit comes (a leader election of etcd is not an outage).
+starts them again when a new permit of the same lease comes (a leader election of etcd is not
+an outage); a permit under a new lease does not revive them (the others may have taken them).
 """
 
 from __future__ import annotations
@@ -188,11 +189,28 @@ class DriverHost:
             self.directory.notify(message)
         elif kind == "debug":
             self.logs.set_debug(str(message["module_id"]), bool(message["enabled"]))
+        elif kind == "status_snapshot":
+            snapshot = {
+                module_id: entry.runtime.status_json()
+                for module_id, entry in self.modules.items()
+                if entry.running and entry.runtime is not None
+            }
+            reply = {"t": "result", "id": message["id"], "ok": True, "value": snapshot}
+            tasks.start_soon(self.writer.send, reply)
         elif kind == "ping":
             tasks.start_soon(self.writer.send, {"t": "pong", "id": message["id"]})
         elif kind == "permit":
             until = message["until"]
-            self.permit.grant(None if until is None else float(until))
+            lease = int(message.get("lease") or 0)
+            if lease != self.permit.lease and self.suspended:
+                # A permit under a new lease: the node was presumed gone, and the others may run
+                # these modules now. They stay down; the node stops them and places them again.
+                log.warning(
+                    "permit under a new lease: not resuming %d modules suspended under the old one",
+                    len(self.suspended),
+                )
+                self.suspended.clear()
+            self.permit.grant(None if until is None else float(until), lease=lease)
         else:
             raise ValueError(f"unknown message type {kind!r}")
 

@@ -16,7 +16,8 @@ Node -> host                                  Host -> node
   system_reply {id, ok, value | error}          status   {modules: {module_id: {key: json}}}
   notify  {sub, value}                          log      {module_id, level, message}
   ping    {id}                                  setting  {module_id, key, value}
-  permit  {until: CLOCK_MONOTONIC s | null}
+  status_snapshot {id}  (answered by a result: {module_id: {key: json}} of its running modules)
+  permit  {until: CLOCK_MONOTONIC s | null, lease}
   shutdown {}                                   system_call {id, op, ...}  (modules, execute,
                                                          status; subscribe/unsubscribe {sub})
                                                 pong     {id}

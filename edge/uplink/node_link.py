@@ -10,11 +10,13 @@ replica holds one, and hands the cloud's exec calls to the module manager once `
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 import trio
 
 from drivers.sdk import Level
@@ -25,7 +27,7 @@ from edge.uplink.replica_source import ReplicaConfigSource
 from edge.uplink.reporter import SyncReporter
 from edge.uplink.uplink import control_url, serve_uplink
 from sync.link import ExecFailed
-from sync.outbox import Outbox
+from sync.outbox import Outbox, OutboxClosedError
 from sync.replica import Replica
 
 OUTBOX_FILE_NAME = "outbox.db"
@@ -99,6 +101,7 @@ class CloudLink:
                     self.replica,
                     self.execute,
                     backoff=self.backoff,
+                    on_connected=self.report_status_snapshots,
                     task_status=task_status,
                 )
             )
@@ -118,6 +121,19 @@ class CloudLink:
         """Route the cloud's exec calls to `manager`; return the reporter to serve beside it."""
         self.manager = manager
         return SyncReporter(manager, self.outbox)
+
+    async def report_status_snapshots(self) -> None:
+        """Append each running module's complete status (as its host holds it) to the outbox:
+        the cloud replaces its view of the module with it, so keys gone at the edge (a module
+        restarted, a node restarted while offline) go from the cloud too."""
+        manager = self.manager
+        if manager is None:
+            return
+        snapshot = await manager.status_snapshot()
+        with contextlib.suppress(OutboxClosedError):
+            for module_id, status in sorted(snapshot.items()):
+                values = {key: orjson.Fragment(text) for key, text in status.items()}
+                self.outbox.append_status_snapshot(module_id, values)
 
     async def execute(
         self,

@@ -82,8 +82,10 @@ class UplinkSession:
         outbox: Outbox,
         replica: Replica,
         exec_handler: ExecHandler,
+        on_connected: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.ws = ws
+        self.on_connected = on_connected
         self.node_id = node_id
         self.outbox = outbox
         self.replica = replica
@@ -134,6 +136,8 @@ class UplinkSession:
             nursery.start_soon(self._sender)
             nursery.start_soon(self._health)
             nursery.start_soon(self._liveness, nursery.cancel_scope)
+            if self.on_connected is not None:
+                nursery.start_soon(self.on_connected)
             while True:
                 await self._handle(await self.ws.get_message())
         # Only the liveness check ends the loop above without raising (it cancels it).

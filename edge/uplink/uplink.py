@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -52,6 +53,7 @@ async def serve_uplink(
     *,
     backoff: Backoff | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    on_connected: Callable[[], Awaitable[None]] | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Run the edge's end of the link until cancelled.
@@ -64,6 +66,8 @@ async def serve_uplink(
         replica: kept in step with the site's configuration.
         exec_handler: runs calls from the cloud: `await handler(module_id, method, args, role)`.
         backoff: redial delays (jittered exponential by default).
+        on_connected: run (in the session) each time the cloud says hello_ok: the node appends
+            its modules' status snapshots, so the cloud's view is replaced, not merged.
 
     task_status.started() is called at once: the uplink works in the background and the
     node must not wait for the WAN.
@@ -74,7 +78,9 @@ async def serve_uplink(
     while True:
         started = trio.current_time()
         try:
-            await _one_session(url, edge_key, node_id, outbox, replica, exec_handler, ssl_context)
+            await _one_session(
+                url, edge_key, node_id, outbox, replica, exec_handler, ssl_context, on_connected
+            )
         except ConnectionRejected as exc:
             log.error("the cloud refused the edge key (HTTP %s); retrying later", exc.status_code)
         except (
@@ -101,6 +107,7 @@ async def _one_session(
     replica: Replica,
     exec_handler: ExecHandler,
     ssl_context: ssl.SSLContext | None,
+    on_connected: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     async with open_websocket_url(
         url,
@@ -111,6 +118,11 @@ async def _one_session(
         disconnect_timeout=1,
     ) as ws:
         session = UplinkSession(
-            ws, node_id=node_id, outbox=outbox, replica=replica, exec_handler=exec_handler
+            ws,
+            node_id=node_id,
+            outbox=outbox,
+            replica=replica,
+            exec_handler=exec_handler,
+            on_connected=on_connected,
         )
         await session.run(hello_timeout=CONNECT_TIMEOUT)

@@ -4,6 +4,7 @@ The session (`session.py`) is the protocol; the cloud and the edge are adapters,
 supplying these for one client connection:
 
     Peer        the socket: whole messages in, batches of frames out
+    PingingPeer a Peer that can send protocol pings and says when it last heard the client
     Caller      who is calling (both sides' Principal fit): role checks for `debug`
     Directory   resolve `sys`/`mod`/`index` to a module id, with the caller's access checks,
                 and say when systems changed so bindings are resolved again
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sync.model import Role
 
@@ -33,6 +34,24 @@ class Peer(Protocol):
 
     async def send_many(self, frames: list[str]) -> None:
         """Write `frames` in order (one write where the socket allows it)."""
+        ...
+
+
+@runtime_checkable
+class PingingPeer(Peer, Protocol):
+    """A Peer whose socket can send WebSocket pings: the session then finds a dead client (a
+    frozen or vanished machine keeps its TCP connection open, silently) by its missing pongs.
+
+    An ASGI socket cannot ping (ASGI has no ping frames), so a Starlette peer is a plain Peer.
+    """
+
+    @property
+    def heard_at(self) -> float:
+        """trio time the client last sent anything (a message, a ping, a pong)."""
+        ...
+
+    async def ping(self) -> None:
+        """Send a WebSocket ping (the client's WebSocket answers it, without its application)."""
         ...
 
 

@@ -11,6 +11,10 @@ and then diverts its subscription, so every published value goes straight into t
 binding's slot of the SendQueue (latest value wins): a slow client coalesces values there
 and never holds up whoever publishes.
 
+Liveness: with a peer that can ping (`PingingPeer`), the session pings a client silent for
+PING_INTERVAL and closes it DEAD_AFTER seconds after it last heard anything, so a frozen or
+vanished client does not keep its bindings, fan-out slots and execs for ever.
+
 Bindings follow their systems: when the directory reports a change, each affected binding
 is resolved again and, if `Display_1` now names another module, re-subscribed (its current
 value notified, null if it has none).
@@ -28,7 +32,7 @@ import trio
 
 from sync.control import frames
 from sync.control.errors import UNEXPECTED, ControlError, ErrorKind
-from sync.control.ports import Caller, Directory, Executor, Peer, StatusFeed
+from sync.control.ports import Caller, Directory, Executor, Peer, PingingPeer, StatusFeed
 from sync.control.send_queue import SendQueue, Slot
 from sync.model import Role
 
@@ -39,6 +43,10 @@ MAX_BINDINGS = 2_000
 # How often an open session asks whether its caller's credential still holds (revoked,
 # deleted, demoted); every exec and debug asks as well.
 RECHECK_SECONDS = 5.0
+# Control-socket liveness, as on the edge link: a ping after 5 s of silence, dead after 15 s
+# (two pings unanswered, with room for a loaded machine's scheduling).
+PING_INTERVAL = 5.0
+DEAD_AFTER = 15.0
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +122,26 @@ class ControlSession:
             nursery.start_soon(self._follow_systems)
             if self._recheck is not None:
                 nursery.start_soon(self._recheck_forever)
+            if isinstance(self.peer, PingingPeer):
+                nursery.start_soon(self._liveness, self.peer)
             try:
                 await self._read()
             finally:
                 nursery.cancel_scope.cancel()
+
+    async def _liveness(self, peer: PingingPeer) -> None:
+        """Ping a silent client; end the session once it has been silent for DEAD_AFTER."""
+        while True:
+            await trio.sleep(PING_INTERVAL)
+            silent = trio.current_time() - peer.heard_at
+            if silent >= DEAD_AFTER:
+                log.info("control session closed: the client answered nothing for %.0f s", silent)
+                if self._nursery is not None:
+                    self._nursery.cancel_scope.cancel()
+                return
+            if silent >= PING_INTERVAL:
+                with suppress(*self._gone):
+                    await peer.ping()
 
     async def _recheck_forever(self) -> None:
         while True:

@@ -34,7 +34,9 @@ from sync.link.errors import LinkError
 
 VERSION: Literal[1] = 1
 
-ItemKind = Literal["status", "runtime", "event", "log", "exec_result"]
+# status_snapshot: a module's complete status ({key: value}) as of the item's seq; it replaces
+# what the cloud holds for the module (keys it lacks are removed), sent on each connect.
+ItemKind = Literal["status", "status_snapshot", "runtime", "event", "log", "exec_result"]
 
 
 class FrameInvalid(LinkError, ValueError):

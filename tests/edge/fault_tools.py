@@ -87,6 +87,7 @@ class ScenarioReport:
     max_controllers: int = 0
     longest_gap: float = 0.0  # seconds some device had no controller at all
     gap_device: str = ""
+    gap_began: float = 0.0  # when that gap began, seconds into the scenario
     samples: int = 0
     gaps: dict[str, float] = field(default_factory=dict)
 
@@ -94,7 +95,7 @@ class ScenarioReport:
         return (
             f"{self.name}: max controllers per device {self.max_controllers},"
             f" longest no-controller gap {self.longest_gap:.2f} s"
-            + (f" ({self.gap_device})" if self.gap_device else "")
+            + (f" ({self.gap_device}, from +{self.gap_began:.2f} s)" if self.gap_device else "")
             + f" [{self.samples} samples]"
         )
 
@@ -108,12 +109,14 @@ class ControllerObserver:
         self.report: ScenarioReport | None = None
         self.worst = 0  # the most controllers any device had in any sample, all scenarios
         self._gap_start: dict[str, float] = {}
+        self._began = 0.0
 
     def begin(self, name: str) -> None:
         """Start a scenario: the counters (and the simulators' own maxima) start afresh."""
         for sim in self.sims:
             sim.max_controllers = sim.controllers
         self._gap_start = {}
+        self._began = trio.current_time()
         self.report = ScenarioReport(name)
 
     def end(self) -> ScenarioReport:
@@ -122,7 +125,7 @@ class ControllerObserver:
         assert report is not None
         self._sample(trio.current_time())
         for module_id, start in self._gap_start.items():  # still without a controller
-            self._record_gap(report, module_id, trio.current_time() - start)
+            self._record_gap(report, module_id, start, trio.current_time())
         report.max_controllers = max(report.max_controllers, *(sim.max_controllers for sim in self.sims))
         self.report = None
         return report
@@ -144,11 +147,12 @@ class ControllerObserver:
             if count == 0:
                 self._gap_start.setdefault(module_id, now)
             elif module_id in self._gap_start:
-                self._record_gap(report, module_id, now - self._gap_start.pop(module_id))
+                self._record_gap(report, module_id, self._gap_start.pop(module_id), now)
 
-    @staticmethod
-    def _record_gap(report: ScenarioReport, module_id: str, gap: float) -> None:
+    def _record_gap(self, report: ScenarioReport, module_id: str, start: float, end: float) -> None:
+        gap = end - start
         report.gaps[module_id] = max(report.gaps.get(module_id, 0.0), gap)
         if gap > report.longest_gap:
             report.longest_gap = gap
             report.gap_device = module_id
+            report.gap_began = start - self._began

@@ -151,3 +151,33 @@ async def test_a_connection_reset_before_its_head_ends_is_dropped_quietly(tmp_pa
             await ws.send_message("ping")
             assert await ws.get_message() == "pong"
         assert (await node.client.get("/api/engine/v2/edge/health")).status_code == 200
+
+
+async def test_a_client_that_answers_no_ping_is_closed_and_a_live_idle_one_is_kept(tmp_path: Path) -> None:
+    # A frozen or vanished client keeps its TCP connection open and silent: the node pings it
+    # after PING_INTERVAL of silence and closes it DEAD_AFTER seconds after it last heard it.
+    # A client whose WebSocket answers pings (trio-websocket does) stays, however idle.
+    async with running_node(tmp_path) as node:
+        host, port = node.ws_url.removeprefix("ws://").split("/")[0].rsplit(":", 1)
+        with socket.create_connection((host, int(port))) as silent:
+            silent.sendall(
+                f"GET {PATH}?api-key={API_KEY} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+            )
+            async with open_websocket_url(f"{node.ws_url}?api-key={API_KEY}") as live:
+                # The silent client reads what the node sends (pings, then a close) and never
+                # answers: its read ends when the node closes the connection.
+                received = await trio.to_thread.run_sync(_read_until_closed, silent)
+                assert b"HTTP/1.1 101" in received
+                assert b"\x89" in received  # a ping frame (FIN + opcode 9)
+                await live.send_message("ping")
+                assert await live.get_message() == "pong"  # the idle but live client was kept
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    sock.settimeout(120)  # a bound on the test, not a measurement: the node closes at ~15-20 s
+    data = b""
+    while chunk := sock.recv(65_536):
+        data += chunk
+    return data

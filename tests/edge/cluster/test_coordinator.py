@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
@@ -19,6 +19,7 @@ from edge.cluster.etcd_client import EtcdClient
 from edge.cluster.hrw import owner
 from edge.cluster.latest import Latest
 from edge.cluster.membership import ClusterView, EtcdMembership, SingleNodeMembership
+from edge.hosts.permit import PermitGrant
 from tests.servers.etcd import EtcdCluster
 
 MODULES = [f"mod-{n:03d}" for n in range(300)]
@@ -30,6 +31,7 @@ class Devices:
         self.driver: dict[str, str] = {}
         self.violations: list[str] = []
         self.started_at: dict[str, list[tuple[float, str]]] = {}
+        self.released_at: dict[str, list[tuple[float, str]]] = {}
 
     def claim(self, module_id: str, node: str) -> None:
         holder = self.driver.get(module_id)
@@ -41,6 +43,7 @@ class Devices:
     def release(self, module_id: str, node: str) -> None:
         if self.driver.get(module_id) == node:
             del self.driver[module_id]
+            self.released_at.setdefault(module_id, []).append((trio.current_time(), node))
 
     def on(self, node: str) -> set[str]:
         return {m for m, n in self.driver.items() if n == node}
@@ -68,12 +71,15 @@ class FakeHost:
         self.stopped_all_at.append(trio.current_time())
         await trio.lowlevel.checkpoint()
 
+    async def prepare(self, module_ids: Iterable[str]) -> None:
+        await trio.lowlevel.checkpoint()
+
 
 class PermitHost(FakeHost):
     """A FakeHost that, like a driver host, lets go of its devices on its own when the node's
     permit lapses, and takes them again when a new one comes (`edge.hosts.permit`)."""
 
-    def __init__(self, node: str, devices: Devices, permit: Latest[float | None]) -> None:
+    def __init__(self, node: str, devices: Devices, permit: Latest[PermitGrant | None]) -> None:
         super().__init__(node, devices)
         self.permit = permit
         self.held: set[str] = set()
@@ -81,8 +87,8 @@ class PermitHost(FakeHost):
         self._lapsed = False
 
     def _valid(self) -> bool:
-        until = self.permit.value
-        return until is None or time.monotonic() < until
+        grant = self.permit.value
+        return grant is None or time.monotonic() < grant.until
 
     async def start_module(self, module_id: str) -> None:
         self.held.add(module_id)
@@ -100,8 +106,8 @@ class PermitHost(FakeHost):
     async def enforce(self) -> None:
         while True:
             version = self.permit.version
-            until = self.permit.value
-            deadline = math.inf if until is None else trio.current_time() + (until - time.monotonic())
+            grant = self.permit.value
+            deadline = math.inf if grant is None else trio.current_time() + (grant.until - time.monotonic())
             with trio.move_on_at(deadline):
                 await self.permit.wait_changed(version)
                 if self._lapsed and self._valid():
@@ -140,9 +146,26 @@ async def test_a_single_node_runs_everything_and_follows_the_module_list() -> No
     assert devices.driver == {}  # stopped on the way out
 
 
+class SlowPreparingHost(PermitHost):
+    """A PermitHost whose driver hosts take a while to start (`prepare`), as on a loaded machine."""
+
+    PREPARE = 1.5
+
+    def __init__(self, node: str, devices: Devices, permit: Latest[PermitGrant | None]) -> None:
+        super().__init__(node, devices, permit)
+        self.prepared_at: list[float] = []
+
+    async def prepare(self, module_ids: Iterable[str]) -> None:
+        await trio.sleep(self.PREPARE)
+        self.prepared_at.append(trio.current_time())
+
+
 @asynccontextmanager
 async def open_coordinators(
-    endpoint_lists: Sequence[list[str]], devices: Devices
+    endpoint_lists: Sequence[list[str]],
+    devices: Devices,
+    *,
+    host_class: type[PermitHost] = PermitHost,
 ) -> AsyncIterator[dict[str, tuple[ClusterCoordinator, trio.CancelScope]]]:
     out: dict[str, tuple[ClusterCoordinator, trio.CancelScope]] = {}
     async with trio.open_nursery() as nursery:
@@ -152,9 +175,9 @@ async def open_coordinators(
                 async with EtcdClient(endpoints) as client:
                     membership = EtcdMembership(
                         client, prefix="transom", site="s1", node_id=name, ttl=TTL,
-                        info={"api": f"http://{name}.local:8080"},
+                        info={"api": f"http://{name}.local:8080"}, ready=False,
                     )  # fmt: skip
-                    host = PermitHost(name, devices, membership.permit)
+                    host = host_class(name, devices, membership.permit)
                     coordinator = ClusterCoordinator(membership, host, MODULES)
                     out[name] = (coordinator, scope)
                     async with trio.open_nursery() as inner:
@@ -229,7 +252,7 @@ class SteppedMembership:
     def __init__(self, view: ClusterView) -> None:
         self.node_id = view.node_id
         self._view = Latest(view)
-        self.permit: Latest[float | None] = Latest(None)
+        self.permit: Latest[PermitGrant | None] = Latest(None)
         self.leases_granted = 1
 
     @property
@@ -244,6 +267,13 @@ class SteppedMembership:
 
     def set(self, view: ClusterView) -> None:
         self._view.set(view)
+
+    @property
+    def joining(self) -> bool:
+        return False
+
+    async def announce_ready(self) -> None:
+        await trio.lowlevel.checkpoint()
 
     async def serve(self, *, task_status: trio.TaskStatus[ClusterView] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started(self.view)
@@ -273,3 +303,40 @@ async def test_a_join_while_modules_start_stops_the_starting_before_the_handover
         assert not devices.on("a") & theirs
         assert devices.on("a") <= {m for m in modules if owner(m, joined.members) == "a"}
         nursery.cancel_scope.cancel()
+
+
+@pytest.mark.servers
+async def test_a_joiner_gets_its_share_only_once_it_is_prepared_and_then_in_order(
+    etcd_cluster: EtcdCluster,
+) -> None:
+    # The joiner's driver hosts take 1.5 s to start: the others keep its share running until it
+    # says it is ready; then each module is released by its old owner before the joiner starts it.
+    devices = Devices()
+    async with open_coordinators([etcd_cluster.endpoints] * 2, devices) as nodes:
+        await settled(devices, 2)
+        async with trio.open_nursery() as nursery:
+
+            async def join() -> None:
+                async with EtcdClient(etcd_cluster.endpoints) as client:
+                    membership = EtcdMembership(
+                        client, prefix="transom", site="s1", node_id="n9", ttl=TTL, ready=False
+                    )
+                    host = SlowPreparingHost("n9", devices, membership.permit)
+                    joiner["host"] = host
+                    async with trio.open_nursery() as inner:
+                        inner.start_soon(host.enforce)
+                        await ClusterCoordinator(membership, host, MODULES).serve()
+
+            joiner: dict[str, SlowPreparingHost] = {}
+            nursery.start_soon(join)
+            await settled(devices, 3, within=10 * TTL)
+            host = joiner["host"]
+            (prepared,) = host.prepared_at
+            share = devices.on("n9")
+            assert share
+            for module_id in share:
+                (claimed,) = [t for t, m in devices.started_at["n9"] if m == module_id]
+                released, by = max(r for r in devices.released_at[module_id] if r[0] <= claimed)
+                assert by in nodes and prepared < released
+            assert devices.violations == []
+            nursery.cancel_scope.cancel()

@@ -113,3 +113,27 @@ async def test_no_endpoint_answers() -> None:
     async with EtcdClient([f"http://127.0.0.1:{free_port()}"]) as client:
         with pytest.raises(EtcdUnavailableError, match="no etcd endpoint answered"):
             await client.put("/a", "b")
+
+
+async def test_a_renewal_is_answered_by_a_live_member_while_the_current_one_is_frozen(
+    etcd_cluster: EtcdCluster,
+) -> None:
+    # Renewals go to every member at once: a frozen member costs nothing, where trying members
+    # in turn would wait out its timeout (an hour here, so a client that tried in turn would
+    # never return under the bound). A follower is frozen: the leader still answers.
+    leader = etcd_cluster.leader()
+    frozen = next(m for m in etcd_cluster.members if m is not leader)
+    endpoints = [frozen.url, *(m.url for m in etcd_cluster.members if m is not frozen)]
+    async with EtcdClient(endpoints, request_timeout=3600) as client:
+        lease, _ = await client.grant_lease(5)
+        assert client.endpoint == frozen.url
+        frozen.pause()
+        try:
+            with trio.fail_after(60):
+                assert await client.keepalive(lease) > 0
+            assert client.endpoint != frozen.url  # later calls go to a member that answered
+        finally:
+            frozen.resume()
+        await client.revoke(lease)
+        with pytest.raises(LeaseNotFoundError):
+            await client.keepalive(lease)

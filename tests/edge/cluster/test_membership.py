@@ -133,7 +133,7 @@ async def test_a_node_cut_off_from_etcd_fences_before_the_others_see_it_leave(
         deadline_at_pause = cut_off.lease_deadline
         permit = cut_off.permit.value
         assert permit is not None
-        permit_at_pause = trio.current_time() + (permit - time.monotonic())  # as a trio time
+        permit_at_pause = trio.current_time() + (permit.until - time.monotonic())  # as a trio time
         isolated.pause()
         try:
             fenced_at = await nodes[2].wait_for(lambda v: v.fenced, within=2 * TTL)
@@ -146,7 +146,7 @@ async def test_a_node_cut_off_from_etcd_fences_before_the_others_see_it_leave(
         # it go; the node itself fenced no later than the others saw it leave.
         assert permit_at_pause < deadline_at_pause
         assert permit_at_pause < min(removed)
-        assert cut_off.permit.value == 0.0
+        assert cut_off.permit.value is not None and cut_off.permit.value.until == 0.0
         assert cut_off.fenced_at <= min(removed)
         # The first inactive view it showed is the fenced one, at or after the fence.
         inactive = nodes[2].first_time(lambda v: not v.active, after=paused_at)

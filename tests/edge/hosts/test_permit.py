@@ -73,3 +73,44 @@ async def test_a_module_started_while_the_permit_has_lapsed_waits_for_the_next_p
                 await host.stop_module("mod-late")
                 await poll_until(lambda: sim.controllers == 0)
             nursery.cancel_scope.cancel()
+
+
+async def test_a_permit_under_a_new_lease_does_not_revive_modules_suspended_under_the_old_one() -> None:
+    # The node came back from a freeze under a new lease: the others may be running these
+    # modules now, so the host must not reconnect them; the node stops and re-places them.
+    sim = EchoSimulator()
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(sim.serve, 0)
+            async with open_host_process(ECHO) as host:
+                host.grant_permit(time.monotonic() + 30.0, lease=7)
+                await host.start_module(_echo("mod-old", port))
+                await poll_until(lambda: sim.controllers == 1)
+                host.grant_permit(time.monotonic() - 1.0, lease=7)
+                await poll_until(lambda: sim.controllers == 0)
+
+                host.grant_permit(time.monotonic() + 30.0, lease=8)
+                await trio.sleep(0.5)
+                assert sim.controllers == 0 and sim.connections == 1
+                # Started afresh under the new lease (the node's handover), it connects again.
+                await host.start_module(_echo("mod-old", port))
+                await poll_until(lambda: sim.controllers == 1)
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_host_reports_its_modules_status_as_it_holds_it_now() -> None:
+    # What the node sends up as each module's status snapshot when the cloud link connects.
+    sim = EchoSimulator()
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(sim.serve, 0)
+            async with open_host_process(ECHO) as host:
+                await host.start_module(_echo("mod-s", port))
+                await poll_until(lambda: sim.controllers == 1)
+                await host.execute("mod-s", "set_value", ["input", "hdmi"])
+                snapshot = await host.status_snapshot()
+                assert snapshot["mod-s"]["input"] == '"hdmi"'
+                assert snapshot["mod-s"]["connected"] == "true"
+                await host.stop_module("mod-s")
+                assert await host.status_snapshot() == {}
+            nursery.cancel_scope.cancel()

@@ -99,6 +99,7 @@ class CloudLink:
                     self.replica,
                     self.execute,
                     backoff=self.backoff,
+                    config_status=self.source.status,
                     task_status=task_status,
                 )
             )

@@ -17,7 +17,7 @@ import trio
 from trio_websocket import ConnectionClosed, ConnectionRejected, HandshakeError, open_websocket_url
 
 from edge.uplink.backoff import Backoff
-from edge.uplink.session import ExecHandler, LinkSilent, UplinkSession
+from edge.uplink.session import ConfigStatus, ExecHandler, LinkSilent, UplinkSession
 from sync.outbox import Outbox
 from sync.replica import Replica
 
@@ -52,6 +52,7 @@ async def serve_uplink(
     *,
     backoff: Backoff | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    config_status: ConfigStatus | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Run the edge's end of the link until cancelled.
@@ -64,6 +65,7 @@ async def serve_uplink(
         replica: kept in step with the site's configuration.
         exec_handler: runs calls from the cloud: `await handler(module_id, method, args, role)`.
         backoff: redial delays (jittered exponential by default).
+        config_status: the node's configuration status, sent up with health (`UplinkSession`).
 
     task_status.started() is called at once: the uplink works in the background and the
     node must not wait for the WAN.
@@ -74,7 +76,9 @@ async def serve_uplink(
     while True:
         started = trio.current_time()
         try:
-            await _one_session(url, edge_key, node_id, outbox, replica, exec_handler, ssl_context)
+            await _one_session(
+                url, edge_key, node_id, outbox, replica, exec_handler, ssl_context, config_status
+            )
         except ConnectionRejected as exc:
             log.error("the cloud refused the edge key (HTTP %s); retrying later", exc.status_code)
         except (
@@ -101,6 +105,7 @@ async def _one_session(
     replica: Replica,
     exec_handler: ExecHandler,
     ssl_context: ssl.SSLContext | None,
+    config_status: ConfigStatus | None = None,
 ) -> None:
     async with open_websocket_url(
         url,
@@ -111,6 +116,11 @@ async def _one_session(
         disconnect_timeout=1,
     ) as ws:
         session = UplinkSession(
-            ws, node_id=node_id, outbox=outbox, replica=replica, exec_handler=exec_handler
+            ws,
+            node_id=node_id,
+            outbox=outbox,
+            replica=replica,
+            exec_handler=exec_handler,
+            config_status=config_status,
         )
         await session.run(hello_timeout=CONNECT_TIMEOUT)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +30,9 @@ from cloud.search.indexer import serve_indexer
 from cloud.store.factory import open_store
 from sync.listen import check_listen
 from sync.model import SettingsCipher
+from sync.tls import TlsOptionsInvalid, check_tls
+
+__all__ = ["TlsOptionsInvalid", "serve_cloud"]  # TlsOptionsInvalid: raised by serve_cloud
 
 # What edges sent up (status, events, node health): cloud.edges.db.
 EDGES_FILE_NAME = "edges.db"
@@ -38,23 +40,6 @@ EDGES_FILE_NAME = "edges.db"
 GRACEFUL_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
-
-
-class TlsOptionsInvalid(ValueError):
-    """Raised when --tls-cert and --tls-key are not given together, or a file cannot be read."""
-
-
-def check_tls(cert: str | Path | None, key: str | Path | None) -> None:
-    """Check the TLS files before anything starts, so a typo is an error, not a plain-HTTP server.
-
-    Raises:
-        TlsOptionsInvalid: naming the option and the problem.
-    """
-    if bool(cert) != bool(key):
-        raise TlsOptionsInvalid("--tls-cert and --tls-key go together: give both, or neither")
-    for option, path in (("--tls-cert", cert), ("--tls-key", key)):
-        if path and not os.access(path, os.R_OK):
-            raise TlsOptionsInvalid(f"{option} {str(path)!r} is not a readable file")
 
 
 async def serve_cloud(

@@ -2,7 +2,9 @@
 
 DriverError (drivers.sdk.errors)
 └── ModuleUnavailable        the module exists but cannot take calls now (HTTP 503)
-    ├── ModuleNotRunning     not started on this node (stopped, or placed nowhere yet)
+    ├── ModuleNotRunning     not started on this node (placed nowhere yet)
+    │   ├── ModuleStopped    its `running` is false: stopped on purpose (POST .../stop)
+    │   └── ModuleRejected   the site set its configuration aside (edge.config.isolation)
     ├── HostRestarting       its driver host died and is being restarted (or crash-looping)
     └── PeerUnreachable      it runs on another node that did not answer
 
@@ -29,3 +31,13 @@ class HostRestarting(ModuleUnavailable):
 
 class PeerUnreachable(ModuleUnavailable):
     """Raised when the module runs on another node and forwarding to it failed."""
+
+
+class ModuleStopped(ModuleNotRunning):
+    """Raised when the module is stopped (`running: false`); PlaceOS answers such a call
+    "module <id> not running on this host". Not raised for a module that failed to start."""
+
+
+class ModuleRejected(ModuleNotRunning):
+    """Raised when the site could not apply the module's configuration (a bad driver,
+    settings or reference); the message says why. Not raised for a device that is down."""

@@ -27,12 +27,12 @@ import trio
 from drivers.sdk import Level, UnknownModuleError
 from edge.cluster.latest import Latest
 from edge.config.holder import SiteHolder
-from edge.errors import ModuleNotRunning
+from edge.errors import ModuleNotRunning, ModuleRejected, ModuleStopped
 from edge.forwarding import PeerForwarder
 from edge.hosts.client import LogLine, StatusBatch
 from edge.hosts.permit import PermitGrant
 from edge.module_events import ModuleEvents, RuntimeChanged, StatusChanged
-from edge.module_state import ModuleState
+from edge.module_state import ModuleState, short_error
 from edge.node_directory import NodeDirectory
 from edge.state.bus import StateBus
 from edge.supervisor import DriverHostSupervisor, ModuleEvent, RestartPolicy
@@ -114,6 +114,7 @@ class ModuleManager:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             self.directory.nursery = nursery
+            self._note_rejected()
             task_status.started(self)
             await trio.sleep_forever()
 
@@ -186,6 +187,23 @@ class ModuleManager:
                 await hosted.supervisor.update_module(config)
         for sys_id, lookup in site.system_lookups().items():
             await self.bus.set_system_lookup(sys_id, lookup)
+        self._note_rejected()
+
+    def _note_rejected(self) -> None:
+        """Show each module the site set aside as `rejected`, with why (and forget the ones that
+        are no longer rejected), so the error reaches the health route and the cloud."""
+        rejected = self.site().rejected_modules()
+        for module_id, state in list(self.states.items()):
+            if state.state == "rejected" and module_id not in rejected:
+                del self.states[module_id]
+                self.events.publish(RuntimeChanged(module_id, None))
+        for module_id, reason in rejected.items():
+            message = short_error(f"rejected by this site: {reason}")
+            known = self.states.get(module_id)
+            if known is not None and known.state == "rejected" and known.last_error == message:
+                continue
+            state = self.states[module_id] = ModuleState(module_id, "", state="rejected", last_error=message)
+            self._runtime_changed(state)
 
     async def _host_for(self, driver: str) -> _Hosted:
         hosted = self.hosts.get(driver)
@@ -259,7 +277,7 @@ class ModuleManager:
             self._runtime_changed(state)
             return
         if event.error:
-            state.last_error = event.error
+            state.last_error = short_error(event.error)
         if supervisor.state in ("restarting", "crash_loop"):
             state.state = supervisor.state
         elif event.error:
@@ -275,7 +293,7 @@ class ModuleManager:
         if line.module_id and line.level in ("error", "critical"):
             state = self.states.get(line.module_id)
             if state is not None:
-                state.last_error = line.message
+                state.last_error = short_error(line.message)
                 self._runtime_changed(state)
         if not followers:
             return
@@ -305,14 +323,23 @@ class ModuleManager:
 
         Raises:
             UnknownModuleError: the site has no such module.
+            ModuleStopped: it is stopped (`running: false`).
+            ModuleRejected: the site set its configuration aside.
             ModuleNotRunning: nobody runs it now.
             DriverError: whatever the host, the driver or the peer raised.
         """
         hosted = self._hosted_of(module_id)
         if hosted is not None:
             return await hosted.supervisor.execute(module_id, method, args, level=level, deadline=deadline)
-        if module_id not in self.site().modules:
+        site = self.site()
+        module = site.modules.get(module_id)
+        if module is None:
+            reason = site.rejected_modules().get(module_id)
+            if reason is not None:
+                raise ModuleRejected(f"module {module_id!r} was rejected by this site: {reason}")
             raise UnknownModuleError(f"the site has no module {module_id!r}")
+        if not module.get("running"):
+            raise ModuleStopped(f"module {module_id!r} not running on this host: it is stopped")
         owner = self.placement.owner_of(module_id)
         address = self.placement.address_of(owner) if owner and owner != self.node_id else None
         if address is None or self.forwarder is None:

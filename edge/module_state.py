@@ -2,7 +2,7 @@
 
 The same facts PlaceOS keeps on a module (`running`, `connected`, `has_runtime_error`) plus
 the driver host's pid, restarts and state, so a crash loop shows on every module it takes
-down. The health route returns these; the sync uplink (a later issue) will send them up.
+down. The health route returns these; the sync uplink sends them up (edge/uplink/reporter.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,24 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-State = Literal["starting", "running", "failed", "restarting", "crash_loop", "stopped"]
+State = Literal["starting", "running", "failed", "restarting", "crash_loop", "stopped", "rejected"]
+# States in which a module is not doing its job because something went wrong (PlaceOS's
+# `has_runtime_error`); "stopped" is on purpose and "starting" not yet judged.
+ERROR_STATES = frozenset({"failed", "restarting", "crash_loop", "rejected"})
+# The longest `last_error` kept: a short message, never a traceback (those stay in the logs).
+LAST_ERROR_CHARS = 300
+
+
+def short_error(message: str) -> str:
+    """An error message made short: its first line, and for a logged traceback the exception's
+    own line (`power() raised: DeviceError: ERR3`), bounded."""
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return message[:LAST_ERROR_CHARS]
+    short = lines[0]
+    if len(lines) > 1 and any(line.startswith("Traceback") for line in lines):
+        short = f"{lines[0]}: {lines[-1].strip()}"
+    return short[:LAST_ERROR_CHARS]
 
 
 @dataclass

@@ -53,6 +53,7 @@ from edge.state.in_process import InProcessStateBus
 from edge.supervisor import RestartPolicy
 from edge.uplink.backoff import Backoff
 from edge.uplink.node_link import CloudLink
+from sync.tls import check_tls, server_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class NodeOptions:
     edge_key: str = ""
     uplink_backoff: Backoff | None = None
     trap_port: int | None = None  # SNMP traps to modules (0: any free port); None: no receiver
+    tls_cert: str = ""  # PEM certificate chain: the local API serves HTTPS and WSS
+    tls_key: str = ""  # its private key
 
 
 def node_identity(data_dir: Path, given: str) -> str:
@@ -162,9 +165,12 @@ async def serve_node(
     Raises:
         SiteConfigInvalid: the configuration is invalid (nothing was started).
         ListenAddressInvalid: `listen` is malformed.
+        TlsOptionsInvalid: only one of `tls_cert`/`tls_key`, or they cannot be loaded.
         OSError: the listen address or the trap port cannot be bound.
     """
     check_listen(options.listen)
+    check_tls(options.tls_cert, options.tls_key)
+    ssl_context = server_ssl_context(options.tls_cert, options.tls_key) if options.tls_cert else None
     data_dir = Path(options.data_dir)
     await trio.Path(data_dir).mkdir(parents=True, exist_ok=True)
     node_id = node_identity(data_dir, options.node_id)
@@ -184,7 +190,8 @@ async def serve_node(
         site = SiteHolder(first)
         bus = _bus(options)
         await nursery.start(bus.serve)
-        membership = _membership(options, node_id, {"api": f"http://{options.listen}"})
+        scheme = "https" if ssl_context is not None else "http"
+        membership = _membership(options, node_id, {"api": f"{scheme}://{options.listen}"})
         forwarder = PeerForwarder(api_key=options.peer_key) if options.etcd else None
         if forwarder is not None:
             files.push_async_callback(forwarder.aclose)
@@ -199,7 +206,7 @@ async def serve_node(
         )
         await nursery.start(manager.serve)
         coordinator = ClusterCoordinator(
-            membership, manager, site().modules, handover_delay=options.handover_delay
+            membership, manager, site().runnable_modules(), handover_delay=options.handover_delay
         )
         manager.placement = coordinator
         if link is not None:
@@ -223,13 +230,20 @@ async def serve_node(
                 health=lambda: {
                     "node_id": node_id,
                     "revision": site().revision,
+                    "rejected": [record.as_json() for record in site().rejected],
                     "cluster": _cluster_health(coordinator),
                     "dispatch": dispatch.as_json(),
                     **manager.health(),
                 },
             )
             binds = await running.start(
-                partial(serve_local_api, create_app(context), options.listen, shutdown=shutdown)
+                partial(
+                    serve_local_api,
+                    create_app(context),
+                    options.listen,
+                    shutdown=shutdown,
+                    ssl_context=ssl_context,
+                )
             )
             if options.stop_on_signals:
                 running.start_soon(_stop_on_signal, shutdown)
@@ -281,7 +295,7 @@ async def _follow_source(
     async for config in source.changes():
         site.replace(config)
         await manager.apply_site()  # running modules get their new settings; dropped ones stop
-        coordinator.set_modules(site().modules)
+        coordinator.set_modules(site().runnable_modules())  # stopped ones (running: false) stop too
 
 
 def _cluster_health(coordinator: ClusterCoordinator) -> dict[str, Any]:

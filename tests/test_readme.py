@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 
 from cli.main import app
@@ -18,10 +19,16 @@ def _python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README, flags=re.S)
 
 
-async def test_driver_example_runs_against_its_transcript() -> None:
+async def test_driver_example_runs_against_its_transcript(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     driver_source, test_source = _python_blocks()[:2]
+    package = tmp_path / "acme_drivers"  # where the README says the driver is saved
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "display.py").write_text(driver_source)
+    monkeypatch.syspath_prepend(str(tmp_path))
     namespace: dict[str, Any] = {"__name__": "readme_example"}
-    exec(compile(driver_source, "README.md", "exec"), namespace)
     exec(compile(test_source, "README.md", "exec"), namespace)
     await namespace["test_power_on"]()
 

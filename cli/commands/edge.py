@@ -56,6 +56,10 @@ def run(
         show_envvar=True,
         help="This edge's key for --cloud (from `transom cloud edge-key EDGE`).",
     ),
+    tls_cert: str = typer.Option(
+        "", "--tls-cert", help="PEM certificate chain: the local API serves HTTPS/WSS."
+    ),
+    tls_key: str = typer.Option("", "--tls-key", help="PEM private key of --tls-cert."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     log_format: str = typer.Option("text", "--log-format", help="text, or json (one object per line)."),
 ) -> None:
@@ -100,6 +104,8 @@ def run(
         cloud=cloud,
         edge_key=edge_key,
         trap_port=trap_port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
     try:
         trio.run(partial(serve_node, options, task_status=_Announce()))

@@ -39,6 +39,9 @@ class EdgesResource(Resource):
             return document
         health = hub.health(document["id"])
         seen = health["last_seen"]
+        # The cloud's head revision beside the nodes' applied one (the edge's replica follows
+        # only its own site's changes, so it can be behind the head and still be current).
+        health = {**health, "cloud_revision": await ctx.api.store.head_revision()}
         return {
             **document,
             "online": health["online"],

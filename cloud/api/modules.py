@@ -1,7 +1,15 @@
-"""/modules: CRUD (name and role copied from the driver), start/stop, exec and state by module id."""
+"""/modules: CRUD (name and role copied from the driver), start/stop, exec and state by module id.
+
+With the edge link mounted, each module shown carries what its site reports
+(`cloud.edges.module_truth`): `connected`, `has_runtime_error`, `runtime_error`, `site_state`.
+`running` is what start and stop set (PlaceOS's meaning); the site obeys it, and
+`site_state.running` says whether it does. A module created without `running` runs (see
+`prepare_create`).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -21,6 +29,11 @@ from cloud.store.base import Filter, Query
 from sync.model import TABLES, DocumentInvalid, DriverRole
 
 router = APIRouter(tags=["modules"])
+log = logging.getLogger(__name__)
+
+# Seconds start and stop wait for the site to report the module started or stopped before
+# answering (the change travels down the link, the node acts, the report comes back up).
+START_STOP_WAIT = 10.0
 
 _NOT_LOGIC = [role.value for role in DriverRole if role is not DriverRole.LOGIC]
 
@@ -58,6 +71,9 @@ class ModulesResource(Resource):
                 )
             if summaries[driver_id] is not None:
                 shown["driver"] = summaries[driver_id]
+        hub = getattr(ctx.request.app.state, "edge_hub", None)
+        if hub is not None:
+            shown.update(hub.module_truth(document))
         return shown
 
     async def list_filters(self, ctx: Ctx) -> list[Filter]:
@@ -87,6 +103,15 @@ class ModulesResource(Resource):
         return document
 
     async def prepare_create(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
+        # A new module runs unless the body says `running: false`. PlaceOS's model defaults to
+        # false and needs a start after adding; here adding a device to a site means running it,
+        # which is what every client that does not know to start it expects (issue 13: new
+        # modules were created `running: false` and ran anyway; now the flag is obeyed).
+        document.setdefault("running", True)
+        if not document.get("edge_id"):
+            log.warning(
+                "a module of %s was created with no edge_id: nothing runs it", document.get("driver_id")
+            )
         return await self._from_driver(ctx, document)
 
     async def prepare_update(self, ctx: Ctx, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -120,9 +145,16 @@ async def load_module(ctx: Ctx, module_id: str) -> dict[str, Any]:
 
 
 async def _set_running(ctx: Ctx, module_id: str, running: bool) -> Response:
+    """Set `running`; the edge follows it through its replica and starts or stops the module.
+
+    The answer waits (briefly) for the site to report it, so it shows the site's truth.
+    """
     entry = await modules.load(ctx, module_id)
     await modules.check_write(ctx, entry.document)
     updated = await modules.update(ctx, entry, {"running": running})
+    hub = getattr(ctx.request.app.state, "edge_hub", None)
+    if hub is not None:
+        await hub.await_site(updated, running=running, seconds=START_STOP_WAIT)
     return JSONResponse(await modules.view(ctx, updated))
 
 

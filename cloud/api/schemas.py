@@ -58,8 +58,16 @@ ModuleView = _replacing(
     "ModuleView",
     role=_ROLE_NUMBER,
     driver=(DriverSummary | None, Field(None, description="its driver's name and description")),
+    runtime_error=(str | None, Field(None, description="why it is not working, when has_runtime_error")),
+    last_error=(str | None, Field(None, description="the last error its site reported (a short message)")),
+    site_state=(
+        dict[str, Any] | None,
+        Field(None, description="what its site reports: state, running, node_id, reported_at"),
+    ),
+    warnings=(list[str] | None, Field(None, description="what stops it running (no edge_id)")),
 )
-"""A module as the API shows it: the role as PlaceOS's number, with its driver's name."""
+"""A module as the API shows it: the role as PlaceOS's number, with its driver's name and what
+its site reports (cloud.edges.module_truth)."""
 
 UserView = _without(TABLES["users"], "UserView", {"password_digest"})
 """A user as the API shows it: never the password digest."""

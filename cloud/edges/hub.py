@@ -9,7 +9,8 @@
 - Exec: `execute` (the CallableModuleRouter fallback) sends a call to the node that last
   reported the module's status (else any node of its edge) with a correlation id and a
   timeout; a module whose edge is offline fails at once with ModuleOffline.
-- Health: `health(edge_id)` for `GET /api/engine/v2/edges/{id}`.
+- Health: `health(edge_id)` for `GET /api/engine/v2/edges/{id}`: link, backlog, lag, drops,
+  and the configuration the nodes run (applied revision, records they rejected and why).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from cloud.api.module_seams import (
 from cloud.auth.errors import AuthenticationFailed
 from cloud.auth.principal import Principal
 from cloud.edges.db import EdgeDB
+from cloud.edges.module_truth import ERROR_STATES, module_truth
 from cloud.edges.ownership import ModuleOwnership
 from cloud.edges.session import DEAD_AFTER, EdgeSession
 from cloud.store.base import ConfigStore, Filter, Query
@@ -62,6 +64,8 @@ class NodeHealth:
 
     def as_json(self) -> dict[str, Any]:
         stats = self.stats
+        reported = stats.get("config")
+        config: dict[str, Any] = reported if isinstance(reported, dict) else {}
         return {
             "node_id": self.node_id,
             "online": self.online,
@@ -73,6 +77,10 @@ class NodeHealth:
             "last_seq": stats.get("last_seq", self.last_seq),
             "dropped": stats.get("dropped", {}),
             "foreign": self.foreign,
+            # The configuration the node runs: its replica's revision, and each record it could
+            # not apply and set aside (edge.config.isolation), with why.
+            "applied_revision": config.get("revision"),
+            "rejected": config.get("rejected", []),
         }
 
 
@@ -107,6 +115,9 @@ class EdgeHub:
         self._sessions: dict[str, list[EdgeSession]] = {}
         self._nodes: dict[str, dict[str, NodeHealth]] = {}
         self._owner: dict[str, str] = {}  # module id -> node id that last reported it
+        self._runtime: dict[str, dict[str, Any]] = {}  # module id -> its last runtime state
+        self._connected: dict[str, Any] = {}  # module id -> the last `connected` status value
+        self._runtime_reported = trio.Event()  # set (and replaced) on each runtime report
         self._marks_wanted: dict[str, bool] = {}
         self._mark_wake = trio.Event()
         # Resolves a node's own key id to its edge id (set by enrolment; None: edge keys only).
@@ -120,6 +131,7 @@ class EdgeHub:
         for row in status:
             if row.kind == "status":
                 await self.status.publish(row.module_id, row.key, row.value)
+            self._note_row(row.kind, row.key, row.module_id, row.node_id, row.value)
             self._owner[row.module_id] = row.node_id
         for node in nodes:
             self._nodes.setdefault(node.edge_id, {})[node.node_id] = NodeHealth(
@@ -150,6 +162,10 @@ class EdgeHub:
                         )
                 except Exception:
                     log.exception("could not mark edge %s %s", edge_id, "online" if online else "offline")
+                try:
+                    await self._publish_link_state(edge_id, online)
+                except Exception:
+                    log.exception("could not publish edge %s's modules' connected state", edge_id)
             await self._mark_wake.wait()
             self._mark_wake = trio.Event()
 
@@ -233,6 +249,7 @@ class EdgeHub:
                 await self.status.remove(row.module_id, row.key)
             elif row.kind == "status":
                 await self.status.publish(row.module_id, row.key, row.value)
+            self._note_row(row.kind, row.key, row.module_id, node_id, row.value)
             self._owner[row.module_id] = node_id
         node = self._node(edge_id, node_id)
         node.last_seen = time.time()
@@ -240,6 +257,59 @@ class EdgeHub:
         node.last_seq = max([node.last_seq, *(item.seq for item in batch.items)])
         if batch.stats:
             node.stats = {**node.stats, **batch.stats}
+
+    def _note_row(self, kind: str, key: str, module_id: str, node_id: str, value: Any) -> None:
+        """Keep what module records show: the runtime state, and `connected` for link up/down."""
+        if kind == "runtime" and isinstance(value, dict):
+            self._runtime[module_id] = {**value, "node_id": node_id, "reported_at": time.time()}
+            self._runtime_reported.set()
+            self._runtime_reported = trio.Event()
+        elif kind == "status" and key == "connected":
+            self._connected[module_id] = value
+
+    def module_truth(self, module: dict[str, Any]) -> dict[str, Any]:
+        """The site's view of a module, to lay over its document (`cloud.edges.module_truth`)."""
+        edge_id = module.get("edge_id")
+        online = bool(edge_id) and edge_id in self._sessions
+        return module_truth(module, edge_online=online, runtime=self._runtime.get(module["id"]))
+
+    async def await_site(self, module: dict[str, Any], *, running: bool, seconds: float) -> bool:
+        """Wait (at most `seconds`) for the module's site to report it started or stopped.
+
+        Started means running, or failed in a way it reports (so a start that crashes is not
+        waited out); stopped means not running. Returns at once if its edge is offline.
+
+        Returns:
+            Whether the site reported it in time.
+        """
+        edge_id = module.get("edge_id")
+        if not edge_id or edge_id not in self._sessions:
+            return False
+
+        def reported() -> bool:
+            runtime = self._runtime.get(module["id"]) or {}
+            state = runtime.get("state")
+            if running:
+                return state == "running" or state in ERROR_STATES
+            return state in ("stopped", "rejected") or (state is not None and not runtime.get("running"))
+
+        with trio.move_on_after(seconds):
+            while not reported():
+                await self._runtime_reported.wait()
+            return True
+        return False
+
+    async def _publish_link_state(self, edge_id: str, online: bool) -> None:
+        """An edge's modules' `connected` as bound clients and state routes should see it: false
+        while the edge is offline (nobody knows), the last reported value once it is back."""
+        page = await self.store.query("modules", Query(filters=[Filter.eq("edge_id", edge_id)], limit=10_000))
+        for module in page.items:
+            module_id = module["id"]
+            if online:
+                if module_id in self._connected:
+                    await self.status.publish(module_id, "connected", self._connected[module_id])
+            elif self._connected.get(module_id, False) is not False or module_id in self._runtime:
+                await self.status.publish(module_id, "connected", False)
 
     def note_heard(self, edge_id: str, node_id: str) -> None:
         """A frame came from the node (any frame: it is alive)."""
@@ -265,8 +335,16 @@ class EdgeHub:
                 dropped[kind] = dropped.get(kind, 0) + int(
                     tally.get("count", 0) if isinstance(tally, dict) else tally
                 )
+        rejected: dict[tuple[str, str], dict[str, Any]] = {}
+        for view in views:
+            for record in view["rejected"] if isinstance(view["rejected"], list) else []:
+                if isinstance(record, dict):
+                    rejected.setdefault((str(record.get("table")), str(record.get("id"))), record)
+        applied = [v["applied_revision"] for v in views if v["online"] and v["applied_revision"] is not None]
         return {
             "online": edge_id in self._sessions,
+            "applied_revision": min(applied, default=None),
+            "rejected": [rejected[key] for key in sorted(rejected)],
             "last_seen": max(seen) if seen else None,
             "silent_for": _since(max(seen) if seen else None),
             "backlog": sum(int(v["backlog"] or 0) for v in views),

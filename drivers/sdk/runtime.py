@@ -31,6 +31,7 @@ from drivers.sdk.errors import (
     AccessDeniedError,
     BufferOverflowError,
     DriverDefinitionError,
+    DriverError,
     FunctionTimeoutError,
     NotConnectedError,
     TransportError,
@@ -379,6 +380,12 @@ class ModuleRuntime:
         with trio.move_on_after(self.function_timeout) as scope:
             try:
                 result = await getattr(self.driver, method)(**kwargs)
+            except DriverError as exc:
+                # The device refused, timed out or is unreachable: an answer, not a bug. One short
+                # line; the traceback only for whoever is debugging the module.
+                self.logger.warning("%s() failed: %s: %s", method, type(exc).__name__, exc)
+                self.logger.debug("%s() failed", method, exc_info=True)
+                raise
             except Exception:
                 self.logger.exception("%s() raised", method)
                 raise

@@ -7,6 +7,7 @@ server of the app.
 
 from __future__ import annotations
 
+import ssl
 from functools import partial
 
 import trio
@@ -83,9 +84,12 @@ async def serve_local_api(
     listen: str,
     *,
     shutdown: trio.Event,
+    ssl_context: ssl.SSLContext | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve `app` on `listen` until `shutdown` is set; started() gets the bound URLs.
+
+    With `ssl_context` it serves HTTPS and WSS (`sync.tls.server_ssl_context`).
 
     Raises:
         ListenAddressInvalid: `listen` is malformed.
@@ -108,6 +112,7 @@ async def serve_local_api(
                 upgrade_path=f"{PREFIX}/systems/control",
                 upgrade=partial(control.serve_control_stream, context),
                 shutdown=shutdown,
+                ssl_context=ssl_context,
             )
         )
         task_status.started(binds)

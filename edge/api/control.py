@@ -138,7 +138,7 @@ async def systems_control(websocket: WebSocket) -> None:
         await _session(StarletteControlPeer(websocket), principal, context, websocket).run()
 
 
-async def serve_control_stream(context: ApiContext, stream: trio.SocketStream, head: bytes) -> None:
+async def serve_control_stream(context: ApiContext, stream: trio.abc.Stream, head: bytes) -> None:
     """The control socket on a raw stream whose upgrade request starts with `head`.
 
     Credentials are checked as the route checks them; a refused client gets HTTP 403.

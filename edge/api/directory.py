@@ -8,7 +8,11 @@
     GET /api/engine/v2/zones
     GET /api/engine/v2/drivers
 
-A room panel or a script on the LAN discovers the site here without the cloud. Lists carry
+A room panel or a script on the LAN discovers the site here without the cloud. Modules show
+what the site sees now, not the stored flags: `connected` from the device's status,
+`has_runtime_error`/`runtime_error` from this node's runtime state (failed, restarting,
+crash-looping), and modules the node set aside (`edge.config.isolation`) are listed with the
+reason. Lists carry
 PlaceOS's `X-Total-Count` header. Each route needs read scope on its resource; modules
 whose name starts with `_` (PlaceOS's internal ones) are shown to support and admins only,
 and a driver's default settings likewise. Settings documents are not served here.
@@ -26,6 +30,7 @@ from edge.api.auth import Principal
 from edge.api.context import api_context
 from edge.api.routes import RouteError
 from edge.config.site import SiteConfig
+from edge.module_state import ERROR_STATES
 from sync.model import Role
 from sync.model.addressing import module_name
 
@@ -109,6 +114,35 @@ async def show_system(request: Request, sys_id: str) -> JSONResponse:
     return JSONResponse(_system_view(site, principal, system))
 
 
+async def _module_views(request: Request, modules: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Modules as the site sees them now (see the module docstring)."""
+    context = api_context(request)
+    site = context.site()
+    states = context.health().get("modules", {})
+    rejected = site.rejected_modules()
+    views = []
+    for module in modules:
+        module_id = module["id"]
+        state = states.get(module_id) or {}
+        connected = await context.status.get_key(module_id, "connected")
+        if str(module.get("role")) == "logic":
+            alive = state.get("state") == "running"
+        else:
+            alive = connected == "true" and module_id not in rejected
+        error = rejected.get(module_id)
+        if error is None and state.get("state") in ERROR_STATES:
+            error = state.get("last_error") or state.get("state")
+        views.append(
+            {**module, "connected": alive, "has_runtime_error": error is not None, "runtime_error": error}
+        )
+    return views
+
+
+def _all_modules(site: SiteConfig) -> dict[str, dict[str, Any]]:
+    """The site's modules and the ones it set aside (shown with why)."""
+    return {**site.set_aside_modules, **site.modules}
+
+
 @router.get("/modules", summary="The site's modules")
 async def list_modules(
     request: Request,
@@ -121,19 +155,21 @@ async def list_modules(
     wanted = set(site.systems.get(control_system_id, {}).get("modules", [])) if control_system_id else None
     found = [
         m
-        for m in site.modules.values()
+        for m in _all_modules(site).values()
         if _visible_module(principal, m) and (wanted is None or m["id"] in wanted)
     ]
-    return _page(found, limit, offset)
+    items = sorted(found, key=lambda d: (str(d.get("name") or ""), str(d["id"])))
+    page = await _module_views(request, items[offset : offset + limit])
+    return JSONResponse(page, headers={"X-Total-Count": str(len(items))})
 
 
 @router.get("/modules/{module_id}", summary="One module")
 async def show_module(request: Request, module_id: str) -> JSONResponse:
     principal = _caller(request, "modules")
-    module = api_context(request).site().modules.get(module_id)
+    module = _all_modules(api_context(request).site()).get(module_id)
     if module is None or not _visible_module(principal, module):
         raise RouteError(404, "module_not_found", f"module {module_id!r} not found")
-    return JSONResponse(module)
+    return JSONResponse((await _module_views(request, [module]))[0])
 
 
 @router.get("/zones", summary="The site's zones")

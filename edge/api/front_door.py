@@ -13,6 +13,7 @@ so it cannot share a listener): Lifespan, WorkerContext and TCPServer are hyperc
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -28,7 +29,10 @@ from hypercorn.utils import repr_socket_addr, wrap_app
 
 log = logging.getLogger(__name__)
 
-UpgradeHandler = Callable[[trio.SocketStream, bytes], Awaitable[None]]
+ServedStream = trio.SocketStream | trio.SSLStream[trio.SocketStream]
+UpgradeHandler = Callable[[ServedStream, bytes], Awaitable[None]]
+# Seconds a client gets to finish the TLS handshake before its connection is dropped.
+TLS_HANDSHAKE_SECONDS = 10.0
 
 # A request line longer than this is not ours; hypercorn answers it.
 MAX_REQUEST_LINE = 8192
@@ -37,11 +41,14 @@ MAX_HEAD = 65_536
 
 
 class ReplayStream(trio.abc.HalfCloseableStream):
-    """A socket stream whose first `receive_some` returns bytes already read from it."""
+    """A stream (TCP, or TLS over it) whose first `receive_some` returns bytes already read from it."""
 
-    def __init__(self, stream: trio.SocketStream, head: bytes) -> None:
+    def __init__(self, stream: trio.SocketStream | trio.SSLStream[trio.SocketStream], head: bytes) -> None:
         self.stream = stream
-        self.socket = stream.socket  # hypercorn reads the peer's address from it
+        # hypercorn reads the peer's address from the socket
+        self.socket = (
+            stream.socket if isinstance(stream, trio.SocketStream) else stream.transport_stream.socket
+        )
         self._head = head
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
@@ -58,7 +65,10 @@ class ReplayStream(trio.abc.HalfCloseableStream):
         await self.stream.wait_send_all_might_not_block()
 
     async def send_eof(self) -> None:
-        await self.stream.send_eof()
+        if isinstance(self.stream, trio.SocketStream):
+            await self.stream.send_eof()
+        else:  # TLS has no half-close: close it all
+            await self.stream.aclose()
 
     async def aclose(self) -> None:
         await self.stream.aclose()
@@ -87,9 +97,12 @@ async def serve_front_door(
     upgrade_path: str,
     upgrade: UpgradeHandler,
     shutdown: trio.Event,
+    ssl_context: ssl.SSLContext | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve `app` (ASGI) on `config.bind` until `shutdown`; started() gets the bound URLs.
+
+    With `ssl_context` every connection is TLS (HTTPS and WSS on the same port).
 
     Raises:
         OSError: an address cannot be bound.
@@ -101,7 +114,19 @@ async def serve_front_door(
     context = WorkerContext(None)
     upgraded: set[trio.CancelScope] = set()
 
-    async def handle(stream: trio.SocketStream) -> None:
+    async def handle(tcp: trio.SocketStream) -> None:
+        stream: ServedStream = tcp
+        if ssl_context is not None:
+            stream = trio.SSLStream(tcp, ssl_context, server_side=True)
+            with trio.move_on_after(TLS_HANDSHAKE_SECONDS) as waited:
+                try:
+                    await stream.do_handshake()
+                except trio.BrokenResourceError:  # not TLS, or a refused certificate
+                    await tcp.aclose()
+                    return
+            if waited.cancelled_caught:
+                await tcp.aclose()
+                return
         head = b""
         verdict: bool | None = None
         with trio.move_on_after(config.keep_alive_timeout):
@@ -141,7 +166,8 @@ async def serve_front_door(
             for sock in sockets.insecure_sockets:
                 sock.listen(config.backlog)
                 listeners.append(trio.SocketListener(trio.socket.from_stdlib_socket(sock)))
-                binds.append(f"http://{repr_socket_addr(sock.family, sock.getsockname())}")
+                scheme = "https" if ssl_context is not None else "http"
+                binds.append(f"{scheme}://{repr_socket_addr(sock.family, sock.getsockname())}")
             async with trio.open_nursery() as accepting:
                 serve = partial(trio.serve_listeners, handle, listeners, handler_nursery=handlers)
                 accepting.start_soon(serve)

@@ -5,7 +5,8 @@ The file holds one list per table, plus the node's auth material:
     drivers:   [{id, name, role, module_name, file_name: "pkg.mod:Class", default_settings}]
     zones:     [{id, name, ...}]
     systems:   [{id, name, zones: [...], modules: [ordered module ids]}]
-    modules:   [{id, driver_id, ip, port, ...}]    role and name default to the driver's
+    modules:   [{id, driver_id, ip, port, ...}]    role and name default to the driver's;
+                                                   running to true (false: configured, stopped)
     settings:  [{parent_id, settings_string | settings: {...}, encryption_level}]
     authorities: [{id, name, domain}]              a token's `aud` must be its user's authority's domain
     users:     [{id, authority_id, email, sys_admin, support}]
@@ -24,6 +25,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ import yaml
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from edge.config.errors import ConfigProblem, SiteConfigInvalid
+from edge.config.isolation import isolate_rejected
 from edge.config.site import DEFAULT_ISSUER, AuthMaterial, SiteConfig
 from sync.model import DocumentInvalid, SettingsTextInvalid, is_encrypted, parent_settings, validate_document
 
@@ -55,9 +58,15 @@ class _Collector:
         self.file_name = file_name
         self.problems: list[ConfigProblem] = []
 
-    def add(self, where: str, field: str, message: str) -> None:
+    def add(self, where: str, field: str, message: str, *, table: str = "", doc_id: str = "") -> None:
         self.problems.append(
-            ConfigProblem(f"{self.file_name}: {where}" if where else self.file_name, field, message)
+            ConfigProblem(
+                f"{self.file_name}: {where}" if where else self.file_name,
+                field,
+                message,
+                table=table,
+                doc_id=doc_id,
+            )
         )
 
 
@@ -102,12 +111,27 @@ def load_site_config(path: str | Path, *, revision: int = 0) -> SiteConfig:
 
 
 def build_site_config(
-    data: Mapping[str, Any], *, file_name: str = "<config>", revision: int = 0
+    data: Mapping[str, Any],
+    *,
+    file_name: str = "<config>",
+    revision: int = 0,
+    isolate: bool = False,
+    refused: Mapping[tuple[str, str], str] | None = None,
 ) -> SiteConfig:
     """Validate the sections of a parsed site file into a SiteConfig.
 
+    Args:
+        isolate: set bad documents aside instead of refusing the whole configuration: the
+            SiteConfig holds every document that can be applied, and `rejected` names the
+            others with why (`edge.config.isolation`). A site file is judged whole (its
+            author gets every error); a replica is isolated, so one bad record cannot stop
+            the rest of the cloud's configuration reaching the site.
+        refused: documents the caller already left out of `data`, by (table, id), with why
+            (settings that do not open with this edge's key); what depends on them is set
+            aside too.
+
     Raises:
-        SiteConfigInvalid: listing every problem.
+        SiteConfigInvalid: listing every problem (never when `isolate`).
     """
     problems = _Collector(file_name)
     for key in data:
@@ -126,9 +150,39 @@ def build_site_config(
     }
     _check_references(tables, present, problems)
     auth = _auth(data.get("auth"), problems)
+    if isolate and (problems.problems or refused):
+        kept, rejected = isolate_rejected(tables, data, problems.problems, refused or {})
+        if any(r.table == "auth" for r in rejected):
+            auth = AuthMaterial()
+        # Rejected modules keep their place in their systems' numbering: Display_2 must not
+        # become Display_1 (and drive another device) because Display_1 was set aside.
+        set_aside = {i: d for i, d in tables["modules"].items() if i not in kept["modules"]}
+        return replace(
+            _site_config(kept, auth=auth, revision=revision),
+            rejected=tuple(rejected),
+            set_aside_modules=set_aside,
+        )
     if problems.problems:
         raise SiteConfigInvalid(problems.problems)
-    return SiteConfig(**tables, auth=auth, revision=revision)
+    return _site_config(tables, auth=auth, revision=revision)
+
+
+def _site_config(
+    tables: Mapping[str, dict[str, dict[str, Any]]], *, auth: AuthMaterial, revision: int
+) -> SiteConfig:
+    return SiteConfig(
+        drivers=tables["drivers"],
+        zones=tables["zones"],
+        systems=tables["systems"],
+        modules=tables["modules"],
+        settings=tables["settings"],
+        users=tables["users"],
+        api_keys=tables["api_keys"],
+        authorities=tables["authorities"],
+        revocations=tables["revocations"],
+        auth=auth,
+        revision=revision,
+    )
 
 
 def _section(
@@ -138,15 +192,20 @@ def _section(
     if raw is None:
         return documents
     if not isinstance(raw, list):
-        problems.add(section, "document", f"must be a list of documents, not {type(raw).__name__}")
+        problems.add(
+            section, "document", f"must be a list of documents, not {type(raw).__name__}", table=section
+        )
         return documents
     for position, item in enumerate(raw):
         where = f"{section}[{position}]"
+        doc_id = ""
         if isinstance(item, Mapping) and isinstance(item.get("id"), str):
-            where += f" ({item['id']})"
+            doc_id = item["id"]
+            where += f" ({doc_id})"
         if not isinstance(item, Mapping):
-            problems.add(where, "document", f"must be a mapping, not {type(item).__name__}")
+            problems.add(where, "document", f"must be a mapping, not {type(item).__name__}", table=section)
             continue
+        mark = {"table": section, "doc_id": doc_id}
         prepared = _prepare(section, dict(item), tables)
         try:
             document = validate_document(section, prepared)
@@ -158,12 +217,14 @@ def _section(
                     e for e in errors if e["field"] not in ("role", "name") or e["message"] != "is required"
                 ]
                 if isinstance(prepared.get("driver_id"), str):
-                    problems.add(where, "driver_id", f"no driver {prepared['driver_id']!r} in drivers")
+                    problems.add(
+                        where, "driver_id", f"no driver {prepared['driver_id']!r} in drivers", **mark
+                    )
             for error in errors:
-                problems.add(where, error["field"], error["message"])
+                problems.add(where, error["field"], error["message"], **mark)
             continue
         if document["id"] in documents:
-            problems.add(where, "id", f"{document['id']!r} is repeated in {section}")
+            problems.add(where, "id", f"{document['id']!r} is repeated in {section}", **mark)
             continue
         _check_document(section, document, where, problems)
         documents[document["id"]] = document
@@ -180,13 +241,17 @@ def _prepare(
         if driver:
             item.setdefault("role", driver["role"])
             item.setdefault("name", driver["module_name"])
+        # A module listed in a site file runs unless it says `running: false` (the cloud's
+        # documents always carry `running`, set by start and stop).
+        item.setdefault("running", True)
     if section == "settings" and "settings" in item and "settings_string" not in item:
         value = item.pop("settings")
         item["settings_string"] = json.dumps(value) if isinstance(value, Mapping) else value
     return item
 
 
-def _check_document(section: str, document: dict[str, Any], where: str, problems: _Collector) -> None:
+def _check_document(section: str, document: dict[str, Any], where: str, raw: _Collector) -> None:
+    problems = _DocumentProblems(raw, section, document["id"])
     if section == "drivers":
         module_path = str(document["file_name"]).partition(":")[0]
         try:
@@ -209,6 +274,17 @@ def _check_document(section: str, document: dict[str, Any], where: str, problems
         problems.add(where, "secret", "must be the key's hash, `sha256:<hex>` (never the key itself)")
 
 
+class _DocumentProblems:
+    """A collector that marks every problem as the document's own."""
+
+    def __init__(self, problems: _Collector, table: str, doc_id: str) -> None:
+        self._problems = problems
+        self._mark = {"table": table, "doc_id": doc_id}
+
+    def add(self, where: str, field: str, message: str) -> None:
+        self._problems.add(where, field, message, **self._mark)
+
+
 def _check_references(
     tables: Mapping[str, Mapping[str, dict[str, Any]]], present: set[str], problems: _Collector
 ) -> None:
@@ -216,66 +292,90 @@ def _check_references(
         return bool(ref) and ref not in tables[table] and ref not in present
 
     for module_id, module in tables["modules"].items():
+        mark = {"table": "modules", "doc_id": module_id}
         if missing("drivers", module["driver_id"]):
             problems.add(
-                f"modules ({module_id})", "driver_id", f"no driver {module['driver_id']!r} in drivers"
+                f"modules ({module_id})", "driver_id", f"no driver {module['driver_id']!r} in drivers", **mark
             )
         if missing("systems", module.get("control_system_id")):
             problems.add(
                 f"modules ({module_id})",
                 "control_system_id",
                 f"no system {module['control_system_id']!r} in systems",
+                **mark,
             )
     for system_id, system in tables["systems"].items():
         for index, ref in enumerate(system.get("modules", [])):
             if missing("modules", ref):
-                problems.add(f"systems ({system_id})", f"modules.{index}", f"no module {ref!r} in modules")
+                problems.add(
+                    f"systems ({system_id})",
+                    f"modules.{index}",
+                    f"no module {ref!r} in modules",
+                    table="systems",
+                    doc_id=system_id,
+                )
         for index, ref in enumerate(system.get("zones", [])):
             if missing("zones", ref):
-                problems.add(f"systems ({system_id})", f"zones.{index}", f"no zone {ref!r} in zones")
+                problems.add(
+                    f"systems ({system_id})",
+                    f"zones.{index}",
+                    f"no zone {ref!r} in zones",
+                    table="systems",
+                    doc_id=system_id,
+                )
     parent_tables = {"driver": "drivers", "zone": "zones", "control_system": "systems", "module": "modules"}
     for settings_id, document in tables["settings"].items():
         table = parent_tables.get(str(document.get("parent_type")), "")
         if table and missing(table, document["parent_id"]):
             problems.add(
-                f"settings ({settings_id})", "parent_id", f"no {table} document {document['parent_id']!r}"
+                f"settings ({settings_id})",
+                "parent_id",
+                f"no {table} document {document['parent_id']!r}",
+                table="settings",
+                doc_id=settings_id,
             )
     for key_id, key in tables["api_keys"].items():
         if missing("users", key["user_id"]):
-            problems.add(f"api_keys ({key_id})", "user_id", f"no user {key['user_id']!r} in users")
+            problems.add(
+                f"api_keys ({key_id})",
+                "user_id",
+                f"no user {key['user_id']!r} in users",
+                table="api_keys",
+                doc_id=key_id,
+            )
 
 
 def _auth(raw: Any, problems: _Collector) -> AuthMaterial:
     if raw is None:
         return AuthMaterial()
     if not isinstance(raw, Mapping):
-        problems.add("auth", "document", f"must be a mapping, not {type(raw).__name__}")
+        problems.add("auth", "document", f"must be a mapping, not {type(raw).__name__}", table="auth")
         return AuthMaterial()
     for key in raw:
         if key not in ("issuer", "jwks", "public_keys"):
-            problems.add("auth", str(key), "unknown field; known: issuer, jwks, public_keys")
+            problems.add("auth", str(key), "unknown field; known: issuer, jwks, public_keys", table="auth")
     issuer = raw.get("issuer") or DEFAULT_ISSUER
     if not isinstance(issuer, str):
-        problems.add("auth", "issuer", "must be a string")
+        problems.add("auth", "issuer", "must be a string", table="auth")
         issuer = DEFAULT_ISSUER
     jwks = raw.get("jwks") or {}
     keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
     if not isinstance(keys, list):
         if jwks:
-            problems.add("auth", "jwks", "must be a JWK set: {keys: [...]}")
+            problems.add("auth", "jwks", "must be a JWK set: {keys: [...]}", table="auth")
         jwks, keys = {}, []
     for index, key in enumerate(keys):
         try:
             jwt.PyJWK(key)
         except (jwt.PyJWKError, jwt.InvalidKeyError, TypeError, ValueError) as exc:
-            problems.add("auth", f"jwks.keys.{index}", f"not a usable public key: {exc}")
+            problems.add("auth", f"jwks.keys.{index}", f"not a usable public key: {exc}", table="auth")
     pems = raw.get("public_keys") or []
     if not isinstance(pems, list) or not all(isinstance(pem, str) for pem in pems):
-        problems.add("auth", "public_keys", "must be a list of PEM strings")
+        problems.add("auth", "public_keys", "must be a list of PEM strings", table="auth")
         pems = []
     for index, pem in enumerate(pems):
         try:
             load_pem_public_key(pem.encode())
         except (ValueError, TypeError) as exc:
-            problems.add("auth", f"public_keys.{index}", f"not a PEM public key: {exc}")
+            problems.add("auth", f"public_keys.{index}", f"not a PEM public key: {exc}", table="auth")
     return AuthMaterial(issuer=issuer, jwks=dict(jwks), public_keys=tuple(pems))

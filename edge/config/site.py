@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from drivers.sdk import ModuleConfig
+from edge.config.errors import RejectedRecord
 from sync.model import merge_settings, parent_settings, settings_layers
 from sync.model.addressing import index_map, module_name
 
@@ -42,7 +43,9 @@ class SiteConfig:
     """Validated documents by table and id (each as `sync.model.validate_document` returns it).
 
     `revision` grows with each new configuration from the source (file reloads, replica
-    revisions), so consumers can tell snapshots apart.
+    revisions), so consumers can tell snapshots apart. `rejected` lists the documents left
+    out because they cannot be applied (a replica's configuration runs without them);
+    `set_aside_modules` holds those of them that are modules, so systems still number them.
     """
 
     drivers: Mapping[str, dict[str, Any]] = field(default_factory=dict)
@@ -56,6 +59,8 @@ class SiteConfig:
     revocations: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     auth: AuthMaterial = field(default_factory=AuthMaterial)
     revision: int = 0
+    rejected: tuple[RejectedRecord, ...] = ()
+    set_aside_modules: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
     @cached_property
     def revoked_jtis(self) -> frozenset[str]:
@@ -127,6 +132,15 @@ class SiteConfig:
             custom_name=module.get("custom_name", ""),
         )
 
+    def runnable_modules(self) -> frozenset[str]:
+        """The modules the site should run: every module whose `running` is set (PlaceOS: a
+        stopped module is configured but not started; start and stop set `running`)."""
+        return frozenset(m for m, module in self.modules.items() if module.get("running"))
+
+    def rejected_modules(self) -> dict[str, str]:
+        """Each module left out of the configuration, with why."""
+        return {r.id: r.reason for r in self.rejected if r.table == "modules" and r.id}
+
     def module_configs(self) -> dict[str, ModuleConfig]:
         """Every module's ModuleConfig, by id."""
         return {module_id: self.module_config(module_id) for module_id in self.modules}
@@ -136,7 +150,8 @@ class SiteConfig:
     def system_lookup(self, system_id: str) -> dict[str, str]:
         """`{"Display/1": module_id, ...}` for a system (empty for an unknown system)."""
         system = self.systems.get(system_id)
-        return index_map(system.get("modules", []) if system else [], self.modules)
+        numbered = {**self.set_aside_modules, **self.modules} if self.set_aside_modules else self.modules
+        return index_map(system.get("modules", []) if system else [], numbered)
 
     def system_lookups(self) -> dict[str, dict[str, str]]:
         """Every system's lookup, by system id."""

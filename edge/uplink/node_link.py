@@ -102,6 +102,7 @@ class CloudLink:
                     self.execute,
                     backoff=self.backoff,
                     on_connected=self.report_status_snapshots,
+                    config_status=self.source.status,
                     task_status=task_status,
                 )
             )

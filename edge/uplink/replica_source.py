@@ -2,6 +2,8 @@
 
 `snapshot()` builds a SiteConfig from the replica's documents (settings opened with the edge
 key they were sealed for); `changes()` yields a new one after each applied snapshot or change.
+A document the site cannot apply is set aside, not contagious (`edge.config.isolation`):
+the rest runs, and `status()` (applied revision, rejected records) goes up in sync health.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import trio
 
-from edge.config.errors import SiteConfigInvalid
+from edge.config.errors import RejectedRecord, SiteConfigInvalid
 from edge.config.loader import SECTIONS, build_site_config
 from edge.config.site import SiteConfig
 from sync.link import edge_settings_cipher, open_for_edge
@@ -40,6 +42,8 @@ class ReplicaConfigSource:
         self._cipher = edge_settings_cipher(edge_key)
         self.jwks = jwks or {}
         self._given: tuple[int, dict[str, Any]] | None = None  # (revision, jwks) of the last snapshot
+        self.revision = 0  # of the last configuration built
+        self.rejected: tuple[RejectedRecord, ...] = ()  # and what it set aside
 
     async def snapshot(self) -> SiteConfig:
         """The configuration the replica holds now.
@@ -50,11 +54,14 @@ class ReplicaConfigSource:
         revision = await self.replica.revision()  # read first: a change landing meanwhile shows later
         data: dict[str, Any] = {section: await self.replica.all(section) for section in SECTIONS}
         opened = []
+        refused: dict[tuple[str, str], str] = {}
         for document in data.get("settings", []):
             try:
                 opened.append(open_for_edge(document, self._cipher))
             except SettingsDecryptionFailed as exc:
                 log.error("settings %s do not open with this edge's key: %s", document.get("id"), exc)
+                refused[("settings", str(document.get("id")))] = f"does not open with this edge's key: {exc}"
+                opened.append({**document, "settings_string": "{}"})  # kept, so its parent is known
         data["settings"] = opened
         jwks = await self.replica.jwks() or self.jwks  # the link keeps the newest in the replica
         if jwks.get("keys"):
@@ -63,7 +70,18 @@ class ReplicaConfigSource:
             keys = {"keys": jwks["keys"]}
             data["auth"] = {"jwks": keys, **({"issuer": issuer} if isinstance(issuer, str) else {})}
         self._given = (revision, jwks)
-        return build_site_config(data, file_name="replica", revision=revision)
+        config = build_site_config(
+            data, file_name="replica", revision=revision, isolate=True, refused=refused
+        )
+        if config.rejected != self.rejected:
+            for record in config.rejected:
+                log.error("rejected %s %s: %s", record.table, record.id or "(section)", record.reason)
+        self.revision, self.rejected = revision, config.rejected
+        return config
+
+    def status(self) -> dict[str, Any]:
+        """The configuration this node runs: its replica revision and every record set aside."""
+        return {"revision": self.revision, "rejected": [record.as_json() for record in self.rejected]}
 
     async def changes(self) -> AsyncIterator[SiteConfig]:
         """Yield a configuration each time the replica differs from the last one given.

@@ -3,7 +3,8 @@
 Tasks in the session's nursery:
     receiver   snapshot chunks and changes into the replica; acks into the outbox; execs started
     sender     outbox batches, live items first, with at most WINDOW batches unacknowledged
-    health     the outbox's stats every HEALTH_INTERVAL seconds
+    health     the outbox's stats every HEALTH_INTERVAL seconds, with the configuration the
+               node runs (its revision and the records it rejected) when given `config_status`
     liveness   a WebSocket ping every PING_INTERVAL; a cloud that does not answer within
                DEAD_AFTER of the last answer is declared dead (`LinkSilent`): the session
                ends and the uplink redials (a frozen cloud keeps the TCP connection open)
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -42,6 +43,8 @@ from sync.link import (
 from sync.outbox import BatchCursor, Outbox
 from sync.replica import Replica
 
+ConfigStatus = Callable[[], Mapping[str, Any]]
+"""`{"revision": int, "rejected": [{table, id, reason}, ...]}`: what the node's configuration is."""
 ExecHandler = Callable[..., Awaitable[Any]]
 """`await handler(module_id, method, args, role, deadline=mono)` returns the function's JSON
 result; `deadline` is the caller's, on CLOCK_MONOTONIC (`time.monotonic()`)."""
@@ -83,9 +86,11 @@ class UplinkSession:
         replica: Replica,
         exec_handler: ExecHandler,
         on_connected: Callable[[], Awaitable[None]] | None = None,
+        config_status: ConfigStatus | None = None,
     ) -> None:
         self.ws = ws
         self.on_connected = on_connected
+        self.config_status = config_status
         self.node_id = node_id
         self.outbox = outbox
         self.replica = replica
@@ -292,8 +297,10 @@ class UplinkSession:
 
     async def _health(self) -> None:
         while True:
-            stats = await self.outbox.stats()
-            await self._send.send(encode(Health(stats=stats.as_json())))
+            stats: dict[str, Any] = (await self.outbox.stats()).as_json()
+            if self.config_status is not None:
+                stats["config"] = dict(self.config_status())
+            await self._send.send(encode(Health(stats=stats)))
             await trio.sleep(HEALTH_INTERVAL)
 
 

@@ -18,7 +18,7 @@ import trio
 from trio_websocket import ConnectionClosed, ConnectionRejected, HandshakeError, open_websocket_url
 
 from edge.uplink.backoff import Backoff
-from edge.uplink.session import ExecHandler, LinkSilent, UplinkSession
+from edge.uplink.session import ConfigStatus, ExecHandler, LinkSilent, UplinkSession
 from sync.outbox import Outbox
 from sync.replica import Replica
 
@@ -54,6 +54,7 @@ async def serve_uplink(
     backoff: Backoff | None = None,
     ssl_context: ssl.SSLContext | None = None,
     on_connected: Callable[[], Awaitable[None]] | None = None,
+    config_status: ConfigStatus | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Run the edge's end of the link until cancelled.
@@ -68,6 +69,7 @@ async def serve_uplink(
         backoff: redial delays (jittered exponential by default).
         on_connected: run (in the session) each time the cloud says hello_ok: the node appends
             its modules' status snapshots, so the cloud's view is replaced, not merged.
+        config_status: the node's configuration status, sent up with health (`UplinkSession`).
 
     task_status.started() is called at once: the uplink works in the background and the
     node must not wait for the WAN.
@@ -79,7 +81,15 @@ async def serve_uplink(
         started = trio.current_time()
         try:
             await _one_session(
-                url, edge_key, node_id, outbox, replica, exec_handler, ssl_context, on_connected
+                url,
+                edge_key,
+                node_id,
+                outbox,
+                replica,
+                exec_handler,
+                ssl_context,
+                on_connected=on_connected,
+                config_status=config_status,
             )
         except ConnectionRejected as exc:
             log.error("the cloud refused the edge key (HTTP %s); retrying later", exc.status_code)
@@ -108,6 +118,7 @@ async def _one_session(
     exec_handler: ExecHandler,
     ssl_context: ssl.SSLContext | None,
     on_connected: Callable[[], Awaitable[None]] | None = None,
+    config_status: ConfigStatus | None = None,
 ) -> None:
     async with open_websocket_url(
         url,
@@ -124,5 +135,6 @@ async def _one_session(
             replica=replica,
             exec_handler=exec_handler,
             on_connected=on_connected,
+            config_status=config_status,
         )
         await session.run(hello_timeout=CONNECT_TIMEOUT)

@@ -119,10 +119,12 @@ async def wait_until(
     raise AssertionError(f"no {what} within {seconds:g} s{tail}")
 
 
-async def start_cloud(data_dir: Path, port: int, log_dir: Path, *, seconds: float = 60) -> Proc:
-    """`transom cloud run` on `port`, once its API answers (within `seconds`)."""
+async def start_cloud(
+    data_dir: Path, port: int, log_dir: Path, *, seconds: float = 60, env: dict[str, str] | None = None
+) -> Proc:
+    """`transom cloud run` on `port`, once its API answers (within `seconds`); `env` adds variables."""
     command = [*TRANSOM, "cloud", "run", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
-    env = {"TRANSOM_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    env = {"TRANSOM_ADMIN_PASSWORD": ADMIN_PASSWORD, **(env or {})}
     cloud = await Proc.start("cloud", command, log_dir / "cloud.log", env)
 
     async def answers() -> bool:
@@ -137,7 +139,13 @@ async def start_cloud(data_dir: Path, port: int, log_dir: Path, *, seconds: floa
 
 
 async def start_node(
-    data_dir: Path, cloud_url: str, edge_key: str, log_path: Path, *, journal: Path | None = None
+    data_dir: Path,
+    cloud_url: str,
+    edge_key: str,
+    log_path: Path,
+    *,
+    journal: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[Proc, str]:
     """A synced node (the CLI, or the journaling runner if `journal`); its local API's URL."""
     args = ["--data-dir", str(data_dir), "--cloud", cloud_url, "--listen", "127.0.0.1:0"]
@@ -146,7 +154,7 @@ async def start_node(
         command = [*TRANSOM, "edge", "run", *args]
     else:
         command = [sys.executable, "-m", "tests.e2e.node_runner", *args, "--journal", str(journal)]
-    node = await Proc.start("edge node", command, log_path, {"TRANSOM_EDGE_KEY": edge_key})
+    node = await Proc.start("edge node", command, log_path, {"TRANSOM_EDGE_KEY": edge_key, **(env or {})})
     found = await wait_until(lambda: ANNOUNCE.search(node.output()), seconds=60, what="local API", proc=node)
     return node, found[1]
 

@@ -46,8 +46,13 @@ class RunningNode:
 
 
 @asynccontextmanager
-async def running_node(tmp_path: Path, **site_options: Any) -> AsyncIterator[RunningNode]:
-    """A node serving the sample site on a free loopback port (with its echo device)."""
+async def running_node(
+    tmp_path: Path, *, verify: Any = True, node_options: dict[str, Any] | None = None, **site_options: Any
+) -> AsyncIterator[RunningNode]:
+    """A node serving the sample site on a free loopback port (with its echo device).
+
+    `node_options` are more NodeOptions (TLS files); `verify` is the client's (a CA file).
+    """
     async with trio.open_nursery() as nursery:
         listeners = await nursery.start(trio.serve_tcp, _echo, 0)
         port = listeners[0].socket.getsockname()[1]
@@ -60,12 +65,13 @@ async def running_node(tmp_path: Path, **site_options: Any) -> AsyncIterator[Run
             policy=TEST_POLICY,
             health_interval=1.0,
             stop_on_signals=False,
+            **(node_options or {}),
         )
         async with trio.open_nursery() as node_nursery:
             started = await node_nursery.start(serve_node, options)
             try:
                 async with httpx.AsyncClient(
-                    base_url=started["api"], headers={"x-api-key": API_KEY}
+                    base_url=started["api"], headers={"x-api-key": API_KEY}, verify=verify
                 ) as client:
                     yield RunningNode(started["api"], started["manager"], client)
             finally:

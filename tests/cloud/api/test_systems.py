@@ -30,13 +30,16 @@ async def test_zones_types_count(api: Api) -> None:
 async def test_start_and_stop_set_running(api: Api) -> None:
     room = await seed_room(api)
     sys_id = room.system["id"]
+    module = await api.store.get("modules", room.displays[0]["id"])
+    assert module is not None and module["running"] is True  # a new module runs unless told not to
+    stopped = await api.admin.post(f"/systems/{sys_id}/stop")
+    assert stopped.status_code == 200 and len(stopped.json()["modules"]) == 3
+    module = await api.store.get("modules", room.displays[0]["id"])
+    assert module is not None and module["running"] is False
     started = await api.admin.post(f"/systems/{sys_id}/start")
     assert started.status_code == 200 and len(started.json()["modules"]) == 3
     module = await api.store.get("modules", room.displays[0]["id"])
     assert module is not None and module["running"] is True
-    await api.admin.post(f"/systems/{sys_id}/stop")
-    module = await api.store.get("modules", room.displays[0]["id"])
-    assert module is not None and module["running"] is False
     assert (await api.user.post(f"/systems/{sys_id}/start")).status_code == 403
 
 

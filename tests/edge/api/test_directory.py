@@ -6,10 +6,11 @@ A room panel or a script on the LAN can discover systems and modules with the WA
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from tests.edge.node_harness import running_node
+from tests.edge.node_harness import running_node, wait_for
 from tests.edge.site_files import ADMIN_KEY, API_KEY, site
 
 
@@ -51,3 +52,29 @@ async def test_the_local_api_lists_what_the_site_has(tmp_path: Path) -> None:
             shown = {d["id"]: d["default_settings"] for d in (await api.get("/drivers")).json()}
             stored = {d["id"]: d.get("default_settings", {}) for d in site()["drivers"]}
             assert shown == stored and any(shown.values())  # support and admins see them
+
+
+async def test_modules_are_shown_as_the_site_sees_them(tmp_path: Path) -> None:
+    async with (
+        running_node(tmp_path, doomed=True) as node,
+        httpx.AsyncClient(base_url=node.api + "/api/engine/v2", headers={"x-api-key": API_KEY}) as api,
+    ):
+
+        async def shown(module_id: str) -> dict[str, Any]:
+            answer = await api.get(f"/modules/{module_id}")
+            assert answer.status_code == 200, answer.text
+            body: dict[str, Any] = answer.json()
+            return body
+
+        async def doomed_failing() -> bool:
+            return bool((await shown("mod-doomed"))["has_runtime_error"])
+
+        async def display_connected() -> bool:
+            return bool((await shown("mod-display1"))["connected"])
+
+        await wait_for(doomed_failing)
+        doomed = await shown("mod-doomed")
+        assert doomed["connected"] is False and "exited with status 3" in doomed["runtime_error"]
+        await wait_for(display_connected)
+        room = await shown("mod-room")
+        assert room["connected"] is True and room["has_runtime_error"] is False

@@ -34,6 +34,7 @@ from sync.link import (
     Hello,
     HelloOk,
     Snapshot,
+    Webhook,
     encode,
     encode_batch,
     error_frame,
@@ -41,6 +42,9 @@ from sync.link import (
 )
 from sync.outbox import BatchCursor, Outbox
 from sync.replica import Replica
+
+WebhookHandler = Callable[[str, str], bool]
+"""`handler(instance_id, method)`: a trigger instance's webhook was called at the cloud."""
 
 ExecHandler = Callable[..., Awaitable[Any]]
 """`await handler(module_id, method, args, role, deadline=mono)` returns the function's JSON
@@ -82,8 +86,10 @@ class UplinkSession:
         outbox: Outbox,
         replica: Replica,
         exec_handler: ExecHandler,
+        webhook_handler: WebhookHandler | None = None,
     ) -> None:
         self.ws = ws
+        self.webhook_handler = webhook_handler
         self.node_id = node_id
         self.outbox = outbox
         self.replica = replica
@@ -177,6 +183,9 @@ class UplinkSession:
             await self.replica.apply_changes([c.model_dump() for c in frame.changes])
         elif isinstance(frame, Exec) and self._nursery is not None:
             self._nursery.start_soon(self._exec, frame)
+        elif isinstance(frame, Webhook):
+            if self.webhook_handler is None or not self.webhook_handler(frame.instance_id, frame.method):
+                log.debug("webhook for trigger instance %s: not evaluated on this node", frame.instance_id)
         elif isinstance(frame, ErrorFrame):
             log.warning("the cloud could not read a frame: %s %s", frame.code, frame.message)
 

@@ -17,7 +17,7 @@ import trio
 from trio_websocket import ConnectionClosed, ConnectionRejected, HandshakeError, open_websocket_url
 
 from edge.uplink.backoff import Backoff
-from edge.uplink.session import ExecHandler, LinkSilent, UplinkSession
+from edge.uplink.session import ExecHandler, LinkSilent, UplinkSession, WebhookHandler
 from sync.outbox import Outbox
 from sync.replica import Replica
 
@@ -52,6 +52,7 @@ async def serve_uplink(
     *,
     backoff: Backoff | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    webhook_handler: WebhookHandler | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Run the edge's end of the link until cancelled.
@@ -63,6 +64,7 @@ async def serve_uplink(
         outbox: drained in batches; items are deleted as the cloud acknowledges them.
         replica: kept in step with the site's configuration.
         exec_handler: runs calls from the cloud: `await handler(module_id, method, args, role)`.
+        webhook_handler: takes trigger webhook calls: `handler(instance_id, method)`.
         backoff: redial delays (jittered exponential by default).
 
     task_status.started() is called at once: the uplink works in the background and the
@@ -74,7 +76,9 @@ async def serve_uplink(
     while True:
         started = trio.current_time()
         try:
-            await _one_session(url, edge_key, node_id, outbox, replica, exec_handler, ssl_context)
+            await _one_session(
+                url, edge_key, node_id, outbox, replica, exec_handler, ssl_context, webhook_handler
+            )
         except ConnectionRejected as exc:
             log.error("the cloud refused the edge key (HTTP %s); retrying later", exc.status_code)
         except (
@@ -101,6 +105,7 @@ async def _one_session(
     replica: Replica,
     exec_handler: ExecHandler,
     ssl_context: ssl.SSLContext | None,
+    webhook_handler: WebhookHandler | None = None,
 ) -> None:
     async with open_websocket_url(
         url,
@@ -111,6 +116,11 @@ async def _one_session(
         disconnect_timeout=1,
     ) as ws:
         session = UplinkSession(
-            ws, node_id=node_id, outbox=outbox, replica=replica, exec_handler=exec_handler
+            ws,
+            node_id=node_id,
+            outbox=outbox,
+            replica=replica,
+            exec_handler=exec_handler,
+            webhook_handler=webhook_handler,
         )
         await session.run(hello_timeout=CONNECT_TIMEOUT)

@@ -71,6 +71,10 @@ class InstanceState:
     last_action_errors: list[dict[str, Any]] = field(default_factory=list)
     values: dict[StatusKey, Any] = field(default_factory=dict)
     expiry: dict[str, float] = field(default_factory=dict)
+    loading: bool = False
+    """While True, conditions are evaluated but `triggered` is left alone: a runner sets it
+    while it feeds each watched value once, so a half-loaded instance never sees a false
+    edge (`finish_loading` then decides)."""
 
     def __post_init__(self) -> None:
         conditions = self.trigger.get("conditions", {})
@@ -136,6 +140,20 @@ class InstanceState:
     def next_expiry(self) -> float | None:
         return min(self.expiry.values(), default=None)
 
+    def restore(self, published: Mapping[str, Any]) -> None:
+        """Take over the state another node published (failover): triggered, counts, last firing."""
+        self.triggered = bool(published.get("triggered"))
+        self.count = max(self.count, int(published.get("trigger_count") or 0))
+        self.action_errors = int(published.get("action_errors") or 0)
+        self.comparison_errors = int(published.get("comparison_errors") or 0)
+        last = published.get("last_fired")
+        self.last_fired = float(last) if isinstance(last, (int, float)) else None
+
+    def finish_loading(self, *, now: float) -> Firing | None:
+        """Every watched value was given once: decide `triggered` (firing if it rose)."""
+        self.loading = False
+        return self._update(now, cause="loaded")
+
     def action_failed(self, action: str, error: str, *, now: float) -> None:
         """An action of a firing failed: counted, and its reason kept (the last few)."""
         self.action_errors += 1
@@ -168,6 +186,8 @@ class InstanceState:
         self.conditions[key] = met
 
     def _update(self, now: float, *, cause: str) -> Firing | None:
+        if self.loading:
+            return None
         values = self.conditions.values()
         if not self.conditions:
             now_triggered = False
@@ -207,4 +227,5 @@ class InstanceState:
             "errors": dict(self.errors),
             "last_action_errors": list(self.last_action_errors),
             "debounced": self.debounced,
+            "last_fired": self.last_fired,
         }

@@ -151,8 +151,11 @@ class InstanceRunner:
         self.publish()
 
     def publish(self) -> None:
-        """Put the state on the bus for `_TRIGGER_` bindings, if it changed."""
-        raw = orjson.dumps(self.state.snapshot())
+        """Put the state on the bus for `_TRIGGER_` bindings (and up to the cloud), if it changed."""
+        snapshot = self.state.snapshot()
+        raw = orjson.dumps(snapshot)
         if raw != self._published:
             self._published = raw
-            self.runner.bus.set_nowait(state_module(self.system_id), self.id, raw.decode())
+            module = state_module(self.system_id)
+            self.runner.bus.set_nowait(module, self.id, raw.decode())
+            self.runner.report_state(module, self.id, snapshot)

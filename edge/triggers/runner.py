@@ -260,6 +260,13 @@ class TriggerRunner:
                 }
             )
 
+    def report_state(self, module: str, instance_id: str, snapshot: dict[str, Any]) -> None:
+        """An instance's new state, up to the cloud (compacted: only the latest goes)."""
+        if self.outbox is None:
+            return
+        with suppress(OutboxClosedError):
+            self.outbox.append_status(module, instance_id, snapshot)
+
     def _report(self, payload: dict[str, Any]) -> None:
         if self.outbox is None:
             return

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import orjson
 import trio
+from trio_websocket import open_websocket_url
 
 from edge.config.loader import build_site_config
 from edge.config.source import StaticConfigSource
@@ -20,7 +21,7 @@ from edge.node import NodeOptions, serve_node
 from edge.triggers.runner import TriggerRunner
 from sync.triggers import state_module
 from tests.edge.node_harness import TEST_POLICY, wait_for
-from tests.edge.site_files import API_KEY, site
+from tests.edge.site_files import ADMIN_KEY, API_KEY, site
 
 TRIGGER = {
     "id": "trigger-hot",
@@ -60,6 +61,7 @@ class Node:
     manager: ModuleManager
     triggers: TriggerRunner
     source: StaticConfigSource
+    api: str
 
     async def set(self, slug: str, key: str, value: Any) -> None:
         response = await self.client.post(
@@ -116,7 +118,7 @@ async def triggers_node(tmp_path: Path) -> AsyncIterator[Node]:
                 async with httpx.AsyncClient(
                     base_url=started["api"], headers={"x-api-key": API_KEY}
                 ) as client:
-                    yield Node(client, started["manager"], started["triggers"], source)
+                    yield Node(client, started["manager"], started["triggers"], source, started["api"])
             finally:
                 started["stop"]()
         nursery.cancel_scope.cancel()
@@ -189,3 +191,35 @@ async def test_instances_follow_the_site_and_restore_their_state(tmp_path: Path)
         await trio.sleep(0.2)
         assert node.triggers.fired_count == 2
         assert (await node.state("trig-hot"))["trigger_count"] == 1
+
+
+async def test_trigger_state_binds_as_the_trigger_pseudo_module(tmp_path: Path) -> None:
+    async with triggers_node(tmp_path) as node:
+        url = node.api.replace("http://", "ws://") + "/api/engine/v2/systems/control"
+        bind = {
+            "id": 1,
+            "cmd": "bind",
+            "sys": "sys-room1",
+            "mod": "_TRIGGER_",
+            "index": 1,
+            "name": "trig-hot",
+        }
+        async with open_websocket_url(f"{url}?api-key={API_KEY}") as panel:  # a user: refused
+            await panel.send_message(orjson.dumps(bind).decode())
+            refused = orjson.loads(await panel.get_message())
+            assert refused["type"] == "error" and refused["error_code"] == 2
+        async with open_websocket_url(f"{url}?api-key={ADMIN_KEY}") as ws:
+            await ws.send_message(orjson.dumps(bind).decode())
+            assert orjson.loads(await ws.get_message())["type"] == "success"
+            first = orjson.loads(await ws.get_message())
+            assert first["type"] == "notify" and first["value"]["triggered"] is False
+            await node.set("Display_1", "temp", {"c": 40})
+            with trio.fail_after(15):
+                while True:
+                    frame = orjson.loads(await ws.get_message())
+                    if frame["value"]["trigger_count"] == 1 and frame["value"]["action_errors"] == 2:
+                        break
+            assert frame["meta"] == {"sys": "sys-room1", "mod": "_TRIGGER_", "index": 1, "name": "trig-hot"}
+            assert frame["value"]["triggered"] is True and frame["value"]["conditions"] == {
+                "comparison_0": True
+            }

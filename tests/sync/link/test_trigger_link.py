@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import trio
+from trio_websocket import open_websocket_url
 
 from edge.uplink.backoff import Backoff
 from edge.uplink.uplink import serve_uplink
 from sync.outbox import Outbox
 from sync.replica import Replica
+from sync.triggers import state_module
 from tests.sync.link.cloud import PREFIX, Site, open_data, run_cloud, seed_site, wait_for
 
 
@@ -154,3 +157,35 @@ async def test_webhook_secret_methods_and_an_offline_site(tmp_path: Path) -> Non
                 )
                 disabled = await client.post(url, params={"secret": secret})
                 assert disabled.status_code == 404
+
+
+async def test_trigger_state_an_edge_reports_binds_at_the_cloud(tmp_path: Path) -> None:
+    async with open_data(tmp_path) as (store, auth):
+        site = await seed_site(store, auth)
+        async with run_cloud(tmp_path, store, auth) as cloud:
+            instance = await _instance(cloud.base_url, site, site.system_id)
+            others = await store.query("systems")
+            elsewhere = next(s["id"] for s in others.items if s["name"] == "Elsewhere")
+            async with run_edge(tmp_path, cloud.base_url, site, []) as outbox:
+                state = {"triggered": True, "trigger_count": 3, "conditions": {"comparison_0": True}}
+                outbox.append_status(state_module(site.system_id), instance["id"], state)
+                outbox.append_status(state_module(elsewhere), "trig-x", {"triggered": True})  # not its system
+                await wait_for(lambda: outbox.last_acked >= outbox.last_seq, what="acked")
+            assert cloud.hub.health(site.edge_id)["foreign"] == 1
+            url = (
+                cloud.base_url.replace("http://", "ws://")
+                + f"{PREFIX}/systems/control?api-key={site.admin_key}"
+            )
+            async with open_websocket_url(url) as ws:
+                bind = {
+                    "id": 7,
+                    "cmd": "bind",
+                    "sys": site.system_id,
+                    "mod": "_TRIGGER_",
+                    "index": 1,
+                    "name": instance["id"],
+                }
+                await ws.send_message(orjson.dumps(bind).decode())
+                assert orjson.loads(await ws.get_message())["type"] == "success"
+                notify = orjson.loads(await ws.get_message())
+                assert notify["type"] == "notify" and notify["value"] == state

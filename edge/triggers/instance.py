@@ -68,6 +68,7 @@ class InstanceRunner:
                 await nursery.start(self._follow, mod, status)
             self._handle(self.state.finish_loading(now=self.runner.wall()))
             nursery.start_soon(self._clock)
+            log.info("evaluating trigger instance %s on system %s", self.id, self.system_id)
             task_status.started()
 
     async def _follow(

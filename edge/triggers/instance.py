@@ -116,6 +116,7 @@ class InstanceRunner:
         self._value(mod, status, value)
 
     def _value(self, mod: str, status: str, value: Any) -> None:
+        self.runner.evaluations += 1
         self._handle(self.state.status_changed(mod, status, value, now=self.runner.wall()))
 
     async def _clock(self) -> None:

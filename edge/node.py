@@ -5,7 +5,8 @@
 
 Start-up order: the site configuration (an invalid one stops here, before anything runs),
 the state bus, the module manager, the cluster coordinator (`edge.cluster.coordinator`: it
-joins the membership, then starts this node's HRW share of the modules), dispatch
+joins the membership, then starts this node's HRW share of the modules), the trigger runner
+(`edge.triggers`: this node's HRW share of the trigger instances), dispatch
 (`edge.dispatch`: SNMP traps on `trap_port` if given, the inbound ports drivers declare, on
 the local API's host), the local API.
 Shutdown runs it backwards: the API stops taking requests, every module is stopped (on_unload
@@ -51,6 +52,7 @@ from edge.module_manager import ModuleManager
 from edge.state.bus import StateBus
 from edge.state.in_process import InProcessStateBus
 from edge.supervisor import RestartPolicy
+from edge.triggers.runner import TriggerRunner
 from edge.uplink.backoff import Backoff
 from edge.uplink.node_link import CloudLink
 from sync.tls import check_tls, server_ssl_context
@@ -159,7 +161,7 @@ async def serve_node(
 ) -> None:
     """Run the node until SIGINT/SIGTERM or `stop()` (clean) or cancelled (hosts get killed).
 
-    started() gets `{node_id, api, manager, stop, link, dispatch}`; `stop()` shuts the node down
+    started() gets `{node_id, api, manager, stop, link, dispatch, triggers}`; `stop()` shuts the node down
     cleanly; `link` is the CloudLink (None without `cloud`); `dispatch` the DispatchInfo.
 
     Raises:
@@ -215,6 +217,17 @@ async def serve_node(
             await bus.set_system_lookup(sys_id, lookup)
         async with trio.open_nursery() as running:
             await running.start(coordinator.serve)  # joins, then starts this node's share
+            triggers = TriggerRunner(
+                node_id,
+                site,
+                bus,
+                manager.execute,
+                membership=membership if options.etcd else None,
+                outbox=link.outbox if link is not None else None,
+            )
+            await running.start(triggers.serve)
+            if link is not None:
+                link.triggers = triggers
             running.start_soon(_follow_source, source, site, manager, coordinator)
             dispatch_host = options.listen.rpartition(":")[0].strip("[]")
             dispatch = await running.start(
@@ -256,6 +269,7 @@ async def serve_node(
                     "stop": shutdown.set,
                     "link": link,
                     "dispatch": dispatch,
+                    "triggers": triggers,
                 }
             )
             try:

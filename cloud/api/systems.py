@@ -24,6 +24,7 @@ from cloud.api.metadata_store import metadata_map
 from cloud.api.module_seams import as_args
 from cloud.api.schemas import ERROR_RESPONSES
 from cloud.api.views import settings_view
+from cloud.api.zone_triggers import reconcile_systems
 from cloud.store.base import Filter, Query
 from sync.model import TABLES, DocumentInvalid
 from sync.model.addressing import numbered
@@ -61,6 +62,11 @@ class SystemsResource(Resource):
         if after.get("name") != before.get("name"):
             await self._check_unique_name(ctx, after)
         return after
+
+    async def after_write(self, ctx: Ctx, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        # Joining or leaving a zone gains or loses that zone's triggers (cloud/api/zone_triggers.py).
+        if (before or {}).get("zones", []) != after.get("zones", []):
+            await reconcile_systems(ctx.api.store, [after["id"]])
 
     async def after_delete(self, ctx: Ctx, document: dict[str, Any]) -> None:
         store = ctx.api.store

@@ -1,17 +1,32 @@
-"""/triggers and /trigger_instances: CRUD; deleting a trigger deletes its instances."""
+"""/triggers and /trigger_instances: CRUD, checks against the systems they run on, history.
+
+Deleting a trigger deletes its instances. A trigger whose function actions name a function
+its module's driver lacks is refused (422, `cloud.api.trigger_checks`), on create and update
+of the trigger and when an instance attaches it to a system. A new instance gets a webhook
+secret. `GET /trigger_instances/{id}/history` lists the firings its edge reported
+(`cloud.edges.trigger_history`), newest first.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
 
 from cloud.api.cascade import delete_where, remove_from_lists
-from cloud.api.context import Ctx
+from cloud.api.context import Ctx, context
 from cloud.api.crud import ListParam, Resource, install_crud
+from cloud.api.errors import NotFound
+from cloud.api.schemas import ERROR_RESPONSES
+from cloud.api.trigger_checks import check_functions, trigger_systems
+from cloud.api.zone_triggers import webhook_secret
 from sync.model import TABLES
 
 router = APIRouter(tags=["triggers"])
+
+# Firings one history page shows at most.
+HISTORY_LIMIT = 1000
 
 
 class TriggersResource(Resource):
@@ -19,6 +34,17 @@ class TriggersResource(Resource):
     path = "triggers"
     model = TABLES["triggers"]
     params = {"control_system_id": ListParam("control_system_id")}
+
+    async def prepare_create(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
+        await check_functions(ctx.api.store, document, await trigger_systems(ctx.api.store, document))
+        return document
+
+    async def prepare_update(self, ctx: Ctx, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+        if after.get("actions") != before.get("actions") or after.get("control_system_id") != before.get(
+            "control_system_id"
+        ):
+            await check_functions(ctx.api.store, after, await trigger_systems(ctx.api.store, after))
+        return after
 
     async def after_delete(self, ctx: Ctx, document: dict[str, Any]) -> None:
         await delete_where(ctx.api.store, "trigger_instances", "trigger_id", document["id"])
@@ -41,8 +67,33 @@ class TriggerInstancesResource(Resource):
     def scope(self) -> str:
         return "triggers"
 
+    async def prepare_create(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
+        if not document.get("webhook_secret"):
+            document["webhook_secret"] = webhook_secret()
+        trigger = await ctx.api.store.get("triggers", str(document.get("trigger_id", "")))
+        if trigger is not None and isinstance(document.get("control_system_id"), str):
+            document.setdefault("important", bool(trigger.get("important")))
+            await check_functions(ctx.api.store, trigger, [document["control_system_id"]], table=self.table)
+        return document
+
 
 triggers = TriggersResource()
 trigger_instances = TriggerInstancesResource()
+
+
+@router.get(
+    "/trigger_instances/{id}/history",
+    summary="Firings of a trigger instance as its edge reported them, newest first",
+    responses=ERROR_RESPONSES,
+)
+async def instance_history(id: str, ctx: Ctx = Depends(context)) -> Response:
+    entry = await trigger_instances.load(ctx, id)
+    await trigger_instances.check_read(ctx, entry.document)
+    history = getattr(ctx.request.app.state, "trigger_history", None)
+    if history is None:
+        raise NotFound("this cloud keeps no trigger history (no edge link is mounted)")
+    return JSONResponse(await history.firings(id, limit=HISTORY_LIMIT))
+
+
 install_crud(router, triggers)
 install_crud(router, trigger_instances)

@@ -4,7 +4,8 @@ The session itself (bind, unbind, exec, debug, ignore, ping) is `sync/control/se
 the same code each edge node serves. Here the cloud supplies its ports: the config store
 as the Directory (its ChangeHub says when systems or modules changed, so bindings are
 resolved again), the status bus as the StatusFeed (JSON text, diverted straight into the
-session's per-binding slots) and the module router as the Executor, after the driver
+session's per-binding slots; `_TRIGGER_` binds a system's trigger instances' state, which
+its edge reports) and the module router as the Executor, after the driver
 document's security check (`execution.py`).
 """
 
@@ -29,6 +30,8 @@ from sync.control.fanout import Subscription
 from sync.control.ports import DebugLine
 from sync.control.session import ControlSession, Ports
 from sync.control.starlette_peer import StarletteControlPeer
+from sync.model import Role
+from sync.triggers import TRIGGER_MODULE, state_module
 
 router = APIRouter(tags=["websocket"])
 
@@ -46,6 +49,12 @@ class StoreDirectory:
             raise ControlError(ErrorKind.SYSTEM_NOT_FOUND, f"system {sys_id!r} not found")
         if not self.principal.allows_scope("systems", False):
             raise ControlError(ErrorKind.ACCESS_DENIED, "your credentials' scopes do not reach systems")
+        if mod == TRIGGER_MODULE:  # the system's trigger instances' state, as its edge reports it
+            if not self.principal.at_least(Role.SUPPORT):
+                raise ControlError(
+                    ErrorKind.ACCESS_DENIED, f"{TRIGGER_MODULE} is internal and needs the support role"
+                )
+            return state_module(sys_id)
         modules = await system_modules(self.api.store, system)
         module_id = resolve_in(system.get("modules", []), modules, ModuleAddress(mod, index))
         if module_id is None:
@@ -57,6 +66,8 @@ class StoreDirectory:
         system = await self.api.store.get("systems", sys_id)
         if system is None:
             return None
+        if mod == TRIGGER_MODULE:
+            return state_module(sys_id)
         modules = await system_modules(self.api.store, system)
         return resolve_in(system.get("modules", []), modules, ModuleAddress(mod, index))
 

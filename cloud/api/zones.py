@@ -1,4 +1,4 @@
-"""/zones: CRUD, `/zones/tags`, a zone's metadata and triggers; a delete leaves no dangling references."""
+"""/zones: CRUD, `/zones/tags`, metadata, triggers (made on member systems); deletes leave no dangling ids."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from cloud.api.context import Ctx, context
 from cloud.api.crud import ListParam, Resource, install_crud
 from cloud.api.metadata_store import metadata_map
 from cloud.api.schemas import ERROR_RESPONSES
+from cloud.api.zone_triggers import reconcile_systems, systems_in_zone
 from cloud.store.base import Query
 from sync.model import TABLES
 
@@ -23,6 +24,11 @@ class ZonesResource(Resource):
     path = "zones"
     model = TABLES["zones"]
     params = {"parent_id": ListParam("parent_id"), "tags": ListParam("tags", "tags")}
+
+    async def after_write(self, ctx: Ctx, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        # A trigger added to or removed from the zone reaches (or leaves) every system in it.
+        if (before or {}).get("triggers", []) != after.get("triggers", []):
+            await reconcile_systems(ctx.api.store, await systems_in_zone(ctx.api.store, after["id"]))
 
     async def after_delete(self, ctx: Ctx, document: dict[str, Any]) -> None:
         store, zone_id = ctx.api.store, document["id"]

@@ -11,6 +11,9 @@
   timeout; a module whose edge is offline fails at once with ModuleOffline.
 - Health: `health(edge_id)` for `GET /api/engine/v2/edges/{id}`: link, backlog, lag, drops,
   and the configuration the nodes run (applied revision, records they rejected and why).
+- Triggers: firings of the edge's trigger instances go into `history` (once each; it keeps
+  each instance's `trigger_count`); `notify_webhook` sends a webhook call down to the nodes
+  of the instance's edge, or says the site is offline.
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ from cloud.edges.db import EdgeDB
 from cloud.edges.module_truth import ERROR_STATES, module_truth
 from cloud.edges.ownership import ModuleOwnership
 from cloud.edges.session import DEAD_AFTER, EdgeSession
+from cloud.edges.trigger_history import TriggerHistory
 from cloud.store.base import ConfigStore, Filter, Query
 from sync.control.errors import ERROR_KINDS, ControlError, ErrorKind
-from sync.link import Batch, Exec, ExecResult
+from sync.link import Batch, Exec, ExecResult, Webhook
 from sync.model import SettingsCipher
 from sync.model.api_key import edge_only
 
@@ -111,6 +115,7 @@ class EdgeHub:
         self.cipher = cipher
         self.exec_timeout = exec_timeout
         self.db = EdgeDB(path)
+        self.history = TriggerHistory(Path(path).with_suffix(".triggers.db"), store)
         self.ownership = ModuleOwnership(store)
         self._sessions: dict[str, list[EdgeSession]] = {}
         self._nodes: dict[str, dict[str, NodeHealth]] = {}
@@ -139,6 +144,7 @@ class EdgeHub:
             )
         for edge in (await self.store.query("edges", Query(filters=[Filter.eq("online", True)]))).items:
             self._marks_wanted[edge["id"]] = False  # online in a previous life of this process
+        await self.history.reconcile()
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._write_marks)
@@ -148,6 +154,7 @@ class EdgeHub:
         finally:
             with trio.CancelScope(shield=True):
                 await self.db.aclose()
+                await self.history.aclose()
 
     async def _write_marks(self) -> None:
         """Keep each Edge document's `online` and `last_seen` in step with its sessions."""
@@ -244,6 +251,7 @@ class EdgeHub:
         """
         items, foreign = await self.ownership.keep(edge_id, batch.items)
         fresh = await self.db.store_batch(edge_id, node_id, items, dict(batch.stats))
+        await self._record_firings(edge_id, node_id, items)
         for row in fresh:
             if row.removed:
                 await self.status.remove(row.module_id, row.key)
@@ -310,6 +318,29 @@ class EdgeHub:
                     await self.status.publish(module_id, "connected", self._connected[module_id])
             elif self._connected.get(module_id, False) is not False or module_id in self._runtime:
                 await self.status.publish(module_id, "connected", False)
+
+    async def _record_firings(self, edge_id: str, node_id: str, items: list[Any]) -> None:
+        """Trigger firings of the edge's own instances into the history (before the ack)."""
+        firings: list[tuple[int, dict[str, Any]]] = []
+        allowed: dict[str, bool] = {}
+        for item in items:
+            if item.kind != "trigger" or not isinstance(item.value, dict):
+                continue
+            instance_id = str(item.value.get("instance_id", ""))
+            if instance_id not in allowed:
+                instance = await self.store.get("trigger_instances", instance_id)
+                system_id = (instance or {}).get("control_system_id") or ""
+                allowed[instance_id] = bool(system_id) and await self.ownership.runs_system(
+                    edge_id, system_id
+                )
+                if not allowed[instance_id]:
+                    log.warning(
+                        "edge %s reported a firing of trigger instance %r, not its own", edge_id, instance_id
+                    )
+            if allowed[instance_id]:
+                firings.append((item.seq, item.value))
+        if firings:
+            await self.history.record(edge_id, node_id, firings)
 
     def note_heard(self, edge_id: str, node_id: str) -> None:
         """A frame came from the node (any frame: it is alive)."""
@@ -397,6 +428,29 @@ class EdgeHub:
         if answer is None:
             raise ModuleOffline(f"module {module_id!r}: its edge {edge_id!r} disconnected during the call")
         return _result(answer)
+
+    async def notify_webhook(self, instance: dict[str, Any], method: str) -> int:
+        """Send a webhook call down to every connected node of the instance's edge.
+
+        Only the node that evaluates the instance acts on it (edge/triggers/runner.py); the
+        cloud cannot know which node that is, so each gets the frame.
+
+        Returns:
+            How many nodes it was sent to (0: the site is offline, or runs no module of the system).
+        """
+        system = await self.store.get("systems", instance.get("control_system_id") or "")
+        edges: list[str] = []
+        for module_id in (system or {}).get("modules", []):
+            edge_id = await self.ownership.edge_of(module_id)
+            if edge_id and edge_id not in edges:
+                edges.append(edge_id)
+        frame = Webhook(instance_id=instance["id"], method=method)
+        sent = 0
+        for edge_id in edges:
+            for session in list(self._sessions.get(edge_id, [])):
+                await session.send(frame)
+                sent += 1
+        return sent
 
     def install(self, router: Any) -> None:
         """Make the hub the fallback of a CallableModuleRouter (modules on edges)."""

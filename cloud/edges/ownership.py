@@ -2,7 +2,8 @@
 
 An edge key proves which edge is on the other end of a link, not which modules it may
 report on: without this check, edge B could write status for edge A's modules and change
-what the cloud shows for them. The answer comes from the module documents (`edge_id`),
+what the cloud shows for them. The same goes for trigger state and firings: a system's are
+an edge's when it runs a module of that system. The answer comes from the module documents (`edge_id`),
 read on first use and then kept current by following the store's changefeed, so a
 module moved to another edge is refused from the old one as soon as the move commits.
 """
@@ -18,6 +19,7 @@ import trio
 
 from cloud.store.base import ConfigStore
 from sync.link import Item as LinkItem
+from sync.triggers import system_of_state_module
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +52,27 @@ class ModuleOwnership:
             self._edge_of[module_id] = found
         return found
 
+    async def runs_system(self, edge_id: str, system_id: str) -> bool:
+        """Whether the edge runs a module of the system (its trigger instances are then the edge's)."""
+        system = await self.store.get("systems", system_id)
+        for module_id in (system or {}).get("modules", []):
+            if await self.edge_of(module_id) == edge_id:
+                return True
+        return False
+
     async def keep(self, edge_id: str, items: Sequence[Item]) -> tuple[list[Item], int]:
-        """The items an edge may send: node-wide ones and those of modules it runs; and the count refused."""
+        """The items an edge may send: node-wide ones and those of modules it runs; and the count refused.
+
+        A `trigger-state:<sys_id>` pseudo-module (a system's trigger instances' state) is the
+        edge's when it runs a module of that system.
+        """
         allowed: dict[str, bool] = {}
         for module_id in _module_ids(items):
-            allowed[module_id] = await self.edge_of(module_id) == edge_id
+            system_id = system_of_state_module(module_id)
+            if system_id is not None:
+                allowed[module_id] = await self.runs_system(edge_id, system_id)
+            else:
+                allowed[module_id] = await self.edge_of(module_id) == edge_id
         kept = [item for item in items if not item.module_id or allowed[item.module_id]]
         refused = len(items) - len(kept)
         if refused:

@@ -1,4 +1,5 @@
-"""`WSS /api/engine/v2/edges/control`: where edge nodes dial in; `mount_edge_link` adds it to an app.
+"""`WSS /api/engine/v2/edges/control`: where edge nodes dial in; `mount_edge_link` adds it to an app
+(with the trigger webhook route, which delivers through the link, and trigger history).
 
 The edge sends its edge key in the `X-API-Key` header (or the `api-key` query parameter).
 A key that is not an edge's is refused at the handshake (HTTP 403) and never accepted.
@@ -16,6 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 from cloud.auth.errors import AuthError
 from cloud.edges.hub import EdgeHub
 from cloud.edges.session import EdgeSession
+from cloud.edges.webhook import mount_webhook
 
 PATH = "/api/engine/v2/edges/control"
 
@@ -29,6 +31,8 @@ def mount_edge_link(app: FastAPI, hub: EdgeHub) -> None:
     installs `hub` as the module router's fallback (`hub.install(router)`).
     """
     app.state.edge_hub = hub
+    app.state.trigger_history = hub.history
+    mount_webhook(app, hub)
 
     async def edges_control(websocket: WebSocket) -> None:
         key = websocket.headers.get("x-api-key") or websocket.query_params.get("api-key") or ""

@@ -32,6 +32,7 @@ from sync.control.starlette_peer import StarletteControlPeer
 from sync.credentials import may_execute
 from sync.model import Role
 from sync.model.addressing import module_name
+from sync.triggers import TRIGGER_MODULE, state_module
 
 router = APIRouter(tags=["websocket"])
 
@@ -59,6 +60,12 @@ class SiteDirectory:
         site = self.context.site()
         if sys_id not in site.systems:
             raise ControlError(ErrorKind.SYSTEM_NOT_FOUND, f"system {sys_id!r} not found")
+        if mod == TRIGGER_MODULE:  # the system's trigger instances' state, by instance id
+            if not self.principal.at_least(Role.SUPPORT):
+                raise ControlError(
+                    ErrorKind.ACCESS_DENIED, f"{TRIGGER_MODULE} is internal and needs the support role"
+                )
+            return state_module(sys_id)
         module_id = site.resolve(sys_id, mod, index)
         if module_id is None:
             raise ControlError(ErrorKind.MODULE_NOT_FOUND, f"{mod}_{index} not found in {sys_id}")
@@ -70,6 +77,8 @@ class SiteDirectory:
         return module_id
 
     async def lookup(self, sys_id: str, mod: str, index: int) -> str | None:
+        if mod == TRIGGER_MODULE:
+            return state_module(sys_id) if sys_id in self.context.site().systems else None
         return self.context.site().resolve(sys_id, mod, index)
 
     async def is_module(self, module_id: str) -> bool:

@@ -8,6 +8,8 @@ The file holds one list per table, plus the node's auth material:
     modules:   [{id, driver_id, ip, port, ...}]    role and name default to the driver's;
                                                    running to true (false: configured, stopped)
     settings:  [{parent_id, settings_string | settings: {...}, encryption_level}]
+    triggers:  [{id, name, conditions, actions, ...}]   automations (sync/model/trigger.py)
+    trigger_instances: [{id, trigger_id, control_system_id, enabled}]   a trigger on a system
     authorities: [{id, name, domain}]              a token's `aud` must be its user's authority's domain
     users:     [{id, authority_id, email, sys_admin, support}]
     api_keys:  [{id, user_id, name, secret: "sha256:<hex>", permissions, scopes}]
@@ -46,6 +48,8 @@ SECTIONS = (
     "systems",
     "modules",
     "settings",
+    "triggers",
+    "trigger_instances",
     "users",
     "api_keys",
     "revocations",

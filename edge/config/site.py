@@ -53,6 +53,8 @@ class SiteConfig:
     systems: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     modules: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     settings: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    triggers: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    trigger_instances: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     users: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     api_keys: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     authorities: Mapping[str, dict[str, Any]] = field(default_factory=dict)
@@ -156,6 +158,13 @@ class SiteConfig:
     def system_lookups(self) -> dict[str, dict[str, str]]:
         """Every system's lookup, by system id."""
         return {system_id: self.system_lookup(system_id) for system_id in self.systems}
+
+    def system_settings(self, system_id: str) -> dict[str, Any]:
+        """A system's own settings over its zones' (later zones win), for what runs on its behalf
+        rather than in a module (triggers' e-mail server)."""
+        system = self.systems.get(system_id, {})
+        layers = [self.layer(zone_id) for zone_id in system.get("zones", [])]
+        return merge_settings([*layers, self.layer(system_id) if system else {}])
 
     def resolve(self, system_id: str, name: str, index: int) -> str | None:
         """The module id at `name_index` in a system, or None."""

@@ -3,6 +3,8 @@
     DATA_DIR/outbox.db    what the node observed, until the cloud acknowledges it
     DATA_DIR/replica.db   the site's configuration (and the cloud's token keys), for offline boots
 
+A trigger webhook the cloud sends down reaches `triggers` (the node's TriggerRunner).
+
 `serve()` runs the outbox's group-commit writer and the uplink; the node reads its
 configuration from `source` (a ReplicaConfigSource), waits in `wait_configured()` until the
 replica holds one, and hands the cloud's exec calls to the module manager once `attach()`ed.
@@ -22,6 +24,7 @@ import trio
 from drivers.sdk import Level
 from edge.api.failures import failure_of
 from edge.module_manager import ModuleManager
+from edge.triggers.runner import TriggerRunner
 from edge.uplink.backoff import Backoff
 from edge.uplink.replica_source import ReplicaConfigSource
 from edge.uplink.reporter import SyncReporter
@@ -73,6 +76,7 @@ class CloudLink:
         self.replica = Replica(directory / REPLICA_FILE_NAME)
         self.source = ReplicaConfigSource(self.replica, self.edge_key)
         self.manager: ModuleManager | None = None
+        self.triggers: TriggerRunner | None = None
 
     async def aclose(self) -> None:
         """Flush the outbox and close both files (after the modules stopped appending)."""
@@ -103,6 +107,7 @@ class CloudLink:
                     backoff=self.backoff,
                     on_connected=self.report_status_snapshots,
                     config_status=self.source.status,
+                    webhook_handler=self.webhook,
                     task_status=task_status,
                 )
             )
@@ -135,6 +140,10 @@ class CloudLink:
             for module_id, status in sorted(snapshot.items()):
                 values = {key: orjson.Fragment(text) for key, text in status.items()}
                 self.outbox.append_status_snapshot(module_id, values)
+
+    def webhook(self, instance_id: str, method: str) -> bool:
+        """A trigger webhook from the cloud: to the instance if this node evaluates it."""
+        return self.triggers is not None and self.triggers.webhook(instance_id, method)
 
     async def execute(
         self,

@@ -35,6 +35,7 @@ from sync.link import (
     Hello,
     HelloOk,
     Snapshot,
+    Webhook,
     encode,
     encode_batch,
     error_frame,
@@ -45,6 +46,9 @@ from sync.replica import Replica
 
 ConfigStatus = Callable[[], Mapping[str, Any]]
 """`{"revision": int, "rejected": [{table, id, reason}, ...]}`: what the node's configuration is."""
+WebhookHandler = Callable[[str, str], bool]
+"""`handler(instance_id, method)`: a trigger instance's webhook was called at the cloud."""
+
 ExecHandler = Callable[..., Awaitable[Any]]
 """`await handler(module_id, method, args, role, deadline=mono)` returns the function's JSON
 result; `deadline` is the caller's, on CLOCK_MONOTONIC (`time.monotonic()`)."""
@@ -87,10 +91,12 @@ class UplinkSession:
         exec_handler: ExecHandler,
         on_connected: Callable[[], Awaitable[None]] | None = None,
         config_status: ConfigStatus | None = None,
+        webhook_handler: WebhookHandler | None = None,
     ) -> None:
         self.ws = ws
         self.on_connected = on_connected
         self.config_status = config_status
+        self.webhook_handler = webhook_handler
         self.node_id = node_id
         self.outbox = outbox
         self.replica = replica
@@ -186,6 +192,9 @@ class UplinkSession:
             await self.replica.apply_changes([c.model_dump() for c in frame.changes])
         elif isinstance(frame, Exec) and self._nursery is not None:
             self._nursery.start_soon(self._exec, frame)
+        elif isinstance(frame, Webhook):
+            if self.webhook_handler is None or not self.webhook_handler(frame.instance_id, frame.method):
+                log.debug("webhook for trigger instance %s: not evaluated on this node", frame.instance_id)
         elif isinstance(frame, ErrorFrame):
             log.warning("the cloud could not read a frame: %s %s", frame.code, frame.message)
 

@@ -18,7 +18,7 @@ import trio
 from trio_websocket import ConnectionClosed, ConnectionRejected, HandshakeError, open_websocket_url
 
 from edge.uplink.backoff import Backoff
-from edge.uplink.session import ConfigStatus, ExecHandler, LinkSilent, UplinkSession
+from edge.uplink.session import ConfigStatus, ExecHandler, LinkSilent, UplinkSession, WebhookHandler
 from sync.outbox import Outbox
 from sync.replica import Replica
 
@@ -55,6 +55,7 @@ async def serve_uplink(
     ssl_context: ssl.SSLContext | None = None,
     on_connected: Callable[[], Awaitable[None]] | None = None,
     config_status: ConfigStatus | None = None,
+    webhook_handler: WebhookHandler | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Run the edge's end of the link until cancelled.
@@ -66,6 +67,7 @@ async def serve_uplink(
         outbox: drained in batches; items are deleted as the cloud acknowledges them.
         replica: kept in step with the site's configuration.
         exec_handler: runs calls from the cloud: `await handler(module_id, method, args, role)`.
+        webhook_handler: takes trigger webhook calls: `handler(instance_id, method)`.
         backoff: redial delays (jittered exponential by default).
         on_connected: run (in the session) each time the cloud says hello_ok: the node appends
             its modules' status snapshots, so the cloud's view is replaced, not merged.
@@ -90,6 +92,7 @@ async def serve_uplink(
                 ssl_context,
                 on_connected=on_connected,
                 config_status=config_status,
+                webhook_handler=webhook_handler,
             )
         except ConnectionRejected as exc:
             log.error("the cloud refused the edge key (HTTP %s); retrying later", exc.status_code)
@@ -119,6 +122,7 @@ async def _one_session(
     ssl_context: ssl.SSLContext | None,
     on_connected: Callable[[], Awaitable[None]] | None = None,
     config_status: ConfigStatus | None = None,
+    webhook_handler: WebhookHandler | None = None,
 ) -> None:
     async with open_websocket_url(
         url,
@@ -136,5 +140,6 @@ async def _one_session(
             exec_handler=exec_handler,
             on_connected=on_connected,
             config_status=config_status,
+            webhook_handler=webhook_handler,
         )
         await session.run(hello_timeout=CONNECT_TIMEOUT)

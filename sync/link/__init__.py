@@ -1,6 +1,6 @@
 """The edge link, both ends agree on it: frames, errors and how settings are sealed for an edge.
 
-protocol.py   the frames (hello, batch, exec_result, health / hello_ok, snapshot, changes, exec, ack)
+protocol.py   the frames (hello, batch, exec_result, health / hello_ok, snapshot, changes, exec, webhook, ack)
 errors.py     LinkError, FrameInvalid, ExecFailed, EdgeKeyRejected
 sealing.py    settings re-sealed under a key derived from the edge key
 """
@@ -24,6 +24,7 @@ from .protocol import (
     HelloOk,
     Item,
     Snapshot,
+    Webhook,
     encode,
     encode_batch,
     error_frame,
@@ -52,6 +53,7 @@ __all__ = [
     "Item",
     "LinkError",
     "Snapshot",
+    "Webhook",
     "edge_key_id",
     "edge_settings_cipher",
     "encode",

@@ -4,7 +4,9 @@ Every frame is one JSON text message with `"v": 1` and a `"type"`:
 
     edge -> cloud
       hello        node_id, replica_revision, sealed_for, have (ids by table), last_seq, last_acked
-      batch        batch (id), items [{seq, kind, module_id, key, at, value}], stats (outbox health)
+      batch        batch (id), items [{seq, kind, module_id, key, at, value}], stats (outbox health);
+                   kind `trigger` items are trigger firings and their action results
+                   (module_id "", value {event: fired|actions, instance_id, count, ...})
       exec_result  id (correlation), ok, result | error {error, message, status}
       health       stats (outbox health), between batches
       error        code, message (the edge could not read a cloud frame)
@@ -16,6 +18,7 @@ Every frame is one JSON text message with `"v": 1` and a `"type"`:
       changes      changes [{revision, table, id, op, document}]
       exec         id (correlation), module_id, method, args, role, timeout (seconds),
                    deadline (start-by, the cloud's wall clock: an exec not started by then never runs)
+      webhook      instance_id, method: a trigger instance's webhook was called at the cloud
       ack          batch (id), last_seq
       error        code, message (the cloud could not read an edge frame)
 
@@ -37,6 +40,7 @@ VERSION: Literal[1] = 1
 # status_snapshot: a module's complete status ({key: value}) as of the item's seq; it replaces
 # what the cloud holds for the module (keys it lacks are removed), sent on each connect.
 ItemKind = Literal["status", "status_snapshot", "runtime", "event", "log", "exec_result"]
+ItemKind = Literal["status", "runtime", "event", "log", "exec_result", "trigger"]
 
 
 class FrameInvalid(LinkError, ValueError):
@@ -187,6 +191,14 @@ class Exec(_Frame):
     deadline: float | None = None
 
 
+class Webhook(_Frame):
+    """A trigger instance's webhook was called (secret and method checked at the cloud)."""
+
+    type: Literal["webhook"] = "webhook"
+    instance_id: Annotated[str, Field(min_length=1, max_length=200)]
+    method: str = "POST"
+
+
 class Ack(_Frame):
     """Batch `batch` is stored in the cloud: its items may be deleted from the outbox."""
 
@@ -196,10 +208,12 @@ class Ack(_Frame):
 
 
 UpFrame = Annotated[Hello | Batch | ExecResult | Health | ErrorFrame, Field(discriminator="type")]
-DownFrame = Annotated[HelloOk | Snapshot | Changes | Exec | Ack | ErrorFrame, Field(discriminator="type")]
+DownFrame = Annotated[
+    HelloOk | Snapshot | Changes | Exec | Webhook | Ack | ErrorFrame, Field(discriminator="type")
+]
 
 _UP: TypeAdapter[Hello | Batch | ExecResult | Health | ErrorFrame] = TypeAdapter(UpFrame)
-_DOWN: TypeAdapter[HelloOk | Snapshot | Changes | Exec | Ack | ErrorFrame] = TypeAdapter(DownFrame)
+_DOWN: TypeAdapter[HelloOk | Snapshot | Changes | Exec | Webhook | Ack | ErrorFrame] = TypeAdapter(DownFrame)
 
 
 def parse_up(raw: str | bytes) -> Hello | Batch | ExecResult | Health | ErrorFrame:
@@ -211,7 +225,7 @@ def parse_up(raw: str | bytes) -> Hello | Batch | ExecResult | Health | ErrorFra
     return _validate(_UP, raw)
 
 
-def parse_down(raw: str | bytes) -> HelloOk | Snapshot | Changes | Exec | Ack | ErrorFrame:
+def parse_down(raw: str | bytes) -> HelloOk | Snapshot | Changes | Exec | Webhook | Ack | ErrorFrame:
     """Read a frame the cloud sent.
 
     Raises:

@@ -1,12 +1,40 @@
-"""Trigger: an automation (conditions over status, time and webhooks; function and e-mail actions)."""
+"""Trigger: an automation (conditions over status, time and webhooks; function, e-mail and webhook actions).
+
+PlaceOS's model (`models:src/placeos-models/trigger.cr`, `trigger/conditions.cr`,
+`trigger/actions.cr`), field for field, plus outgoing webhook actions:
+
+    conditions.comparisons[]      {left, operator, right}; each side a constant or
+                                  {mod: "Display_1", status: "power", keys: [...]}
+    conditions.time_dependents[]  {type: at, time} or {type: cron, cron, timezone}
+    actions.functions[]           {mod, method, args}: run with admin clearance
+    actions.mailers[]             {emails[], content}: subject is the trigger's name
+    actions.webhooks[]            {method, url, headers, body, timeout, retries}
+    debounce_period               milliseconds (PlaceOS's unit); see sync/triggers/state.py
+    enable_webhook, supported_methods, any_match, important, control_system_id
+
+Operators and time types are accepted as PlaceOS's JSON writes them (`greater_than`,
+`at`) and as its enum names (`GreaterThan`, `At`); they are stored in the first form.
+"""
 
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Literal
 
-from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, JsonValue, StrictStr, Tag, model_validator
+from cronsim import CronSim, CronSimError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    JsonValue,
+    StrictInt,
+    StrictStr,
+    Tag,
+    model_validator,
+)
 
 from .document import Document
 from .errors import FieldError
@@ -20,12 +48,38 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class StatusRef(_Part):
-    """A module's status value, e.g. `{"mod": "Display_1", "status": "power", "keys": []}`."""
+def _camel_to_snake(value: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", value).lower()
 
-    mod: StrictStr = Field(min_length=1)
-    status: StrictStr = Field(min_length=1)
-    keys: list[StrictStr] = Field(default_factory=list)
+
+class _PlaceOSEnum(enum.StrEnum):
+    """A StrEnum that also accepts PlaceOS's Crystal enum names (`GreaterThan`, `At`)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if isinstance(value, str):
+            wanted = _camel_to_snake(value)
+            for member in cls:
+                if member.value == wanted:
+                    return member
+        return None
+
+
+# A module reference within a system: `Display` or `Display_2` (index from 1).
+_MODULE_REF = re.compile(r"^[^\s_][^\s]*$")
+ModuleRef = Annotated[StrictStr, Field(min_length=1, max_length=255, pattern=_MODULE_REF.pattern)]
+
+
+class StatusRef(_Part):
+    """A module's status value, e.g. `{"mod": "Display_1", "status": "power", "keys": []}`.
+
+    `keys` dig into a JSON value: `{"mod": "Sensor_1", "status": "reading", "keys": ["temp", "c"]}`
+    is `reading["temp"]["c"]`; a key of digits also indexes an array.
+    """
+
+    mod: ModuleRef
+    status: StrictStr = Field(min_length=1, max_length=255)
+    keys: list[StrictStr] = Field(default_factory=list, max_length=32)
 
 
 def _operand_kind(value: Any) -> str:
@@ -45,7 +99,7 @@ Operand = Annotated[
 ]
 
 
-class Operator(enum.StrEnum):
+class Operator(_PlaceOSEnum):
     """Comparison operators, PlaceOS's names."""
 
     AND = "and"
@@ -65,17 +119,34 @@ class Comparison(_Part):
     right: Operand
 
 
-class TimeDependentType(enum.StrEnum):
+class TimeDependentType(_PlaceOSEnum):
     AT = "at"
     CRON = "cron"
 
 
+def cron_problem(expression: str) -> str | None:
+    """Why `expression` is not a cron expression cronsim can run, or None if it is fine."""
+    from datetime import UTC, datetime
+
+    try:
+        CronSim(expression, datetime(2000, 1, 1, tzinfo=UTC))
+    except CronSimError as exc:
+        return f"{expression!r} is not a cron expression ({exc})"
+    except (ValueError, IndexError, TypeError) as exc:  # cronsim's own checks stop short of some input
+        return f"{expression!r} is not a cron expression ({exc})"
+    return None
+
+
 class TimeDependent(_Part):
-    """Met at one instant (`at`, unix seconds in `time`) or on a cron schedule."""
+    """Met at one instant (`at`, unix seconds in `time`) or on a cron schedule in `timezone`.
+
+    A cron schedule without a timezone runs in UTC (the edge has no better default: its
+    node may sit in any zone).
+    """
 
     type: TimeDependentType
     time: Timestamp | None = None
-    cron: StrictStr | None = None
+    cron: StrictStr | None = Field(default=None, max_length=200)
     timezone: Timezone = ""
 
     @model_validator(mode="after")
@@ -86,33 +157,74 @@ class TimeDependent(_Part):
         if self.type is TimeDependentType.CRON:
             if not self.cron:
                 errors.append(rule("cron", "is required for a 'cron' condition"))
-            elif not croniter.is_valid(self.cron):
-                errors.append(rule("cron", f"{self.cron!r} is not a cron expression"))
+            elif (problem := cron_problem(self.cron)) is not None:
+                errors.append(rule("cron", problem))
         check_rules(errors)
         return self
 
 
 class Conditions(_Part):
-    comparisons: list[Comparison] = Field(default_factory=list)
-    time_dependents: list[TimeDependent] = Field(default_factory=list)
+    comparisons: list[Comparison] = Field(default_factory=list, max_length=100)
+    time_dependents: list[TimeDependent] = Field(default_factory=list, max_length=100)
 
 
 class FunctionCall(_Part):
     """Call `method` of module `mod` (e.g. `Display_1`) with named or positional args."""
 
-    mod: StrictStr = Field(min_length=1)
-    method: StrictStr = Field(min_length=1)
+    mod: ModuleRef
+    method: StrictStr = Field(min_length=1, max_length=255)
     args: dict[str, JsonValue] | list[JsonValue] = Field(default_factory=dict)
 
 
 class Mailer(_Part):
-    emails: list[Email] = Field(min_length=1)
+    """Send `content` to `emails`; the subject is the trigger's name (as PlaceOS does)."""
+
+    emails: list[Email] = Field(min_length=1, max_length=100)
     content: OptionalText = ""
 
 
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _check_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+HttpUrl = Annotated[StrictStr, Field(max_length=2048), AfterValidator(_check_url)]
+
+
+class WebhookAction(_Part):
+    """An outgoing HTTP request; `body` is a template (`$trigger_name`, `$system_id`, ...).
+
+    The placeholders are those of `sync.triggers.actions.template_values`; an unknown
+    `$name` is left as written. A failed attempt (no answer within `timeout` seconds, or
+    an answer of 500 and above) is tried again up to `retries` times.
+    """
+
+    method: HttpMethod = "POST"
+    url: HttpUrl
+    headers: dict[str, Annotated[StrictStr, Field(max_length=4096)]] = Field(default_factory=dict)
+    body: Annotated[StrictStr, Field(max_length=65_536)] = ""
+    timeout: float = Field(default=10.0, gt=0, le=60)
+    retries: StrictInt = Field(default=2, ge=0, le=10)
+
+
 class Actions(_Part):
-    functions: list[FunctionCall] = Field(default_factory=list)
-    mailers: list[Mailer] = Field(default_factory=list)
+    functions: list[FunctionCall] = Field(default_factory=list, max_length=100)
+    mailers: list[Mailer] = Field(default_factory=list, max_length=20)
+    webhooks: list[WebhookAction] = Field(default_factory=list, max_length=20)
+
+
+def _check_methods(values: list[str]) -> list[str]:
+    invalid = [v for v in values if v not in HTTP_METHODS]
+    if invalid:
+        raise ValueError(
+            f"contains invalid methods: {', '.join(invalid)} (allowed: {', '.join(HTTP_METHODS)})"
+        )
+    return list(dict.fromkeys(values))
 
 
 class Trigger(Document):
@@ -127,6 +239,8 @@ class Trigger(Document):
     debounce_period: Count = 0
     important: Flag = False
     enable_webhook: Flag = False
-    supported_methods: list[StrictStr] = Field(default_factory=lambda: ["POST"])
+    supported_methods: Annotated[list[StrictStr], AfterValidator(_check_methods)] = Field(
+        default_factory=lambda: ["POST"]
+    )
     any_match: Flag = False
     control_system_id: SystemId | None = None

@@ -1,0 +1,278 @@
+"""TriggerRunner: the trigger instances this node evaluates, kept in step with the site and cluster.
+
+Placement: an instance runs on the node with the highest rendezvous score for its id among
+the cluster's members (`edge.cluster.hrw`, as modules are placed), so no two nodes evaluate
+it at once, and when its node leaves, the survivor that scores next takes it over (restoring
+the state its predecessor published on the shared state bus: see instance.py). A node that
+is fenced, or may have lost its lease, evaluates nothing. An instance gained while its
+previous node may still be running it (a join) starts after the handover delay, by which
+time that node has seen the same view and stopped it.
+
+Only enabled instances of triggers the site holds run. A changed trigger, a changed
+instance or a changed system lookup restarts the instance (its state is restored).
+
+Firings: each is appended to the outbox (kind `trigger`, event `fired`) the moment the
+state rises, its state is published, and the action workers run its actions after the
+published state has been written (so a node killed mid-action is never followed by a
+second firing of the same edge elsewhere); the outcomes go up as event `actions`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from typing import Any
+
+import trio
+
+from edge.cluster.hrw import owner
+from edge.cluster.membership import Membership
+from edge.config.holder import SiteHolder
+from edge.state.bus import StateBus
+from edge.triggers.actions import ActionRunner
+from edge.triggers.instance import InstanceRunner
+from sync.outbox import Outbox, OutboxClosedError
+from sync.triggers import Firing
+
+# Actions of different firings run concurrently, up to this many at once: calls into driver
+# hosts pipeline, so concurrency is what carries a burst of firings (the bench: 32 gave
+# ~1,000 calls/s, 256 about 4,000 on 2 shared cores).
+ACTION_WORKERS = 256
+# Seconds an instance gained from a live node waits, as modules do (edge/cluster/coordinator.py).
+HANDOVER_DELAY = 0.5
+
+log = logging.getLogger(__name__)
+
+Execute = Callable[..., Awaitable[Any]]
+
+
+class TriggerRunner:
+    """Runs this node's share of the site's trigger instances (see the module docstring).
+
+    Args:
+        node_id: this node.
+        site: the site configuration, followed as it changes.
+        bus: status in, instance state out.
+        execute: the node's exec path (`ModuleManager.execute`).
+        membership: the cluster (None: this node alone evaluates every instance).
+        outbox: where firings go up to the cloud (None: a node without a cloud link).
+        wall: the wall clock (tests pass a mock one).
+    """
+
+    def __init__(
+        self,
+        node_id: str,
+        site: SiteHolder,
+        bus: StateBus,
+        execute: Execute,
+        *,
+        membership: Membership | None = None,
+        outbox: Outbox | None = None,
+        wall: Callable[[], float] = time.time,
+        handover_delay: float = HANDOVER_DELAY,
+    ) -> None:
+        self.node_id = node_id
+        self.site = site
+        self.bus = bus
+        self.membership = membership
+        self.outbox = outbox
+        self.wall = wall
+        self.handover_delay = handover_delay
+        self.actions = ActionRunner(execute)
+        self.running: dict[str, InstanceRunner] = {}
+        self._keys: dict[str, bytes] = {}
+        self._changed = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self._send, self._receive = trio.open_memory_channel[tuple[InstanceRunner, Firing]](math.inf)
+        self.fired_count = 0
+        # Status values given to instances (each one evaluates that instance's comparisons).
+        self.evaluations = 0
+        # Firings whose actions were run, and their outcomes (tests and the bench read these).
+        self.completed = 0
+
+    # Placement ---------------------------------------------------------------------------
+
+    def owner_of(self, instance_id: str) -> str | None:
+        """The node that evaluates `instance_id` now (None while this node is fenced)."""
+        if self.membership is None:
+            return self.node_id
+        view = self.membership.view
+        if view.fenced or not view.members:
+            return None
+        return owner(instance_id, view.members)
+
+    def _evaluating(self) -> bool:
+        if self.membership is None:
+            return True
+        return self.membership.view.active and self.membership.holds_lease()
+
+    def wanted(self) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """The instances this node should evaluate now: id -> (trigger, instance)."""
+        if not self._evaluating():
+            return {}
+        site = self.site()
+        found = {}
+        for instance_id, instance in site.trigger_instances.items():
+            trigger = site.triggers.get(instance["trigger_id"])
+            if trigger is None or not instance.get("enabled", True):
+                continue
+            if instance["control_system_id"] not in site.systems:
+                continue
+            if self.owner_of(instance_id) == self.node_id:
+                found[instance_id] = (trigger, instance)
+        return found
+
+    # Running -----------------------------------------------------------------------------
+
+    async def serve(self, *, task_status: trio.TaskStatus[TriggerRunner] = trio.TASK_STATUS_IGNORED) -> None:
+        """Evaluate this node's instances until cancelled."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                for _ in range(ACTION_WORKERS):
+                    nursery.start_soon(self._action_worker)
+                nursery.start_soon(self._follow_site)
+                if self.membership is not None:
+                    nursery.start_soon(self._follow_views)
+                await self._apply()
+                task_status.started(self)
+                while True:
+                    await self._changed.wait()
+                    self._changed = trio.Event()
+                    await self._apply()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.actions.aclose()
+
+    def webhook(self, instance_id: str, method: str) -> bool:
+        """A webhook call for an instance: True if this node evaluates it (and took the call)."""
+        running = self.running.get(instance_id)
+        if running is None:
+            return False
+        if method not in running.trigger.get("supported_methods", ["POST"]):
+            return False
+        running.webhook()
+        return True
+
+    async def _follow_site(self) -> None:
+        while True:
+            await self.site.wait_replaced()
+            self._changed.set()
+
+    async def _follow_views(self) -> None:
+        assert self.membership is not None
+        async for _ in self.membership.views():
+            self._changed.set()
+
+    def _key(self, trigger: dict[str, Any], instance: dict[str, Any]) -> bytes:
+        import orjson
+
+        site = self.site()
+        relevant = {k: v for k, v in trigger.items() if k not in ("created_at", "updated_at")}
+        return orjson.dumps(
+            [
+                relevant,
+                instance.get("enabled"),
+                instance["trigger_id"],
+                instance["control_system_id"],
+                site.system_lookup(instance["control_system_id"]),
+            ],
+            option=orjson.OPT_SORT_KEYS,
+        )
+
+    async def _apply(self) -> None:
+        assert self._nursery is not None
+        wanted = self.wanted()
+        for instance_id in list(self.running):
+            key = self._key(*wanted[instance_id]) if instance_id in wanted else None
+            if key != self._keys.get(instance_id):
+                self.running.pop(instance_id).scope.cancel()
+                self._keys.pop(instance_id, None)
+        shared = self.membership is not None and len(self.membership.view.members) > 1
+        for instance_id, (trigger, instance) in wanted.items():
+            if instance_id in self.running:
+                continue
+            runner = InstanceRunner(self, trigger, instance)
+            self.running[instance_id] = runner
+            self._keys[instance_id] = self._key(trigger, instance)
+            self._nursery.start_soon(self._run_instance, runner, self.handover_delay if shared else 0.0)
+
+    async def _run_instance(self, runner: InstanceRunner, delay: float) -> None:
+        with runner.scope:
+            if delay:
+                await trio.sleep(delay)
+                if self.owner_of(runner.id) != self.node_id or not self._evaluating():
+                    return
+            try:
+                await runner.serve()
+            except Exception:
+                log.exception(
+                    "trigger instance %s failed; it stops until the site or cluster changes", runner.id
+                )
+        if self.running.get(runner.id) is runner:
+            del self.running[runner.id]
+            self._keys.pop(runner.id, None)
+
+    # Firings -----------------------------------------------------------------------------
+
+    def fired(self, runner: InstanceRunner, firing: Firing) -> None:
+        """A rising edge (called in the evaluating context: never blocks)."""
+        self.fired_count += 1
+        log.info("trigger instance %s fired (#%d, %s)", firing.instance_id, firing.count, firing.cause)
+        self._report(
+            {
+                "event": "fired",
+                "instance_id": firing.instance_id,
+                "trigger_id": firing.trigger_id,
+                "system_id": firing.system_id,
+                "count": firing.count,
+                "at": firing.at,
+                "cause": firing.cause,
+                "conditions": firing.conditions,
+                "node_id": self.node_id,
+            }
+        )
+        self._send.send_nowait((runner, firing))
+
+    async def _action_worker(self) -> None:
+        async for runner, firing in self._receive:
+            runner.publish()
+            await self.bus.flushed()  # the new state is shared before anything is done
+            outcomes = await self.actions.run(firing, runner.trigger, self.site())
+            now = self.wall()
+            for outcome in outcomes:
+                if not outcome["ok"]:
+                    runner.state.action_failed(outcome["action"], outcome["error"], now=now)
+                    log.warning(
+                        "trigger instance %s: action %s failed: %s",
+                        firing.instance_id,
+                        outcome["action"],
+                        outcome["error"],
+                    )
+            runner.publish()
+            self.completed += 1
+            self._report(
+                {
+                    "event": "actions",
+                    "instance_id": firing.instance_id,
+                    "count": firing.count,
+                    "at": now,
+                    "outcomes": outcomes,
+                }
+            )
+
+    def report_state(self, module: str, instance_id: str, snapshot: dict[str, Any]) -> None:
+        """An instance's new state, up to the cloud (compacted: only the latest goes)."""
+        if self.outbox is None:
+            return
+        with suppress(OutboxClosedError):
+            self.outbox.append_status(module, instance_id, snapshot)
+
+    def _report(self, payload: dict[str, Any]) -> None:
+        if self.outbox is None:
+            return
+        with suppress(OutboxClosedError):
+            self.outbox.append_event("trigger", "", payload)

@@ -21,6 +21,7 @@ from cloud.api.module_router import CallableModuleRouter
 from cloud.api.status_bus import InMemoryStatusBus
 from cloud.auth.bootstrap import start_auth
 from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
+from cloud.auth.oauth_apps import backoffice_redirect_uri
 from cloud.data_dir import STORE_FILE_NAME
 from cloud.edges.enrolment import EnrolmentService
 from cloud.edges.enrolment_routes import mount_enrolment
@@ -101,7 +102,10 @@ async def serve_cloud(
         raise
     async with store, search:
         origin = None if listen.endswith(":0") else f"http://{listen}"
-        auth = await start_auth(store, directory, admin_password=admin_password, public_origin=origin)
+        apps = [("Backoffice", backoffice_redirect_uri(origin))] if origin else []
+        auth = await start_auth(
+            store, directory, admin_password=admin_password, public_origin=origin, front_end_apps=apps
+        )
         try:
             secret = await trio.to_thread.run_sync(load_or_create_secret, directory / SECRET_FILE_NAME)
             router, bus, cipher = CallableModuleRouter(), InMemoryStatusBus(), SettingsCipher(secret)

@@ -8,10 +8,12 @@ import trio
 import typer
 from rich.markup import escape
 
+from cli.commands import cloud_app
 from cli.console import err, out
 from cli.logs import LogOptionInvalid, configure_logging
 
 app = typer.Typer(help="Run and administer the cloud tier.", no_args_is_help=True)
+app.add_typer(cloud_app.app, name="app")
 
 
 @app.command(name="run", context_settings={"help_option_names": ["-h", "--help"]})

@@ -3,7 +3,7 @@
 /auth/*                      cloud.auth.routes (OAuth2, login, authority)
 /api/engine/v2/...           REST (systems, modules, drivers, zones, settings, triggers,
                              trigger_instances, users, api_keys, edges, metadata, domains,
-                             schema, platform and repositories, root)
+                             oauth_apps, schema, platform and repositories, root)
 /api/engine/v2/systems/control   the control WebSocket
 /api/engine/v2/openapi.json  the OpenAPI document; /api/engine/v2/docs its browser
 """
@@ -24,6 +24,7 @@ from cloud.api import (
     edges,
     json_schemas,
     metadata,
+    oauth_apps,
     platform,
     root,
     settings,
@@ -131,6 +132,7 @@ def create_app(
         edges,
         metadata,
         domains,
+        oauth_apps,
         json_schemas,
     ):
         api.include_router(family.router)

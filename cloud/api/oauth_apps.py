@@ -24,7 +24,7 @@ from cloud.api.context import Ctx, context
 from cloud.api.errors import Conflict, NotFound, Unprocessable, field_error
 from cloud.api.paging import clamp_limit, page_headers
 from cloud.api.schemas import ERROR_RESPONSES
-from cloud.api.write_rules import accepted_fields
+from cloud.api.write_rules import accepted_fields, unknown_fields
 from cloud.auth.errors import OAuthError
 from cloud.auth.oauth_apps import AppExists
 from sync.model import Role
@@ -57,6 +57,7 @@ def _view(app: dict[str, Any], authority_id: str) -> dict[str, Any]:
 def _fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     """The body's writable fields, type-checked; 422 naming each bad one."""
     fields = accepted_fields("oauth_apps", body, writable=frozenset(_WRITABLE), shown=_SHOWN)
+    unknown_fields("oauth_apps", fields, frozenset(_WRITABLE))
     errors = []
     for name in ("name", "redirect_uri"):
         if name in fields and not isinstance(fields[name], str):
@@ -141,12 +142,6 @@ async def show_app(app_id: str, ctx: Ctx = Depends(context)) -> Response:
     return JSONResponse(_view(await _found(ctx, app_id), await _authority_id(ctx)))
 
 
-@router.api_route(
-    "/oauth_apps/{app_id}",
-    methods=["PUT", "PATCH"],
-    summary="Change an OAuth application",
-    responses=ERROR_RESPONSES,
-)
 async def update_app(app_id: str, ctx: Ctx = Depends(context)) -> Response:
     _check(ctx, write=True)
     before = await _found(ctx, app_id)
@@ -164,6 +159,17 @@ async def update_app(app_id: str, ctx: Ctx = Depends(context)) -> Response:
     except OAuthError as exc:
         raise Unprocessable(exc.message, fields=[field_error("scopes", exc.message)]) from None
     return JSONResponse(_view(app, await _authority_id(ctx)))
+
+
+for _method in ("PUT", "PATCH"):
+    router.add_api_route(
+        "/oauth_apps/{app_id}",
+        update_app,
+        methods=[_method],
+        name=f"{_method.lower()}_oauth_app",
+        summary="Change an OAuth application (name, scopes, skip_authorization, confidential)",
+        responses=ERROR_RESPONSES,
+    )
 
 
 @router.delete(

@@ -8,15 +8,17 @@ what PlaceOS's clients really send. For each body field, in this order:
 
 1. An **alias** PlaceOS's model reads under another JSON key becomes that field
    (a trigger's `_actions`/`_conditions` are `actions`/`conditions`).
-2. A field that is **shown or derived**, never set, is dropped: `id`, `created_at`,
-   `updated_at`, what `view` adds (`echoed`), and the table's entry in `PLACEOS_VIEW_ONLY`
-   (fields PlaceOS's model has but derives or ignores on write, or that belong to
-   another table in Transom, such as a system's `settings`).
+2. A field that is **shown or derived**, never set, is dropped: `id` (an empty one on
+   create too), `created_at`, `updated_at`, what `view` adds (`echoed`), the table's
+   `PLACEOS_VIEW_ONLY` (what PlaceOS's clients send back from a view, such as a system's
+   `settings` or `module_list`), and its `PLACEOS_NOT_KEPT` (fields PlaceOS's model
+   stores that Transom does not keep yet: dropped so PlaceOS's forms save).
 3. An **empty placeholder** for an optional reference (`""` for `control_system_id`,
    `edge_id`, `parent_id`, ...) means none: it becomes null (PlaceOS's forms send `""`
    for "no system").
-4. Anything else the model has is kept, and validated: a wrong *value* is still a 422
-   that names the field. A field neither the model nor PlaceOS knows is a 422 too.
+4. Anything else is kept and validated by the table's model: a wrong *value* is still a
+   422 naming the field, and so is a field neither the model nor PlaceOS knows (all of
+   a body's bad fields are named at once).
 
 Every table's CRUD (`cloud.api.crud.Resource.create`/`update`) and /oauth_apps call
 `accepted_fields`; no route has rules of its own. docs/placeos-writes.md lists what each
@@ -33,54 +35,69 @@ from cloud.api.errors import Unprocessable, field_error
 # Always shown, never set by a client.
 SHOWN_ALWAYS = frozenset({"id", "created_at", "updated_at"})
 
-# Fields PlaceOS's models or rest-api views have that a create or update ignores (derived,
-# view-only, or kept in another table by Transom), per table. Sources: PlaceOS/models
-# `src/placeos-models/*.cr` and PlaceOS/rest-api `controllers/*.cr` at the commits named in
-# ../shared's reference notes; see docs/placeos-writes.md.
+# Fields PlaceOS's clients send that are shown or derived, never stored as sent: view helpers
+# of @placeos/ts-client's models (`settings`, `module_list`, `trigger_list`, `system`, ...),
+# the form's `confirm_password`, and counters that belong to another document. Sources:
+# PlaceOS/models `src/placeos-models/*.cr`, PlaceOS/rest-api `controllers/*.cr`, and
+# @placeos/ts-client 3.23.2's model classes (what `toJSON` sends back).
 PLACEOS_VIEW_ONLY: dict[str, frozenset[str]] = {
-    # zone.cr: `settings`, `trigger_list` (view helpers), `parent_zone`; rest-api adds `count`.
-    "zones": frozenset({"settings", "trigger_list", "trigger_data", "count", "parent_zone", "children"}),
-    # control_system.cr: `settings`; rest-api's complete view: `module_list`/`module_data`,
-    # `zone`, `zone_data`; signage fields Transom does not keep.
-    "systems": frozenset(
+    "zones": frozenset({"settings", "trigger_list", "trigger_data", "parent_zone", "children"}),
+    "systems": frozenset({"settings", "module_list", "module_data", "zone", "zone_data"}),
+    "modules": frozenset({"settings", "system", "control_system", "driver", "edge", "dependency"}),
+    # `name` is the parent's name in rest-api's collated view.
+    "settings": frozenset({"name", "parent_name"}),
+    "drivers": frozenset({"settings", "compiled", "compilation_output", "class_name"}),
+    "users": frozenset({"confirm_password", "metadata", "associated_metadata", "authority", "email_digest"}),
+    # A trigger's run state and counters are its instances' (TriggerInstance), per system.
+    "triggers": frozenset(
         {
-            "settings",
-            "module_list",
-            "module_data",
-            "zone",
-            "zone_data",
-            "playlist_mappings",
-            "playlist_config",
+            "enabled",
+            "exec_enabled",
+            "activated_count",
+            "trigger_id",
+            "playlists",
+            "trigger_count",
+            "webhook_secret",
+            "system_name",
+            "zone_id",
         }
     ),
-    # module.cr: `settings`; rest-api's views: `system`/`control_system`, `driver`, `edge`,
-    # `dependency`; runtime flags the driver sets, not a client.
-    "modules": frozenset(
-        {"settings", "system", "control_system", "driver", "edge", "dependency", "compiled"}
-    ),
-    # settings.cr: `name` is the parent's name in rest-api's collated view; `keys` is derived.
-    "settings": frozenset({"name", "keys", "parent_name"}),
-    # driver.cr: `compilation_output`, `compiled`, `settings` (view); repository fields.
-    "drivers": frozenset({"settings", "compiled", "compilation_output"}),
-    # user.cr: `confirm_password` (checked by the form only), `work_preferences` and
-    # `work_overrides` (staff-app settings Transom does not keep), derived flags.
-    "users": frozenset(
-        {
-            "confirm_password",
-            "work_preferences",
-            "work_overrides",
-            "associated_metadata",
-            "authority",
-            "groups_data",
-        }
-    ),
-    # trigger.cr: counters and flags belong to instances (TriggerInstance), not the trigger.
-    "triggers": frozenset({"enabled", "exec_enabled", "activated_count", "trigger_count", "webhook_secret"}),
     "trigger_instances": frozenset(
         {"trigger", "control_system", "zone", "name", "description", "conditions", "actions"}
     ),
     "edges": frozenset({"x_api_key", "online", "last_seen"}),
-    "api_keys": frozenset({"x_api_key", "user"}),
+}
+
+# Fields PlaceOS's models store that Transom does not keep (yet): accepted and dropped, so
+# PlaceOS's forms save; listed in docs/placeos-writes.md so nobody expects them back.
+PLACEOS_NOT_KEPT: dict[str, frozenset[str]] = {
+    "zones": frozenset({"count", "playlists", "place_id"}),
+    "systems": frozenset(
+        {
+            "approval",
+            "security_groups",
+            "timetable_url",
+            "camera_snapshot_urls",
+            "camera_url",
+            "room_booking_url",
+            "orientation",
+            "playlists",
+            "signage",
+            "space_config",
+        }
+    ),
+    "modules": frozenset({"alert_level", "error_timestamp"}),
+    "drivers": frozenset({"repository_id", "update_info", "alert_level"}),
+    "users": frozenset(
+        {
+            "ui_theme",
+            "preferred_language",
+            "locatable",
+            "work_preferences",
+            "work_overrides",
+            "photo_upload_id",
+        }
+    ),
 }
 
 # PlaceOS JSON keys its models read into a field of another name.
@@ -105,32 +122,42 @@ def accepted_fields(
 ) -> dict[str, Any]:
     """The fields of a create or update body to apply, by the rule above.
 
+    A field the table stores is always kept (even if PlaceOS derives it); a field nobody
+    knows is kept too, so that validation names it beside every other bad field.
+
     Args:
-        table: the table (key of PLACEOS_VIEW_ONLY / PLACEOS_ALIASES).
+        table: the table (key of the PLACEOS_* tables above).
         body: the client's JSON object (not changed).
         writable: the fields the table's model stores.
         shown: more fields the API shows but never stores (a resource's `echoed`).
-
-    Raises:
-        Unprocessable: naming every field neither the model nor PlaceOS knows.
     """
     aliases = PLACEOS_ALIASES.get(table, {})
-    dropped = SHOWN_ALWAYS | shown | PLACEOS_VIEW_ONLY.get(table, frozenset())
+    dropped = (
+        SHOWN_ALWAYS
+        | shown
+        | PLACEOS_VIEW_ONLY.get(table, frozenset())
+        | PLACEOS_NOT_KEPT.get(table, frozenset())
+    )
     kept: dict[str, Any] = {}
-    unknown: list[str] = []
     for name, value in body.items():
         target = aliases.get(name, name)
-        if target in writable:
-            if target != name and name in aliases and target in body:
-                continue  # both spellings sent: the plain one wins
-            kept[target] = None if value == "" and target in EMPTY_MEANS_NONE else value
-        elif name in dropped or target in dropped:
+        if target != name and target in body:
+            continue  # both spellings sent: the plain one wins
+        if target not in writable and (name in dropped or target in dropped):
             continue
-        else:
-            unknown.append(name)
+        kept[target] = None if value == "" and target in EMPTY_MEANS_NONE else value
+    return kept
+
+
+def unknown_fields(table: str, fields: Mapping[str, Any], writable: frozenset[str]) -> None:
+    """For a table with no document model (oauth_apps): refuse what `accepted_fields` left unknown.
+
+    Raises:
+        Unprocessable: naming every field that is not in `writable`.
+    """
+    unknown = [name for name in fields if name not in writable]
     if unknown:
         raise Unprocessable(
             f"{table}: unknown field(s) {', '.join(map(repr, unknown))}",
-            fields=[field_error(name, "is not a field of " + table) for name in unknown],
+            fields=[field_error(name, f"is not a field of {table}") for name in unknown],
         )
-    return kept

@@ -218,3 +218,54 @@ async def test_ts_client_drives_the_api(cloud: Cloud) -> None:
         (display, "power", [False], "user"),
         (display, "power", [True], "user"),
     ]
+
+
+async def _run_script(script: Path, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Run a script to the end; its steps by name (fails the test with the failing step's error)."""
+    command = [_node(), str(script), json.dumps(config)]
+    with trio.fail_after(RUN_TIMEOUT):
+        result = await trio.run_process(
+            command, cwd=HERE, capture_stdout=True, capture_stderr=True, check=False
+        )
+    frames = [json.loads(line) for line in result.stdout.decode().splitlines() if line.startswith("{")]
+    failed = [frame for frame in frames if not frame["ok"]]
+    assert not failed and result.returncode == 0, f"{failed}\n{result.stderr.decode()}"
+    return {frame["step"]: frame for frame in frames}
+
+
+async def test_ts_client_makes_the_writes_backoffice_makes(cloud: Cloud) -> None:
+    driver_id = cloud.modules[0]["driver_id"]
+    config = {
+        "host": cloud.host,
+        "username": "admin",
+        "password": ADMIN_PW,
+        "redirect_uri": REDIRECT_URI,
+        "driver_id": driver_id,
+    }
+    steps = await _run_script(HERE / "writes.mjs", config)
+
+    building, level = steps["add_building"], steps["add_level"]
+    assert level["parent_id"] == building["id"]
+    stored = await cloud.store.get_many("zones", [building["id"], level["id"]])
+    assert stored[building["id"]]["parent_id"] is None  # the form's "" parent: none
+    assert stored[level["id"]]["parent_id"] == building["id"]
+
+    system = await cloud.store.get("systems", steps["add_system"]["id"])
+    assert system is not None and system["zones"] == [level["id"]]
+    assert system["description"] == "12 seats" and system["version"] == 1
+    assert steps["update_system"]["version"] == 1
+
+    module = await cloud.store.get("modules", steps["add_module"]["id"])
+    assert module is not None and module["driver_id"] == driver_id and module["ip"] == "10.0.0.50"
+    assert module["notes"] == "rack 2" and module["control_system_id"] is None
+
+    settings = await cloud.store.get("settings", steps["add_settings"]["id"])
+    assert settings is not None and settings["parent_id"] == system["id"]
+    assert sorted(steps["add_settings"]["keys"]) == ["input", "volume"]
+
+    user = await cloud.store.get("users", steps["add_user"]["id"])
+    assert user is not None and user["email"] == "ivy@example.com" and user["support"] is True
+
+    trigger = await cloud.store.get("triggers", steps["add_trigger"]["id"])
+    assert trigger is not None and trigger["actions"]["functions"][0]["method"] == "power"
+    assert trigger["conditions"]["time_dependents"][0]["cron"] == "0 22 * * *"

@@ -22,7 +22,12 @@ class ZonesResource(Resource):
     table = "zones"
     path = "zones"
     model = TABLES["zones"]
-    params = {"parent_id": ListParam("parent_id"), "tags": ListParam("tags", "tags")}
+    # Backoffice (ts-client 3.x) asks for a zone's children with `parent`, newer clients with `parent_id`.
+    params = {
+        "parent_id": ListParam("parent_id"),
+        "parent": ListParam("parent_id"),
+        "tags": ListParam("tags", "tags"),
+    }
 
     async def after_delete(self, ctx: Ctx, document: dict[str, Any]) -> None:
         store, zone_id = ctx.api.store, document["id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -25,9 +25,11 @@ from cloud.edges.enrolment import EnrolmentService
 from cloud.edges.enrolment_routes import mount_enrolment
 from cloud.edges.hub import EdgeHub
 from cloud.edges.routes import mount_edge_link
+from cloud.forwarded import ForwardedHeaders, parse_trusted
 from cloud.search.factory import open_search
 from cloud.search.indexer import serve_indexer
 from cloud.store.factory import open_store
+from cloud.www import check_public_url, find_front_ends, front_end_apps, front_end_routes
 from sync.listen import check_listen
 from sync.model import SettingsCipher
 from sync.tls import TlsOptionsInvalid, check_tls
@@ -51,6 +53,9 @@ async def serve_cloud(
     admin_password: str | None = None,
     tls_cert: str | Path | None = None,
     tls_key: str | Path | None = None,
+    www: str | Path | None = None,
+    public_urls: Sequence[str] = (),
+    trust_proxies: Sequence[str] = (),
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the cloud API until SIGINT or SIGTERM (or cancellation), then stop cleanly.
@@ -64,10 +69,18 @@ async def serve_cloud(
             (cloud/search/factory.py).
         admin_password: the first admin's password, needed only on a store with no users.
         tls_cert, tls_key: PEM certificate (chain) and private key files: serve HTTPS and WSS.
+        www: a directory whose sub-folders are static front ends, each served at its own
+            path with its OAuth app registered for each public origin (cloud/www.py).
+        public_urls: the origins browsers use to reach the cloud (a proxy's, a TLS
+            terminator's); default: the bound address. The first names the first authority.
+        trust_proxies: addresses or networks whose X-Forwarded-* headers are believed
+            (cloud/forwarded.py); none by default.
 
     Raises:
         ListenAddressInvalid: `listen` is malformed.
         TlsOptionsInvalid: only one of the TLS files given, or one cannot be read.
+        WwwInvalid: `www` or a public URL cannot be served.
+        TrustedProxyInvalid: a `trust_proxies` value is not an address or network.
         FirstAdminPasswordMissing: the store has no users and no password was given.
         StoreError, ValueError: the store cannot be opened.
         SearchError, ValueError: the search engine cannot be opened.
@@ -76,6 +89,9 @@ async def serve_cloud(
     """
     check_listen(listen)
     check_tls(tls_cert, tls_key)
+    origins = [check_public_url(url) for url in public_urls]
+    trusted = parse_trusted(trust_proxies)
+    front_ends = await trio.to_thread.run_sync(find_front_ends, www) if www else []
     directory = Path(data_dir)
     await trio.Path(directory).mkdir(parents=True, exist_ok=True)
     store = await open_store(store_url or str(directory / STORE_FILE_NAME))
@@ -85,8 +101,15 @@ async def serve_cloud(
         await store.aclose()
         raise
     async with store, search:
-        origin = None if listen.endswith(":0") else f"http://{listen}"
-        auth = await start_auth(store, directory, admin_password=admin_password, public_origin=origin)
+        scheme = "https" if tls_cert else "http"
+        origin = origins[0] if origins else None if listen.endswith(":0") else f"{scheme}://{listen}"
+        auth = await start_auth(
+            store,
+            directory,
+            admin_password=admin_password,
+            public_origin=origin,
+            front_end_apps=front_end_apps(front_ends, origins),
+        )
         try:
             secret = await trio.to_thread.run_sync(load_or_create_secret, directory / SECRET_FILE_NAME)
             router, bus, cipher = CallableModuleRouter(), InMemoryStatusBus(), SettingsCipher(secret)
@@ -107,6 +130,9 @@ async def serve_cloud(
             enrolment = EnrolmentService.open(store, auth, directory)
             mount_enrolment(app, enrolment)
             hub.node_keys = enrolment.edge_of_key
+            app.router.routes.extend(front_end_routes(front_ends))
+            if trusted:
+                app.add_middleware(ForwardedHeaders, trusted=trusted)
             config = Config()
             config.bind = [listen]
             config.accesslog = None
@@ -121,6 +147,9 @@ async def serve_cloud(
                 await nursery.start(hub.serve)
                 asgi: Any = app  # hypercorn's ASGI type is narrower than Starlette's
                 binds = await nursery.start(partial(serve, asgi, config, shutdown_trigger=stop.wait))
+                if not origins:  # the front ends' apps for the address just bound (known only now)
+                    for name, redirect_uri in front_end_apps(front_ends, binds):
+                        await auth.apps.ensure(name, redirect_uri)
                 task_status.started(binds)
                 with _serving_gc():
                     await stop.wait()

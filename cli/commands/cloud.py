@@ -8,10 +8,12 @@ import trio
 import typer
 from rich.markup import escape
 
+from cli.commands import cloud_app
 from cli.console import err, out
 from cli.logs import LogOptionInvalid, configure_logging
 
 app = typer.Typer(help="Run and administer the cloud tier.", no_args_is_help=True)
+app.add_typer(cloud_app.app, name="app")
 
 
 @app.command(name="run", context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,6 +35,23 @@ def run(
     ),
     tls_cert: str = typer.Option("", "--tls-cert", help="PEM certificate chain: serve HTTPS and WSS."),
     tls_key: str = typer.Option("", "--tls-key", help="PEM private key of --tls-cert."),
+    www: str = typer.Option(
+        "",
+        "--www",
+        help="Directory of static front ends: each sub-folder (e.g. backoffice/) is served at /<folder>/.",
+    ),
+    public_url: list[str] = typer.Option(
+        [],
+        "--public-url",
+        help="An origin browsers reach the cloud at, e.g. https://transom.example.com (repeatable; "
+        "default: the listen address). Each --www front end's OAuth app is registered for each.",
+    ),
+    trust_proxy: list[str] = typer.Option(
+        [],
+        "--trust-proxy",
+        help="An address or network (e.g. 127.0.0.1) whose X-Forwarded-Proto/Host/For are believed "
+        "(repeatable; default: none).",
+    ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     log_format: str = typer.Option("text", "--log-format", help="text, or json (one object per line)."),
 ) -> None:
@@ -41,11 +60,18 @@ def run(
     Example:
 
         TRANSOM_ADMIN_PASSWORD=changeme transom cloud run --data-dir ./cloud --listen 127.0.0.1:8080
+
+    Serving PlaceOS's Backoffice (built into ./www/backoffice) behind a TLS proxy:
+
+        transom cloud run --data-dir ./cloud --www ./www --public-url https://transom.example.com \\
+            --trust-proxy 127.0.0.1
     """
     from cloud.auth.errors import FirstAdminPasswordMissing
+    from cloud.forwarded import TrustedProxyInvalid
     from cloud.search.errors import SearchError
     from cloud.server import TlsOptionsInvalid, serve_cloud
     from cloud.store.errors import StoreError
+    from cloud.www import WwwInvalid
     from sync.listen import ListenAddressInvalid
 
     try:
@@ -62,6 +88,9 @@ def run(
         admin_password=admin_password or None,
         tls_cert=tls_cert or None,
         tls_key=tls_key or None,
+        www=www or None,
+        public_urls=public_url,
+        trust_proxies=trust_proxy,
         task_status=_Announce(),
     )
     try:
@@ -74,7 +103,16 @@ def run(
         if isinstance(exc, FirstAdminPasswordMissing):
             err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(2) from None
-        refused = (ListenAddressInvalid, TlsOptionsInvalid, StoreError, SearchError, ValueError, OSError)
+        refused = (
+            ListenAddressInvalid,
+            TlsOptionsInvalid,
+            WwwInvalid,
+            TrustedProxyInvalid,
+            StoreError,
+            SearchError,
+            ValueError,
+            OSError,
+        )
         if isinstance(exc, refused):
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None

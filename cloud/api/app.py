@@ -3,8 +3,10 @@
 /auth/*                      cloud.auth.routes (OAuth2, login, authority)
 /api/engine/v2/...           REST (systems, modules, drivers, zones, settings, triggers,
                              trigger_instances, users, api_keys, edges, metadata, domains,
-                             schema, platform and repositories, root)
+                             oauth_apps, schema, platform and repositories, root)
 /api/engine/v2/systems/control   the control WebSocket
+/api/mqtt/                   MQTT over WebSocket for front ends (nothing published yet)
+/api/staff/v1/tenants        the staff API's tenants (none yet; cloud.api.absent)
 /api/engine/v2/openapi.json  the OpenAPI document; /api/engine/v2/docs its browser
 """
 
@@ -18,12 +20,15 @@ import trio
 from fastapi import APIRouter, FastAPI
 
 from cloud.api import (
+    absent,
     api_keys,
     domains,
     drivers,
     edges,
     json_schemas,
     metadata,
+    mqtt_ws,
+    oauth_apps,
     platform,
     root,
     settings,
@@ -117,6 +122,7 @@ def create_app(
     app.include_router(auth_router)
     api = APIRouter(prefix=API_PREFIX)
     for family in (
+        absent,  # before platform: /repositories/interfaces
         platform,  # before root: /cluster/versions
         root,
         websocket,
@@ -131,10 +137,13 @@ def create_app(
         edges,
         metadata,
         domains,
+        oauth_apps,
         json_schemas,
     ):
         api.include_router(family.router)
     app.include_router(api)
+    app.include_router(absent.staff_router)
+    app.include_router(mqtt_ws.router)
     install_openapi(app, websocket_path=f"{API_PREFIX}/systems/control")
     install_docs_page(
         app, docs_url=f"{API_PREFIX}/docs", openapi_url=f"{API_PREFIX}/openapi.json", title=app.title

@@ -10,10 +10,10 @@ PlaceOS semantics: PUT and PATCH both merge the body's fields into the stored do
 DELETE answers 202. Every write also uses the store's revision, so two concurrent updates
 never silently overwrite each other.
 
-Front ends PUT back what they were shown, edited. Fields the API shows but does not store
-(`echoed`: e.g. a module's `driver` summary) and PlaceOS's `version` on a table that keeps
-none are dropped from a body like `id` and the timestamps; any other unknown field is
-still refused with 422.
+Front ends PUT back what they were shown, edited, and send what PlaceOS's models accept:
+every body goes through the one rule in `cloud.api.write_rules` (aliases, shown-only and
+PlaceOS-only fields dropped, "" for "no reference"); any other unknown field is still
+refused with 422, and so is a bad value.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from cloud.api.openapi import body_schema
 from cloud.api.paging import clamp_limit, page_headers
 from cloud.api.references import check_references
 from cloud.api.schemas import ERROR_RESPONSES
+from cloud.api.write_rules import accepted_fields
 from cloud.search.errors import FilterNotIndexed
 from cloud.store.base import Entry, Filter, Page
 from cloud.store.base import Query as StoreQuery
@@ -83,6 +84,8 @@ class Resource:
     params: ClassVar[dict[str, ListParam]] = {}
     echoed: ClassVar[frozenset[str]] = frozenset()
     """Fields `view` adds that a client may send back; ignored in bodies."""
+    consumed: ClassVar[frozenset[str]] = frozenset()
+    """Body fields that are not stored as such but a hook turns into stored ones (users' `password`)."""
 
     @property
     def scope(self) -> str:
@@ -180,11 +183,27 @@ class Resource:
         unversioned = frozenset() if "version" in self.model.model_fields else frozenset({"version"})
         return READ_ONLY | self.echoed | unversioned
 
+    def accepted(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The body's fields to write, by PlaceOS's rule (`cloud.api.write_rules`).
+
+        Raises:
+            Unprocessable: naming each field neither this table nor PlaceOS knows.
+        """
+        fields = self.model.model_fields
+        names = {field.alias or name for name, field in fields.items()} | set(fields)
+        writable = (frozenset(names) - READ_ONLY) | self.consumed
+        return accepted_fields(self.table, body, writable=writable, shown=self.ignored())
+
     async def create(self, ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
-        """Validate, check references, insert; returns the stored document."""
-        for field in self.ignored() - {"id"}:
-            body.pop(field, None)
-        document = await self.prepare_create(ctx, body)
+        """Validate, check references, insert; returns the stored document.
+
+        A non-empty `id` in the body is kept (the document is made under it); an empty one,
+        as PlaceOS's forms send, means "make one".
+        """
+        document = self.accepted(body)
+        if body.get("id") not in (None, ""):
+            document["id"] = body["id"]
+        document = await self.prepare_create(ctx, document)
         await check_references(ctx.api.store, self.table, document)
         change = await ctx.api.store.put(self.table, document, expected_revision=0)
         assert change.document is not None
@@ -195,8 +214,7 @@ class Resource:
         """Merge `body` into the stored document and store it (PlaceOS PUT/PATCH)."""
         before = entry.document
         after = dict(before)
-        ignored = self.ignored()
-        after.update({k: v for k, v in body.items() if k not in ignored})
+        after.update(self.accepted(body))
         after["updated_at"] = max(int(time.time()), int(before.get("updated_at") or 0))
         if "version" in before:
             self._check_version(ctx, before, body)

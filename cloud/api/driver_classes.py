@@ -13,6 +13,8 @@ administrator cannot make the cloud execute an arbitrary file.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import Any
 
 from cloud.api.errors import Unprocessable, field_error
@@ -72,6 +74,36 @@ def with_class_facts(document: dict[str, Any]) -> dict[str, Any]:
         if filled.get(field) in (None, "", {}, []):
             filled[field] = value
     return filled
+
+
+def class_problem(file_name: str, *, reimport: bool = False) -> str | None:
+    """Why the driver class `file_name` names does not load (None: it is "compiled").
+
+    A Python driver is PlaceOS's "compiled" when its package imports and its metadata loads.
+    Blocking (imports run module code): call it in a worker thread.
+
+    Args:
+        reimport: import the driver's module afresh (PlaceOS's recompile/reload), so a
+            package upgraded in place is what is checked.
+    """
+    where = file_name.partition(":")[0]
+    if not where or "/" in where or where.endswith(".py"):
+        return f"{file_name!r} does not name an installed driver class as pkg.module:Class"
+    try:
+        if reimport and where in sys.modules:
+            importlib.reload(sys.modules[where])
+        metadata_of(load_driver(file_name)).as_json()
+    except DriverDefinitionError as exc:
+        return str(exc)
+    except Exception as exc:  # a module that raises on reload: its error is the compilation output
+        return f"cannot import {where!r}: {type(exc).__name__}: {exc}"
+    return None
+
+
+def refreshed(document: dict[str, Any]) -> dict[str, Any]:
+    """The driver document with what its class decides taken afresh (after a reimport)."""
+    cleared = {**document, "functions": {}, "json_schema": {}, "default_settings": {}}
+    return with_class_facts(cleared)
 
 
 def _invalid(field: str, message: str) -> Unprocessable:

@@ -1,17 +1,32 @@
-"""/drivers: CRUD (admins write); deleting a driver deletes its modules and settings."""
+"""/drivers: CRUD (admins write); deleting a driver deletes its modules and settings; compiled and reload.
+
+PlaceOS builds drivers; a Transom driver is a Python class installed beside the cloud and
+every edge, so "compiled" means its package imports and its metadata loads here:
+
+    GET  /drivers/{id}/compiled    200 true; 503 {compilation_output} naming why it does not load
+    POST /drivers/{id}/recompile   re-import it and take its functions, schema and defaults afresh
+    POST /drivers/{id}/reload      the same (PlaceOS: load the rebuilt driver on every core)
+
+A recompile or reload that changes the document is stored, so edges get it through sync
+and restart that driver's modules; edge nodes import a driver package when its driver host
+process starts.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
-from fastapi import APIRouter
+import trio
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
 
 from cloud.api.cascade import delete_where, remove_from_lists
-from cloud.api.context import Ctx
+from cloud.api.context import Ctx, context
 from cloud.api.crud import ListParam, Resource, install_crud
-from cloud.api.driver_classes import with_class_facts
-from cloud.api.schemas import DriverView
+from cloud.api.driver_classes import class_problem, refreshed, with_class_facts
+from cloud.api.schemas import ERROR_RESPONSES, DriverView
 from cloud.store.base import Filter
 from sync.model import TABLES, DriverRole, Role
 
@@ -80,4 +95,45 @@ class DriversResource(Resource):
 
 
 drivers = DriversResource()
+
+
+@router.get(
+    "/drivers/{driver_id}/compiled",
+    summary="Whether the driver's class loads: 200 true, or 503 {compilation_output}",
+    responses=ERROR_RESPONSES,
+)
+async def driver_compiled(driver_id: str, ctx: Ctx = Depends(context)) -> Response:
+    entry = await drivers.load(ctx, driver_id)
+    await drivers.check_read(ctx, entry.document)
+    problem = await trio.to_thread.run_sync(class_problem, str(entry.document.get("file_name", "")))
+    if problem is not None:
+        return JSONResponse({"compilation_output": problem}, status_code=503)
+    return JSONResponse(True)
+
+
+async def _reimport(driver_id: str, ctx: Ctx) -> Response:
+    entry = await drivers.load(ctx, driver_id)
+    await drivers.check_write(ctx, entry.document)
+    file_name = str(entry.document.get("file_name", ""))
+    problem = await trio.to_thread.run_sync(partial(class_problem, file_name, reimport=True))
+    if problem is not None:
+        return JSONResponse({"compilation_output": problem}, status_code=422)
+    fresh = refreshed(entry.document)
+    if fresh != entry.document:
+        await ctx.api.store.put("drivers", fresh, expected_revision=entry.revision)
+    return JSONResponse(f"{file_name} reloaded")
+
+
+@router.post(
+    "/drivers/{driver_id}/recompile", summary="Re-import the driver's class", responses=ERROR_RESPONSES
+)
+async def driver_recompile(driver_id: str, ctx: Ctx = Depends(context)) -> Response:
+    return await _reimport(driver_id, ctx)
+
+
+@router.post("/drivers/{driver_id}/reload", summary="Re-import the driver's class", responses=ERROR_RESPONSES)
+async def driver_reload(driver_id: str, ctx: Ctx = Depends(context)) -> Response:
+    return await _reimport(driver_id, ctx)
+
+
 install_crud(router, drivers)

@@ -26,6 +26,7 @@ from cloud.api.module_seams import as_args
 from cloud.api.schemas import ERROR_RESPONSES, ModuleView
 from cloud.api.views import settings_view
 from cloud.store.base import Filter, Query
+from sync.control.state_routes import module_key_body, status_text, whole_state
 from sync.model import TABLES, DocumentInvalid, DriverRole
 
 router = APIRouter(tags=["modules"])
@@ -180,21 +181,29 @@ async def module_exec(module_id: str, method: str, ctx: Ctx = Depends(context)) 
     return JSONResponse(result)
 
 
-@router.get("/modules/{module_id}/state", summary="A module's whole status", responses=ERROR_RESPONSES)
+@router.get(
+    "/modules/{module_id}/state",
+    summary="A module's whole status: {name: the value's JSON text}, as PlaceOS answers",
+    responses=ERROR_RESPONSES,
+)
 async def module_state(module_id: str, ctx: Ctx = Depends(context)) -> Response:
     module = await load_module(ctx, module_id)
-    return JSONResponse(await execution.read_state(ctx.api.status, ctx.principal, module))
+    state = await execution.read_state(ctx.api.status, ctx.principal, module)
+    return JSONResponse(whole_state({name: status_text(value) for name, value in state.items()}))
 
 
 @router.get(
-    "/modules/{module_id}/state/{key}", summary="One status value of a module", responses=ERROR_RESPONSES
+    "/modules/{module_id}/state/{key}",
+    summary="One status value of a module: its JSON text, as a JSON string (PlaceOS)",
+    responses=ERROR_RESPONSES,
 )
 async def module_state_key(module_id: str, key: str, ctx: Ctx = Depends(context)) -> Response:
     module = await load_module(ctx, module_id)
     try:
-        return JSONResponse(await execution.read_state_key(ctx.api.status, ctx.principal, module, key))
+        value = await execution.read_state_key(ctx.api.status, ctx.principal, module, key)
     except KeyError:
         raise NotFound(f"module {module_id!r} has no status {key!r}") from None
+    return Response(module_key_body(status_text(value)), media_type="application/json")
 
 
 @router.get(

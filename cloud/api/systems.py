@@ -26,6 +26,7 @@ from cloud.api.schemas import ERROR_RESPONSES
 from cloud.api.views import settings_view
 from cloud.api.zone_triggers import reconcile_systems
 from cloud.store.base import Filter, Query
+from sync.control.state_routes import status_text, whole_state
 from sync.model import TABLES, DocumentInvalid
 from sync.model.addressing import numbered
 
@@ -267,11 +268,16 @@ async def system_exec(sys_id: str, module_slug: str, method: str, ctx: Ctx = Dep
     return JSONResponse(result)
 
 
-@router.get("/systems/{sys_id}/{module_slug}", summary="A module's whole status", responses=ERROR_RESPONSES)
+@router.get(
+    "/systems/{sys_id}/{module_slug}",
+    summary="A module's whole status: {name: the value's JSON text}, as PlaceOS answers",
+    responses=ERROR_RESPONSES,
+)
 async def system_state(sys_id: str, module_slug: str, ctx: Ctx = Depends(context)) -> Response:
     system = await load_system(ctx, sys_id)
     module = await module_at(ctx, system, module_slug)
-    return JSONResponse(await execution.read_state(ctx.api.status, ctx.principal, module))
+    state = await execution.read_state(ctx.api.status, ctx.principal, module)
+    return JSONResponse(whole_state({name: status_text(value) for name, value in state.items()}))
 
 
 @router.get(

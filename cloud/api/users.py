@@ -44,6 +44,7 @@ class UsersResource(Resource):
     view_model = UserView
     body_model = UserInput
     write_role = Role.ADMIN
+    consumed = frozenset({"password"})
     params = {
         "authority_id": ListParam("authority_id"),
         "email": ListParam("email"),

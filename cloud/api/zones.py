@@ -23,7 +23,12 @@ class ZonesResource(Resource):
     table = "zones"
     path = "zones"
     model = TABLES["zones"]
-    params = {"parent_id": ListParam("parent_id"), "tags": ListParam("tags", "tags")}
+    # Backoffice (ts-client 3.x) asks for a zone's children with `parent`, newer clients with `parent_id`.
+    params = {
+        "parent_id": ListParam("parent_id"),
+        "parent": ListParam("parent_id"),
+        "tags": ListParam("tags", "tags"),
+    }
 
     async def after_write(self, ctx: Ctx, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
         # A trigger added to or removed from the zone reaches (or leaves) every system in it.

@@ -3,7 +3,8 @@
 These are not domain documents (the config store validates against sync.model's
 tables and syncs to edges; none of this belongs there). Layout:
 
-    oauth_apps(client_id, name, redirect_uri, secret_digest, owner_id, scopes, created_at)
+    oauth_apps(client_id, name, redirect_uri, secret_digest, owner_id, scopes, created_at,
+               skip_authorization, confidential, updated_at)
     refresh_tokens(id, digest, user_id, client_id, scopes, expires_at, created_at,
                    family, used_at, access_jti, access_exp)
     auth_codes(digest, user_id, client_id, redirect_uri, scopes, challenge, method, expires_at)
@@ -74,6 +75,11 @@ CREATE TABLE IF NOT EXISTS revoked (
 
 # Columns added after the first release: a database made before them gains them on open.
 _ADDED_COLUMNS = {
+    "oauth_apps": (
+        ("skip_authorization", "INTEGER NOT NULL DEFAULT 0"),
+        ("confidential", "INTEGER NOT NULL DEFAULT 0"),
+        ("updated_at", "INTEGER"),
+    ),
     "refresh_tokens": (
         ("family", "TEXT"),
         ("used_at", "INTEGER"),
@@ -106,6 +112,9 @@ def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
     found = dict(row)
     if "scopes" in found:
         found["scopes"] = json.loads(found["scopes"])
+    for flag in ("skip_authorization", "confidential"):
+        if flag in found:
+            found[flag] = bool(found[flag])
     return found
 
 
@@ -151,16 +160,43 @@ class AuthDB:
 
     async def put_app(self, app: dict[str, Any]) -> None:
         """Insert or replace an OAuth application (keyed by client_id)."""
-        row = {**app, "scopes": json.dumps(app.get("scopes", []))}
+        row = {
+            "skip_authorization": False,
+            "confidential": False,
+            "updated_at": app.get("created_at"),
+            **app,
+            "scopes": json.dumps(app.get("scopes", [])),
+        }
         await self._run(
             partial(
                 _execute,
                 "INSERT OR REPLACE INTO oauth_apps (client_id, name, redirect_uri, secret_digest, owner_id,"
-                " scopes, created_at) VALUES (:client_id, :name, :redirect_uri, :secret_digest, :owner_id,"
-                " :scopes, :created_at)",
+                " scopes, created_at, skip_authorization, confidential, updated_at) VALUES (:client_id,"
+                " :name, :redirect_uri, :secret_digest, :owner_id, :scopes, :created_at,"
+                " :skip_authorization, :confidential, :updated_at)",
                 row,
             )
         )
+
+    async def add_app(self, app: dict[str, Any]) -> bool:
+        """Insert an OAuth application unless its client_id is taken; False if it was."""
+
+        def add(db: sqlite3.Connection) -> bool:
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                if db.execute("SELECT 1 FROM oauth_apps WHERE client_id = ?", (app["client_id"],)).fetchone():
+                    return False
+                row = {**app, "scopes": json.dumps(app.get("scopes", [])), "updated_at": app["created_at"]}
+                db.execute(
+                    "INSERT INTO oauth_apps (client_id, name, redirect_uri, secret_digest, owner_id, scopes,"
+                    " created_at, skip_authorization, confidential, updated_at) VALUES (:client_id, :name,"
+                    " :redirect_uri, :secret_digest, :owner_id, :scopes, :created_at, :skip_authorization,"
+                    " :confidential, :updated_at)",
+                    row,
+                )
+                return True
+
+        return await self._run(add)
 
     async def get_app(self, client_id: str) -> dict[str, Any] | None:
         return await self._run(partial(_one, "SELECT * FROM oauth_apps WHERE client_id = ?", (client_id,)))

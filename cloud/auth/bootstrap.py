@@ -1,9 +1,9 @@
-"""Starting auth in a cloud process: the data dir's secret and database, the first admin, Backoffice's app."""
+"""Starting auth in a cloud process: the data dir's secret and database, the first admin, front ends' apps."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,7 +12,6 @@ import trio
 
 from cloud.auth.auth_db import AUTH_DB_FILE_NAME, AuthDB
 from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
-from cloud.auth.oauth_apps import backoffice_redirect_uri
 from cloud.auth.service import AuthService
 from cloud.store.base import ConfigStore
 
@@ -44,14 +43,17 @@ async def start_auth(
     *,
     admin_password: str | None,
     public_origin: str | None = None,
+    front_end_apps: Sequence[tuple[str, str]] = (),
     **options: Any,
 ) -> AuthService:
-    """Open auth for `transom cloud run`: the first admin on an empty store, Backoffice's OAuth app.
+    """Open auth for `transom cloud run`: the first admin on an empty store, the front ends' apps.
 
     Args:
         admin_password: from `first_admin_password(...)`; needed only if the store has no users.
-        public_origin: e.g. `https://transom.example.com`; registers PlaceOS Backoffice's
-            app (client_id = md5 of `<origin>/backoffice/oauth-resp.html`) if not yet there.
+        public_origin: e.g. `https://transom.example.com`: the first authority's domain.
+        front_end_apps: (name, redirect URI) of each OAuth application the served front
+            ends need (`cloud.www.front_end_apps`); each is registered if not yet there
+            (an existing one, perhaps edited by an admin, is left as it is).
 
     Raises:
         FirstAdminPasswordMissing: the store has no users and no password was given
@@ -63,8 +65,8 @@ async def start_auth(
     try:
         await service.ensure_first_admin(admin_password)
         await service.users.default_authority()
-        if public_origin:
-            await service.apps.ensure("Backoffice", backoffice_redirect_uri(public_origin))
+        for name, redirect_uri in front_end_apps:
+            await service.apps.ensure(name, redirect_uri)
     except BaseException:
         with trio.CancelScope(shield=True):
             await service.aclose()

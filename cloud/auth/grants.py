@@ -31,7 +31,10 @@ def _required(params: dict[str, str], name: str) -> str:
 
 
 async def _app(auth: AuthService, client_id: str, client_secret: str | None) -> dict[str, Any] | None:
-    """The registered app a request names (checking its secret if one is sent), or None if unnamed."""
+    """The registered app a request names (checking its secret if one is sent), or None if unnamed.
+
+    A confidential app must send its secret (doorkeeper's rule); a public one may omit it.
+    """
     if not client_id:
         return None
     if client_secret:
@@ -39,6 +42,8 @@ async def _app(auth: AuthService, client_id: str, client_secret: str | None) -> 
     app = await auth.apps.get(client_id)
     if app is None:
         raise OAuthError("invalid_client", f"no application is registered with client_id {client_id!r}")
+    if app.get("confidential"):
+        raise OAuthError("invalid_client", "this application is confidential: send its client_secret")
     return app
 
 

@@ -1,9 +1,11 @@
 """OAuth applications, registered by redirect URI (client_id = MD5 hex of it, as PlaceOS's front ends send).
 
-An application has a name, its one redirect URI, a client secret (stored as a
-SHA-256 digest; needed only by confidential clients, i.e. client_credentials),
-an optional owner user that client_credentials tokens act as, and the scopes it
-may ask for (`public`: any).
+An application (PlaceOS's DoorkeeperApplication) has a name, its one redirect URI, a
+client secret (stored as a SHA-256 digest, shown once when made), an optional owner
+user that client_credentials tokens act as, the scopes it may ask for (`public`: any),
+`skip_authorization` (kept for PlaceOS's forms: Transom never shows a consent page) and
+`confidential`: a confidential client must send its secret with every grant, as
+doorkeeper requires; a public one (a browser front end) cannot keep one and need not.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from cloud.auth.auth_db import AuthDB
 from cloud.auth.errors import OAuthError
 
 DEFAULT_SCOPES = ("public",)
+# Longer than any real redirect URI; bounds what one registration stores.
+MAX_REDIRECT_URI = 2048
 # OAuth scope tokens (RFC 6749 3.3 allows more; PlaceOS uses `resource[.read|.write]`).
 _SCOPE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 
@@ -62,6 +67,21 @@ def check_app_scopes(app: Mapping[str, Any], scopes: list[str]) -> None:
         raise OAuthError("invalid_scope", f"this application may ask only for {sorted(allowed)}")
 
 
+class AppExists(ValueError):
+    """Raised when registering a redirect URI that already has an application (and not replacing)."""
+
+
+def check_redirect_uri(redirect_uri: str) -> None:
+    """Raises ValueError unless `redirect_uri` is an absolute http(s) URL with a host and no fragment."""
+    parts = urlsplit(redirect_uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+        raise ValueError(f"{redirect_uri!r} is not an http(s) redirect URI with a host (and no #fragment)")
+    if len(redirect_uri) > MAX_REDIRECT_URI:
+        raise ValueError(
+            f"the redirect URI is {len(redirect_uri)} characters; the limit is {MAX_REDIRECT_URI}"
+        )
+
+
 def _public(app: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in app.items() if key != "secret_digest"}
 
@@ -79,30 +99,77 @@ class OAuthApps:
         *,
         owner_id: str | None = None,
         scopes: Iterable[str] = DEFAULT_SCOPES,
+        skip_authorization: bool = False,
+        confidential: bool = False,
+        replace: bool = True,
     ) -> dict[str, Any]:
         """Register (or re-register, with a new secret) the application for `redirect_uri`.
 
+        Args:
+            replace: False to refuse a redirect URI that is registered already.
+
         Raises:
-            ValueError: `redirect_uri` is not an http(s) URL.
+            ValueError: `redirect_uri` is not an http(s) URL with a host, or `name` is empty.
             OAuthError: invalid_scope.
+            AppExists: `replace` is False and the redirect URI is registered already.
 
         Returns:
             The application, with its client `secret` in plain text this once.
         """
-        if not redirect_uri.startswith(("https://", "http://")):
-            raise ValueError(f"{redirect_uri!r} is not an http(s) redirect URI")
+        check_redirect_uri(redirect_uri)
+        if not name.strip():
+            raise ValueError("an application needs a name")
         secret = secrets.token_urlsafe(32)
         app = {
             "client_id": client_id_for(redirect_uri),
-            "name": name,
+            "name": name.strip(),
             "redirect_uri": redirect_uri,
             "secret_digest": secret_digest(secret),
             "owner_id": owner_id,
             "scopes": parse_scopes(list(scopes)),
             "created_at": int(time.time()),
+            "skip_authorization": skip_authorization,
+            "confidential": confidential,
         }
-        await self._db.put_app(app)
-        return {**_public(app), "secret": secret}
+        if replace:
+            await self._db.put_app(app)
+        elif not await self._db.add_app(app):
+            raise AppExists(f"{redirect_uri!r} is registered already (client_id {app['client_id']})")
+        return {**_public(app), "updated_at": app["created_at"], "secret": secret}
+
+    async def update(self, client_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change an application's name, scopes, owner or flags (its secret stays).
+
+        The redirect URI decides the client_id, so it cannot change: register the new
+        URI as another application instead.
+
+        Raises:
+            LookupError: there is no such application.
+            ValueError: `changes` names a field that cannot change, or the new name is empty.
+            OAuthError: invalid_scope.
+        """
+        app = await self._db.get_app(client_id)
+        if app is None:
+            raise LookupError(f"no application has client_id {client_id!r}")
+        allowed = {"name", "scopes", "owner_id", "skip_authorization", "confidential"}
+        for field in changes:
+            if field not in allowed:
+                raise ValueError(f"{field} cannot be changed")
+        changed = {**app, **changes, "updated_at": int(time.time())}
+        changed["name"] = str(changed["name"]).strip()
+        if not changed["name"]:
+            raise ValueError("an application needs a name")
+        changed["scopes"] = parse_scopes(changed["scopes"])
+        await self._db.put_app(changed)
+        return _public(changed)
+
+    async def all(self) -> list[dict[str, Any]]:
+        """Every registered application (without secret digests), oldest first."""
+        return [_public(app) for app in await self._db.list_apps()]
+
+    async def remove(self, client_id: str) -> bool:
+        """Delete an application; False if there was none. Its tokens die with their TTLs."""
+        return await self._db.delete_app(client_id)
 
     async def ensure(self, name: str, redirect_uri: str) -> dict[str, Any]:
         """The application for `redirect_uri`, registered if it is not yet (then with `secret`)."""

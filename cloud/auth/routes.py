@@ -105,6 +105,9 @@ async def authority(request: Request) -> Response:
         "production": True,
         "config": found.get("config", {}),
         "version": API_VERSION,
+        # Backoffice's Metrics page frames `metrics` (or config.metrics): the cloud's own
+        # Prometheus text unless the authority names a dashboard.
+        "metrics": (found.get("config") or {}).get("metrics") or "/metrics",
     }
     # The answer depends on the session cookie: never reuse one from a cache.
     return JSONResponse(body, headers=_NO_STORE)

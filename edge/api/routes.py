@@ -1,10 +1,10 @@
 """REST routes of the local API: exec and state by system slug or module id, and the node's health.
 
     POST /api/engine/v2/systems/{sys_id}/{Module_N}/{method}   body: JSON array (or object) of args
-    GET  /api/engine/v2/systems/{sys_id}/{Module_N}            the module's status
+    GET  /api/engine/v2/systems/{sys_id}/{Module_N}            the module's status {name: JSON text}
     GET  /api/engine/v2/systems/{sys_id}/{Module_N}/{key}      one status value
     POST /api/engine/v2/modules/{module_id}/exec/{method}
-    GET  /api/engine/v2/modules/{module_id}/state[/{key}]
+    GET  /api/engine/v2/modules/{module_id}/state[/{key}]      {name: JSON text}; one value's JSON text
     GET  /api/engine/v2/edge/health                            node id, modules, hosts
 
 Every route needs credentials (see auth.py); exec carries the caller's level to the driver
@@ -14,7 +14,6 @@ runtime, which refuses functions above it.
 from __future__ import annotations
 
 import contextlib
-import json
 from typing import Any
 
 import orjson
@@ -25,6 +24,7 @@ from drivers.sdk import Level
 from edge.api.auth import Principal
 from edge.api.context import ApiContext, api_context
 from edge.api.failures import failure_of
+from sync.control.state_routes import module_key_body, whole_state
 from sync.model import Role
 from sync.model.addressing import module_name, parse_ref
 from sync.request_body import json_type_problem
@@ -127,15 +127,16 @@ async def _execute(request: Request, module_id: str, method: str) -> Response:
 
 
 async def _state(request: Request, module_id: str) -> Response:
+    """The whole status, each value as its JSON text (sync/control/state_routes.py)."""
     values = await api_context(request).status.get(module_id)
-    return _raw("{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in values.items()) + "}")
+    return JSONResponse(whole_state(values))
 
 
-async def _state_key(request: Request, module_id: str, key: str) -> Response:
+async def _state_text(request: Request, module_id: str, key: str) -> str:
     value = await api_context(request).status.get_key(module_id, key)
     if value is None:
         raise RouteError(404, "not_found", f"module {module_id!r} has no status {key!r}")
-    return _raw(value)
+    return value
 
 
 @router.get("/edge/health", summary="The node: id, modules and driver hosts")
@@ -158,7 +159,7 @@ async def system_state(request: Request, sys_id: str, module_slug: str) -> Respo
 @router.get("/systems/{sys_id}/{module_slug}/{key}", summary="One status value of a system's module")
 async def system_state_key(request: Request, sys_id: str, module_slug: str, key: str) -> Response:
     module_id = _module_at(api_context(request), _scoped(request, "systems"), sys_id, module_slug)
-    return await _state_key(request, module_id, key)
+    return _raw(await _state_text(request, module_id, key))  # the value itself
 
 
 @router.post("/modules/{module_id}/exec/{method}", summary="Run a function of a module")
@@ -176,4 +177,5 @@ async def module_state(request: Request, module_id: str) -> Response:
 @router.get("/modules/{module_id}/state/{key}", summary="One status value of a module")
 async def module_state_key(request: Request, module_id: str, key: str) -> Response:
     _check_module(api_context(request), _scoped(request, "modules"), module_id)
-    return await _state_key(request, module_id, key)
+    text = await _state_text(request, module_id, key)
+    return Response(module_key_body(text), media_type="application/json")  # its JSON text, as a string

@@ -6,6 +6,7 @@
     session.py     ControlSession: bind, unbind, exec, debug, ignore, ping
     send_queue.py  a session's writer: replies in order, bound values coalesced per binding
     fanout.py      status fan-out to subscribers that never block the publisher
+    state_routes.py  how the REST status routes answer (PlaceOS: values as JSON text)
 
 The frame helpers are re-exported here (`from sync import control as frames` reads as
 before the package was split).

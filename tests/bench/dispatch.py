@@ -92,7 +92,8 @@ class Node:
             response = await self.client.get(f"/api/engine/v2/modules/{MODULE}/state", timeout=5)
         except httpx.HTTPError:
             return {}
-        return dict(response.json()) if response.status_code == 200 else {}
+        # PlaceOS's whole-state shape: each value is its JSON text.
+        return {k: json.loads(v) for k, v in response.json().items()} if response.status_code == 200 else {}
 
     async def counters(self) -> dict[str, int]:
         health = (await self.client.get("/api/engine/v2/edge/health", timeout=5)).json()

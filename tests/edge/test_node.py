@@ -33,12 +33,12 @@ async def test_exec_and_state_over_rest(tmp_path: Path) -> None:
         async def last_is_hello() -> bool:
             # Status arrives in the host's next batch (within a few ms), not with the result.
             state = await node.client.get("/api/engine/v2/systems/sys-room1/Display_1")
-            return bool(state.json().get("last") == "hello")
+            return bool(state.json().get("last") == '"hello"')  # each value as its JSON text, as PlaceOS
 
         await wait_for(last_is_hello, 5)
         by_id = await node.client.post("/api/engine/v2/modules/mod-room/exec/ping", json=[])
         assert by_id.json() == "pong"
-        assert (await node.client.get("/api/engine/v2/modules/mod-room/state/ready")).json() is True
+        assert (await node.client.get("/api/engine/v2/modules/mod-room/state/ready")).json() == "true"
 
         # Errors are answered with a status and a JSON body, never a traceback.
         missing = await node.exec("Display_1", "nope")

@@ -19,7 +19,7 @@ async def test_killed_host_comes_back_and_other_hosts_never_notice(tmp_path: Pat
 
         async def display_connected() -> bool:
             response = await node.client.get("/api/engine/v2/modules/mod-display1/state/connected")
-            return response.status_code == 200 and response.json() is True
+            return response.status_code == 200 and response.json() == "true"  # its JSON text
 
         await wait_for(display_connected)
         old_pid = (await node.exec("Display_1", "pid")).json()

@@ -6,125 +6,14 @@
 // Prints one JSON line per step ({"step": ..., "ok": true, ...}); after the "bound" step it
 // waits for the test to change the bound status (power: true). Exits 1 on the first failure.
 
-// Browser globals the library reads (see the reference notes on running it headless).
-import websocket from 'websocket';
-
-const W3CWebSocket = websocket.w3cwebsocket;
+import { installBrowserGlobals } from './shims.mjs';
+import { fail, report, step } from './steps.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
-const STEP_TIMEOUT_MS = 10_000;
-
-class MemoryStorage {
-    #items = new Map();
-    get length() {
-        return this.#items.size;
-    }
-    key(index) {
-        return [...this.#items.keys()][index] ?? null;
-    }
-    getItem(key) {
-        return this.#items.has(key) ? this.#items.get(key) : null;
-    }
-    setItem(key, value) {
-        this.#items.set(key, String(value));
-    }
-    removeItem(key) {
-        this.#items.delete(key);
-    }
-    clear() {
-        this.#items.clear();
-    }
-}
-
-const origin = `http://${config.host}`;
-const location = {
-    protocol: 'http:',
-    host: config.host,
-    hostname: config.host.split(':')[0],
-    port: config.host.split(':')[1] ?? '',
-    origin,
-    href: `${origin}/`,
-    pathname: '/',
-    hash: '',
-    search: '',
-    assign: (url) => fail('navigate', `the client tried to navigate to ${url}`),
-    reload: () => fail('navigate', 'the client tried to reload the page'),
-};
-
-// Cookies as a browser keeps them: `document.cookie = "name=value;attributes"` sets one,
-// reading gives "a=1; b=2", and the WebSocket handshake below sends them.
-const cookies = new Map();
-const document = {
-    get cookie() {
-        return [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    },
-    set cookie(text) {
-        const [pair] = text.split(';');
-        const at = pair.indexOf('=');
-        cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
-    },
-};
-
-class CookieWebSocket extends W3CWebSocket {
-    constructor(url, protocols) {
-        super(url, protocols, undefined, document.cookie ? { Cookie: document.cookie } : undefined);
-    }
-}
-
-const nodeFetch = globalThis.fetch;
-Object.assign(globalThis, {
-    window: globalThis,
-    location,
-    document,
-    localStorage: new MemoryStorage(),
-    sessionStorage: new MemoryStorage(),
-    WebSocket: CookieWebSocket,
-    // Relative URLs resolve against the page, as in a browser (Node's fetch needs absolute ones).
-    fetch: (input, init) => nodeFetch(typeof input === 'string' ? new URL(input, location.href) : input, init),
-});
-globalThis.parent = globalThis; // not in a frame: the token goes in a cookie, as in a browser tab
-Object.defineProperty(globalThis, 'navigator', {
-    value: { platform: 'Linux x86_64', userAgent: 'transom-ts-client-test' },
-    configurable: true,
-});
+installBrowserGlobals(config.host, (message) => fail('navigate', message));
 
 const client = await import('@placeos/ts-client/dist/index.es.js');
 const { firstValueFrom, lastValueFrom } = await import('rxjs');
-
-function report(step, fields = {}) {
-    process.stdout.write(JSON.stringify({ step, ok: true, ...fields }) + '\n');
-}
-
-function fail(step, error) {
-    const text = error instanceof Error ? error.stack : typeof error === 'string' ? error : describe(error);
-    process.stdout.write(JSON.stringify({ step, ok: false, error: text }) + '\n');
-    process.exit(1);
-}
-
-function describe(value) {
-    if (value && typeof value.status === 'number' && typeof value.url === 'string') {
-        return `HTTP ${value.status} from ${value.url}`; // a fetch Response the library rejected with
-    }
-    try {
-        return JSON.stringify(value);
-    } catch {
-        return String(value);
-    }
-}
-
-async function step(name, work) {
-    let timer;
-    const limit = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS);
-    });
-    try {
-        return await Promise.race([work(), limit]);
-    } catch (error) {
-        fail(name, error);
-    } finally {
-        clearTimeout(timer);
-    }
-}
 
 // The first value of `observable` that passes `test`.
 function valueWhere(observable, test) {

@@ -1,6 +1,7 @@
 """PlaceOS's own TypeScript client (@placeos/ts-client 4.7.7, under Node) drives a real Transom cloud.
 
-`drive.mjs` authenticates with the password grant, lists and shows systems, lists modules,
+Its OAuth app is registered as an admin does, through POST /oauth_apps. `drive.mjs`
+authenticates with the password grant, lists and shows systems, lists modules,
 binds a status and is notified of a change, and executes over the WebSocket and REST; it
 prints one JSON line per step, which this test reads as it goes (after "bound" it publishes
 the change the client waits for). `make test` installs the Node packages from the lock file.
@@ -8,6 +9,7 @@ the change the client waits for). `make test` installs the Node packages from th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +19,7 @@ from pathlib import Path
 from subprocess import PIPE
 from typing import Any
 
+import httpx
 import pytest
 import trio
 
@@ -35,6 +38,7 @@ HERE = Path(__file__).parent
 SCRIPT = HERE / "drive.mjs"
 NODE_MODULES = HERE / "node_modules"
 USERNAME, PASSWORD = "panel-user", "ts-client pw 123"
+ADMIN_PW = "first admin pw 123"
 # The client's OAuth client_id is md5(redirect_uri): the app is registered under this URI.
 REDIRECT_URI = "http://localhost/oauth-resp.html"
 SYSTEM_NAME = "Boardroom TS"
@@ -102,14 +106,14 @@ async def cloud(tmp_path: Path) -> AsyncIterator[Cloud]:
     db = await AuthDB.open(tmp_path / "auth.db")
     auth = AuthService(store, secret=SECRET, db=db, passwords=FAST_PASSWORDS)
     try:
-        await auth.ensure_first_admin("first admin pw 123")
+        await auth.ensure_first_admin(ADMIN_PW)
         await auth.create_user(
             name="Panel", email="panel@example.com", password=PASSWORD, role=Role.USER, login_name=USERNAME
         )
-        await auth.apps.register("ts-client test", REDIRECT_URI)
         bus, router = InMemoryStatusBus(), CallableModuleRouter()
         app = create_app(store=store, auth=auth, modules=router, status=bus, cipher=SettingsCipher(SECRET))
         async with serve_asgi(app) as base_url:
+            await _register_app_as_admin(base_url)
             running = Cloud(base_url.removeprefix("http://"), store, bus)
 
             async def display(module_id: str, method: str, args: Any, who: Principal) -> Any:
@@ -126,6 +130,22 @@ async def cloud(tmp_path: Path) -> AsyncIterator[Cloud]:
     finally:
         await auth.aclose()
         await store.aclose()
+
+
+async def _register_app_as_admin(base_url: str) -> None:
+    """Register the client's OAuth app the way an admin does: POST /oauth_apps (refused before it)."""
+    client_id = hashlib.md5(REDIRECT_URI.encode()).hexdigest()
+    login = {"grant_type": "password", "username": "admin", "password": ADMIN_PW}
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+        unknown = await http.post("/auth/oauth/token", params={**login, "client_id": client_id})
+        assert unknown.status_code == 401 and unknown.json()["error"] == "invalid_client"
+        token = (await http.post("/auth/oauth/token", params=login)).json()["access_token"]
+        made = await http.post(
+            "/api/engine/v2/oauth_apps",
+            json={"name": "ts-client test", "redirect_uri": REDIRECT_URI, "scopes": "public"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert made.status_code == 201 and made.json()["id"] == client_id, made.text
 
 
 async def _lines(stream: trio.abc.ReceiveStream) -> AsyncIterator[str]:
@@ -198,3 +218,54 @@ async def test_ts_client_drives_the_api(cloud: Cloud) -> None:
         (display, "power", [False], "user"),
         (display, "power", [True], "user"),
     ]
+
+
+async def _run_script(script: Path, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Run a script to the end; its steps by name (fails the test with the failing step's error)."""
+    command = [_node(), str(script), json.dumps(config)]
+    with trio.fail_after(RUN_TIMEOUT):
+        result = await trio.run_process(
+            command, cwd=HERE, capture_stdout=True, capture_stderr=True, check=False
+        )
+    frames = [json.loads(line) for line in result.stdout.decode().splitlines() if line.startswith("{")]
+    failed = [frame for frame in frames if not frame["ok"]]
+    assert not failed and result.returncode == 0, f"{failed}\n{result.stderr.decode()}"
+    return {frame["step"]: frame for frame in frames}
+
+
+async def test_ts_client_makes_the_writes_backoffice_makes(cloud: Cloud) -> None:
+    driver_id = cloud.modules[0]["driver_id"]
+    config = {
+        "host": cloud.host,
+        "username": "admin",
+        "password": ADMIN_PW,
+        "redirect_uri": REDIRECT_URI,
+        "driver_id": driver_id,
+    }
+    steps = await _run_script(HERE / "writes.mjs", config)
+
+    building, level = steps["add_building"], steps["add_level"]
+    assert level["parent_id"] == building["id"]
+    stored = await cloud.store.get_many("zones", [building["id"], level["id"]])
+    assert stored[building["id"]]["parent_id"] is None  # the form's "" parent: none
+    assert stored[level["id"]]["parent_id"] == building["id"]
+
+    system = await cloud.store.get("systems", steps["add_system"]["id"])
+    assert system is not None and system["zones"] == [level["id"]]
+    assert system["description"] == "12 seats" and system["version"] == 1
+    assert steps["update_system"]["version"] == 1
+
+    module = await cloud.store.get("modules", steps["add_module"]["id"])
+    assert module is not None and module["driver_id"] == driver_id and module["ip"] == "10.0.0.50"
+    assert module["notes"] == "rack 2" and module["control_system_id"] is None
+
+    settings = await cloud.store.get("settings", steps["add_settings"]["id"])
+    assert settings is not None and settings["parent_id"] == system["id"]
+    assert sorted(steps["add_settings"]["keys"]) == ["input", "volume"]
+
+    user = await cloud.store.get("users", steps["add_user"]["id"])
+    assert user is not None and user["email"] == "ivy@example.com" and user["support"] is True
+
+    trigger = await cloud.store.get("triggers", steps["add_trigger"]["id"])
+    assert trigger is not None and trigger["actions"]["functions"][0]["method"] == "power"
+    assert trigger["conditions"]["time_dependents"][0]["cron"] == "0 22 * * *"

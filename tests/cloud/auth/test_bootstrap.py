@@ -34,6 +34,7 @@ async def test_start_creates_admin_authority_and_backoffice_app(store: SQLiteSto
         tmp_path,
         admin_password="first-pw-1",
         public_origin="https://transom.example.com",
+        front_end_apps=[("backoffice", "https://transom.example.com/backoffice/oauth-resp.html")],
         passwords=FAST_PASSWORDS,
     )
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -63,7 +64,8 @@ class DispatchNode:
 
     async def status(self, module_id: str) -> dict[str, Any]:
         response = await self.client.get(f"/api/engine/v2/modules/{module_id}/state")
-        return dict(response.json()) if response.status_code == 200 else {}
+        # PlaceOS's whole-state shape: each value is its JSON text.
+        return {k: json.loads(v) for k, v in response.json().items()} if response.status_code == 200 else {}
 
 
 @asynccontextmanager

@@ -1,4 +1,4 @@
-"""Starting auth in a cloud process: the data dir's secret and database, the first admin, Backoffice's app."""
+"""Starting auth in a cloud process: the data dir's secret and database, the first admin, front ends' apps."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import trio
 
 from cloud.auth.auth_db import AUTH_DB_FILE_NAME, AuthDB
 from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
-from cloud.auth.oauth_apps import backoffice_redirect_uri
+from cloud.auth.oauth_apps import OAuthApps, backoffice_redirect_uri, console_redirect_uri
 from cloud.auth.service import AuthService
 from cloud.store.base import ConfigStore
 
@@ -51,7 +51,8 @@ async def start_auth(
     Args:
         admin_password: from `first_admin_password(...)`; needed only if the store has no users.
         public_origin: e.g. `https://transom.example.com`; registers PlaceOS Backoffice's
-            app (client_id = md5 of `<origin>/backoffice/oauth-resp.html`) if not yet there.
+            app (client_id = md5 of `<origin>/backoffice/oauth-resp.html`) and Transom's
+            console's (`register_front_ends`) if not yet there.
 
     Raises:
         FirstAdminPasswordMissing: the store has no users and no password was given
@@ -64,9 +65,19 @@ async def start_auth(
         await service.ensure_first_admin(admin_password)
         await service.users.default_authority()
         if public_origin:
-            await service.apps.ensure("Backoffice", backoffice_redirect_uri(public_origin))
+            await register_front_ends(service.apps, public_origin)
     except BaseException:
         with trio.CancelScope(shield=True):
             await service.aclose()
         raise
     return service
+
+
+async def register_front_ends(apps: OAuthApps, origin: str) -> None:
+    """The OAuth apps of the front ends served from `origin`: PlaceOS Backoffice and Transom's console.
+
+    Both are public clients (authorization code with PKCE); their client ids are the MD5 hex
+    of their redirect URIs, as PlaceOS's front ends compute them.
+    """
+    await apps.ensure("Backoffice", backoffice_redirect_uri(origin))
+    await apps.ensure("Transom console", console_redirect_uri(origin))

@@ -17,6 +17,7 @@ import trio
 from trio_websocket import ConnectionClosed, ConnectionRejected, HandshakeError, open_websocket_url
 
 from edge.uplink.backoff import Backoff
+from edge.uplink.link_state import LinkState
 from edge.uplink.session import ExecHandler, LinkSilent, UplinkSession
 from sync.outbox import Outbox
 from sync.replica import Replica
@@ -52,6 +53,7 @@ async def serve_uplink(
     *,
     backoff: Backoff | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    state: LinkState | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Run the edge's end of the link until cancelled.
@@ -64,18 +66,22 @@ async def serve_uplink(
         replica: kept in step with the site's configuration.
         exec_handler: runs calls from the cloud: `await handler(module_id, method, args, role)`.
         backoff: redial delays (jittered exponential by default).
+        state: kept up to date with whether the link is up (for the room panel and health).
 
     task_status.started() is called at once: the uplink works in the background and the
     node must not wait for the WAN.
     """
     url = control_url(cloud_url)
     delays = backoff or Backoff()
+    state = state if state is not None else LinkState(cloud_url)
     task_status.started()
     while True:
         started = trio.current_time()
+        reason = "the link closed"
         try:
-            await _one_session(url, edge_key, node_id, outbox, replica, exec_handler, ssl_context)
+            await _one_session(url, edge_key, node_id, outbox, replica, exec_handler, ssl_context, state)
         except ConnectionRejected as exc:
+            reason = f"the cloud refused the edge key (HTTP {exc.status_code})"
             log.error("the cloud refused the edge key (HTTP %s); retrying later", exc.status_code)
         except (
             OSError,
@@ -85,9 +91,12 @@ async def serve_uplink(
             trio.TooSlowError,
             LinkSilent,
         ) as exc:
+            reason = f"cloud unreachable: {exc!r}"
             log.info("cloud link down: %r", exc)
-        except Exception:
+        except Exception as exc:
+            reason = f"cloud link failed: {exc!r}"
             log.exception("cloud link session failed")
+        state.down(reason)
         if trio.current_time() - started > HEALTHY_SESSION:
             delays.reset()
         await trio.sleep(delays.next_delay())
@@ -101,6 +110,7 @@ async def _one_session(
     replica: Replica,
     exec_handler: ExecHandler,
     ssl_context: ssl.SSLContext | None,
+    state: LinkState,
 ) -> None:
     async with open_websocket_url(
         url,
@@ -110,6 +120,7 @@ async def _one_session(
         connect_timeout=CONNECT_TIMEOUT,
         disconnect_timeout=1,
     ) as ws:
+        state.up()
         session = UplinkSession(
             ws, node_id=node_id, outbox=outbox, replica=replica, exec_handler=exec_handler
         )

@@ -63,7 +63,7 @@ function edgeCard(edge, modules, issue) {
   const nodes = sync.nodes || [];
   return h("section", { class: "card stack", "aria-label": `Edge ${edge.name}`, dataset: { edge: edge.id } },
     h("div", { class: "row" }, h("h2", { class: "grow flush" }, edge.name),
-      edge.online ? badge("online", "ok") : badge("offline", "bad"),
+      h("span", { dataset: { field: "link" } }, edge.online ? badge("online", "ok") : badge("offline", "bad")),
       h("button", { type: "button", onclick: () => issue(edge, "enrol") }, "Enrolment token"),
       h("button", { type: "button", onclick: () => issue(edge, "key") }, "New edge key")),
     h("dl", { class: "kv" },

@@ -56,7 +56,7 @@ function renderBanner() {
   if (!socketUp) notes.push(h("div", { class: "banner bad" }, "Reconnecting to this room's controller…"));
   if (cloud.synced && !cloud.connected) {
     const since = cloud.since ? ` since ${new Date(cloud.since * 1000).toLocaleTimeString()}` : "";
-    const waiting = cloud.backlog ? ` ${cloud.backlog} change${cloud.backlog === 1 ? "" : "s"} wait to sync.` : "";
+    const waiting = cloud.backlog ? ` ${cloud.backlog} change${cloud.backlog === 1 ? " waits" : "s wait"} to sync.` : "";
     notes.push(h("div", { class: "banner warn", id: "offline" },
       `Cloud unreachable${since}. This panel keeps controlling the room from this node.${waiting}`));
   }

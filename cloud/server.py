@@ -20,6 +20,7 @@ from cloud.api.module_router import CallableModuleRouter
 from cloud.api.status_bus import InMemoryStatusBus
 from cloud.auth.bootstrap import start_auth
 from cloud.auth.keys import SECRET_FILE_NAME, load_or_create_secret
+from cloud.auth.oauth_apps import console_redirect_uri
 from cloud.data_dir import STORE_FILE_NAME
 from cloud.edges.enrolment import EnrolmentService
 from cloud.edges.enrolment_routes import mount_enrolment
@@ -29,7 +30,7 @@ from cloud.forwarded import ForwardedHeaders, parse_trusted
 from cloud.search.factory import open_search
 from cloud.search.indexer import serve_indexer
 from cloud.store.factory import open_store
-from cloud.www import check_public_url, find_front_ends, front_end_apps, front_end_routes
+from cloud.www import FrontEnd, check_public_url, find_front_ends, front_end_apps, front_end_routes
 from sync.listen import check_listen
 from sync.model import SettingsCipher
 from sync.tls import TlsOptionsInvalid, check_tls
@@ -108,7 +109,7 @@ async def serve_cloud(
             directory,
             admin_password=admin_password,
             public_origin=origin,
-            front_end_apps=front_end_apps(front_ends, origins),
+            front_end_apps=_oauth_apps(front_ends, origins),
         )
         try:
             secret = await trio.to_thread.run_sync(load_or_create_secret, directory / SECRET_FILE_NAME)
@@ -148,7 +149,7 @@ async def serve_cloud(
                 asgi: Any = app  # hypercorn's ASGI type is narrower than Starlette's
                 binds = await nursery.start(partial(serve, asgi, config, shutdown_trigger=stop.wait))
                 if not origins:  # the front ends' apps for the address just bound (known only now)
-                    for name, redirect_uri in front_end_apps(front_ends, binds):
+                    for name, redirect_uri in _oauth_apps(front_ends, binds):
                         await auth.apps.ensure(name, redirect_uri)
                 task_status.started(binds)
                 with _serving_gc():
@@ -174,6 +175,13 @@ def _serving_gc() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+def _oauth_apps(front_ends: list[FrontEnd], origins: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, redirect URI) of the OAuth apps to register: Transom's console at `/` of each
+    origin, and each served front end (`--www`) there."""
+    console = [("Transom console", console_redirect_uri(origin)) for origin in origins]
+    return console + front_end_apps(front_ends, origins)
 
 
 async def _stop_on_signal(stop: trio.Event) -> None:

@@ -248,6 +248,7 @@ async def serve_node(
                     "dispatch": dispatch.as_json(),
                     **manager.health(),
                 },
+                cloud=link.health if link is not None else None,
             )
             binds = await running.start(
                 partial(

@@ -8,6 +8,7 @@
 /api/mqtt/                   MQTT over WebSocket for front ends (nothing published yet)
 /api/staff/v1/tenants        the staff API's tenants (none yet; cloud.api.absent)
 /api/engine/v2/openapi.json  the OpenAPI document; /api/engine/v2/docs its browser
+/                            the console (cloud.console): /console/* its scripts, /ui/* shared
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from cloud.api.search_seam import SearchIndex, SubstringSearch
 from cloud.api.state import ApiState, ClusterNode
 from cloud.api.telemetry import cloud_telemetry
 from cloud.auth.routes import router as auth_router
+from cloud.console.pages import install_console
 from cloud.store.base import ConfigStore
 from sync.docs_page import install_docs_page
 from sync.model import SettingsCipher
@@ -148,4 +150,5 @@ def create_app(
     install_docs_page(
         app, docs_url=f"{API_PREFIX}/docs", openapi_url=f"{API_PREFIX}/openapi.json", title=app.title
     )
+    install_console(app)
     return app

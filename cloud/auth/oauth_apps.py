@@ -38,6 +38,11 @@ def backoffice_redirect_uri(origin: str) -> str:
     return origin.rstrip("/") + "/backoffice/oauth-resp.html"
 
 
+def console_redirect_uri(origin: str) -> str:
+    """Where Transom's own console served from `origin` takes its code: the console page itself."""
+    return origin.rstrip("/") + "/"
+
+
 def secret_digest(secret: str) -> str:
     """The SHA-256 hex digest stored for a random secret (client secret, refresh token, code)."""
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -19,6 +19,7 @@ from edge.api import control, directory, routes
 from edge.api.auth import AuthenticationFailed
 from edge.api.context import ApiContext, api_context
 from edge.api.front_door import serve_front_door
+from edge.api.panel import install_panel
 from edge.api.telemetry import edge_telemetry
 from sync.docs_page import install_docs_page
 from sync.listen import check_listen as check_sync_listen
@@ -61,6 +62,7 @@ def create_app(context: ApiContext) -> FastAPI:
 
     openapi_url = f"{PREFIX}/edge/openapi.json"
     install_docs_page(app, docs_url=f"{PREFIX}/docs", openapi_url=openapi_url, title=app.title)
+    install_panel(app)  # the room panel at `/`
 
     @app.exception_handler(AuthenticationFailed)
     async def _unauthenticated(request: Request, exc: Exception) -> JSONResponse:

@@ -3,12 +3,13 @@
 Executor       runs a function on a module, wherever in the site it runs
 StatusReader   module status as JSON text, with change feeds that never block writers
 DebugSource    a module's log lines, for `debug` on the control socket
-ApiContext     those, the site configuration, the authenticator and the health report
+ApiContext     those, the site configuration, the authenticator, the health report and
+               the cloud link's state (None on a node that does not sync)
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -69,6 +70,7 @@ class ApiContext:
     debug: DebugSource
     auth: EdgeAuthenticator
     health: Callable[[], dict[str, Any]]
+    cloud: Callable[[], Awaitable[dict[str, Any]]] | None = None
 
 
 def api_context(connection: HTTPConnection) -> ApiContext:

@@ -6,6 +6,7 @@
     POST /api/engine/v2/modules/{module_id}/exec/{method}
     GET  /api/engine/v2/modules/{module_id}/state[/{key}]      {name: JSON text}; one value's JSON text
     GET  /api/engine/v2/edge/health                            node id, modules, hosts
+    GET  /api/engine/v2/edge/cloud                             the cloud link: up or not, backlog
 
 Every route needs credentials (see auth.py); exec carries the caller's level to the driver
 runtime, which refuses functions above it.
@@ -142,6 +143,14 @@ async def _state_text(request: Request, module_id: str, key: str) -> str:
 @router.get("/edge/health", summary="The node: id, modules and driver hosts")
 async def health(request: Request) -> Response:
     return JSONResponse(api_context(request).health())
+
+
+@router.get("/edge/cloud", summary="The link to the cloud: connected or not, since when, the outbox backlog")
+async def cloud_link(request: Request) -> Response:
+    context = api_context(request)
+    if context.cloud is None:
+        return JSONResponse({"synced": False, "connected": False})
+    return JSONResponse(await context.cloud())
 
 
 @router.post("/systems/{sys_id}/{module_slug}/{method}", summary="Run a function of a system's module")

@@ -26,6 +26,7 @@ from edge.api.failures import failure_of
 from edge.module_manager import ModuleManager
 from edge.triggers.runner import TriggerRunner
 from edge.uplink.backoff import Backoff
+from edge.uplink.link_state import LinkState
 from edge.uplink.replica_source import ReplicaConfigSource
 from edge.uplink.reporter import SyncReporter
 from edge.uplink.uplink import control_url, serve_uplink
@@ -77,6 +78,7 @@ class CloudLink:
         self.source = ReplicaConfigSource(self.replica, self.edge_key)
         self.manager: ModuleManager | None = None
         self.triggers: TriggerRunner | None = None
+        self.state = LinkState(cloud_url)
 
     async def aclose(self) -> None:
         """Flush the outbox and close both files (after the modules stopped appending)."""
@@ -108,6 +110,7 @@ class CloudLink:
                     on_connected=self.report_status_snapshots,
                     config_status=self.source.status,
                     webhook_handler=self.webhook,
+                    state=self.state,
                     task_status=task_status,
                 )
             )
@@ -122,6 +125,18 @@ class CloudLink:
             )
             with trio.move_on_after(WAITING_NOTICE):
                 await self.replica.wait_changed()
+
+    async def health(self) -> dict[str, Any]:
+        """Whether the cloud is reachable now, and what waits in the outbox for it."""
+        stats = await self.outbox.stats()
+        return {
+            "synced": True,
+            **self.state.as_json(),
+            "backlog": stats.depth,
+            "oldest_age": stats.oldest_age,
+            "last_acked": stats.last_acked,
+            "revision": await self.replica.revision(),
+        }
 
     def attach(self, manager: ModuleManager) -> SyncReporter:
         """Route the cloud's exec calls to `manager`; return the reporter to serve beside it."""

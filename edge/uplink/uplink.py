@@ -18,6 +18,7 @@ import trio
 from trio_websocket import ConnectionClosed, ConnectionRejected, HandshakeError, open_websocket_url
 
 from edge.uplink.backoff import Backoff
+from edge.uplink.link_state import LinkState
 from edge.uplink.session import ConfigStatus, ExecHandler, LinkSilent, UplinkSession, WebhookHandler
 from sync.outbox import Outbox
 from sync.replica import Replica
@@ -56,6 +57,7 @@ async def serve_uplink(
     on_connected: Callable[[], Awaitable[None]] | None = None,
     config_status: ConfigStatus | None = None,
     webhook_handler: WebhookHandler | None = None,
+    state: LinkState | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Run the edge's end of the link until cancelled.
@@ -72,15 +74,18 @@ async def serve_uplink(
         on_connected: run (in the session) each time the cloud says hello_ok: the node appends
             its modules' status snapshots, so the cloud's view is replaced, not merged.
         config_status: the node's configuration status, sent up with health (`UplinkSession`).
+        state: kept up to date with whether the link is up (for the room panel and health).
 
     task_status.started() is called at once: the uplink works in the background and the
     node must not wait for the WAN.
     """
     url = control_url(cloud_url)
     delays = backoff or Backoff()
+    state = state if state is not None else LinkState(cloud_url)
     task_status.started()
     while True:
         started = trio.current_time()
+        reason = "the link closed"
         try:
             await _one_session(
                 url,
@@ -90,11 +95,13 @@ async def serve_uplink(
                 replica,
                 exec_handler,
                 ssl_context,
+                state,
                 on_connected=on_connected,
                 config_status=config_status,
                 webhook_handler=webhook_handler,
             )
         except ConnectionRejected as exc:
+            reason = f"the cloud refused the edge key (HTTP {exc.status_code})"
             log.error("the cloud refused the edge key (HTTP %s); retrying later", exc.status_code)
         except (
             OSError,
@@ -104,9 +111,12 @@ async def serve_uplink(
             trio.TooSlowError,
             LinkSilent,
         ) as exc:
+            reason = f"cloud unreachable: {exc!r}"
             log.info("cloud link down: %r", exc)
-        except Exception:
+        except Exception as exc:
+            reason = f"cloud link failed: {exc!r}"
             log.exception("cloud link session failed")
+        state.down(reason)
         if trio.current_time() - started > HEALTHY_SESSION:
             delays.reset()
         await trio.sleep(delays.next_delay())
@@ -120,6 +130,7 @@ async def _one_session(
     replica: Replica,
     exec_handler: ExecHandler,
     ssl_context: ssl.SSLContext | None,
+    state: LinkState,
     on_connected: Callable[[], Awaitable[None]] | None = None,
     config_status: ConfigStatus | None = None,
     webhook_handler: WebhookHandler | None = None,
@@ -132,6 +143,7 @@ async def _one_session(
         connect_timeout=CONNECT_TIMEOUT,
         disconnect_timeout=1,
     ) as ws:
+        state.up()
         session = UplinkSession(
             ws,
             node_id=node_id,

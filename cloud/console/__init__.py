@@ -1,0 +1,1 @@
+"""Transom's cloud console (see pages.py)."""

@@ -39,8 +39,7 @@ VERSION: Literal[1] = 1
 
 # status_snapshot: a module's complete status ({key: value}) as of the item's seq; it replaces
 # what the cloud holds for the module (keys it lacks are removed), sent on each connect.
-ItemKind = Literal["status", "status_snapshot", "runtime", "event", "log", "exec_result"]
-ItemKind = Literal["status", "runtime", "event", "log", "exec_result", "trigger"]
+ItemKind = Literal["status", "status_snapshot", "runtime", "event", "log", "exec_result", "trigger"]
 
 
 class FrameInvalid(LinkError, ValueError):

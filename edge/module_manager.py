@@ -141,7 +141,8 @@ class ModuleManager:
         for driver, hosted in list(self.hosts.items()):
             if module_id in hosted.supervisor.modules:
                 await hosted.supervisor.stop_module(module_id)
-                if not hosted.supervisor.modules:
+                # (stops run concurrently: only the one that finds the host still listed retires it)
+                if not hosted.supervisor.modules and self.hosts.get(driver) is hosted:
                     del self.hosts[driver]
                     with trio.move_on_after(STOP_GRACE):
                         await hosted.supervisor.stop()

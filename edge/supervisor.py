@@ -123,7 +123,10 @@ class DriverHostSupervisor:
         self.last_error: str | None = None
         self._deaths: deque[float] = deque()
         self._up = trio.Event()
-        self._lock = trio.Lock()  # module start/stop/update in order, per host
+        self._lock = trio.Lock()  # a host's (re)load of its modules, one at a time
+        # Start/stop/update in order per module; different modules go concurrently (a joiner's
+        # share starts in one round trip to the host, not one per module).
+        self._module_locks: dict[str, trio.Lock] = {}
         self._stopping = False
 
     def __repr__(self) -> str:
@@ -219,10 +222,21 @@ class DriverHostSupervisor:
         async for grant in permit.follow():
             _grant(host, grant)
 
+    def _locked(self, module_id: str) -> trio.Lock:
+        return self._module_locks.setdefault(module_id, trio.Lock())
+
     async def _load(self, host: HostProcess) -> None:
         async with self._lock:
-            for config in list(self.modules.values()):
-                await self._start_in(host, config)
+            loaded: set[str] = set()
+            # Until none is left: a module given meanwhile (while the host was not up yet,
+            # `start_module` only records it) is loaded here too, before the host counts as up.
+            while pending := [module_id for module_id in self.modules if module_id not in loaded]:
+                for module_id in pending:
+                    loaded.add(module_id)
+                    async with self._locked(module_id):
+                        config = self.modules.get(module_id)  # the newest, unless stopped meanwhile
+                        if config is not None and module_id not in self.running:
+                            await self._start_in(host, config)
 
     async def _start_in(self, host: HostProcess, config: ModuleConfig) -> None:
         try:
@@ -291,7 +305,7 @@ class DriverHostSupervisor:
     async def start_module(self, config: ModuleConfig) -> None:
         """Run a module in this host (now if it is up, else when it comes back)."""
         self.modules[config.id] = config
-        async with self._lock:
+        async with self._locked(config.id):
             host = self.host
             if host is not None and self._up.is_set() and config.id not in self.running:
                 # If the host dies meanwhile, serve() restarts it with this module.
@@ -303,7 +317,7 @@ class DriverHostSupervisor:
         (ip, port, driver flags) restarts the module."""
         old = self.modules.get(config.id)
         self.modules[config.id] = config
-        async with self._lock:
+        async with self._locked(config.id):
             host = self.host
             if host is None or config.id not in self.running or old is None:
                 return
@@ -320,7 +334,7 @@ class DriverHostSupervisor:
     async def stop_module(self, module_id: str) -> None:
         """Stop a module and forget it."""
         self.modules.pop(module_id, None)
-        async with self._lock:
+        async with self._locked(module_id):
             host = self.host
             if host is not None and module_id in self.running:
                 self.running.discard(module_id)

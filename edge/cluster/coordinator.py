@@ -199,12 +199,19 @@ class ClusterCoordinator:
                 )  # fmt: skip
             await self._stop_everything()
             return
-        for module_id in sorted(diff.to_stop):
-            await self._stop(module_id)
+        # Released all at once (each is a round trip to a driver host, concurrent per module):
+        # a joiner connects them the handover delay after it saw the same view.
+        async with trio.open_nursery() as nursery:
+            for module_id in sorted(diff.to_stop):
+                nursery.start_soon(self._stop, module_id)
         now = trio.current_time()
         for module_id in list(self._handover_ready):
             if module_id not in diff.to_start:
                 del self._handover_ready[module_id]
+        # Starts go one at a time, in module order, as the old owners release (concurrently,
+        # above): the handover delay is the only thing ordering a release before a connect,
+        # and a joiner that started its whole share at once would outrun a slow old owner
+        # (seen: two controllers on a loaded machine). Stops go first and all at once.
         for module_id in sorted(diff.to_start):
             if self.membership.view is not view:
                 # A newer view came while starting (a start can take a while: the first one

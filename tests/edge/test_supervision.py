@@ -94,3 +94,39 @@ async def test_crash_loop_is_reported_and_contained(tmp_path: Path) -> None:
         # The rest of the room is untouched.
         assert (await node.exec("Room_1", "ping")).json() == "pong"
         assert health["modules"]["mod-room"]["restarts"] == 0
+
+
+async def test_modules_given_while_a_host_starts_or_at_once_all_start() -> None:
+    # Starts go concurrently (a joiner's share at once): a module given while the host is still
+    # starting is loaded with the rest, and several given together each start once.
+    from drivers.sdk import ModuleConfig
+    from edge.supervisor import DriverHostSupervisor
+    from tests.edge.cluster_harness import EchoSimulator, poll_until
+
+    sims = [EchoSimulator() for _ in range(6)]
+    with trio.fail_after(120):
+        async with trio.open_nursery() as nursery:
+            ports = [await nursery.start(sim.serve, 0) for sim in sims]
+            supervisor = DriverHostSupervisor(
+                "tests.edge.sample_drivers:EchoDevice", on_status=lambda batch: None, on_module=lambda e: None
+            )
+            nursery.start_soon(supervisor.serve)
+
+            async def start(n: int) -> None:
+                config = ModuleConfig(id=f"mod-{n}", ip="127.0.0.1", port=ports[n], system_id="s", name="D")
+                await supervisor.start_module(config)
+
+            async with trio.open_nursery() as starts:
+                for n in range(3):  # while the host process is still starting
+                    starts.start_soon(start, n)
+            await poll_until(lambda: supervisor.host is not None)
+            async with trio.open_nursery() as starts:
+                for n in range(3, 6):
+                    starts.start_soon(start, n)
+            everything = {f"mod-{n}" for n in range(6)}
+            # (a device sees its connection before the node reads the host's "started")
+            await poll_until(lambda: all(sim.controllers == 1 for sim in sims), 0.02)
+            await poll_until(lambda: supervisor.running == everything, 0.02)
+            assert max(sim.max_controllers for sim in sims) == 1
+            await supervisor.stop()
+            nursery.cancel_scope.cancel()

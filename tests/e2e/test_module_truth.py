@@ -150,6 +150,11 @@ async def test_the_cloud_shows_the_sites_truth_and_start_stop_reach_the_site(tmp
                 return (await _module(api, later_id))["connected"] is False
 
             await wait_until(later_disconnected, seconds=60, what="connected false after the device went")
+            disconnected = await _get(api, "/modules?connected=false")
+            connected = await _get(api, "/modules?connected=true")
+            assert later_id in {m["id"] for m in disconnected} and bad_id in {m["id"] for m in disconnected}
+            assert site.modules["room2-display"] in {m["id"] for m in connected}
+            assert later_id not in {m["id"] for m in connected}
             doomed_driver = await api.post(
                 "/drivers", json={"name": "Doomed", "file_name": "tests.edge.sample_drivers:Doomed"}
             )

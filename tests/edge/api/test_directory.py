@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.edge.node_harness import running_node, wait_for
 from tests.edge.site_files import ADMIN_KEY, API_KEY, site
@@ -54,6 +55,7 @@ async def test_the_local_api_lists_what_the_site_has(tmp_path: Path) -> None:
             assert shown == stored and any(shown.values())  # support and admins see them
 
 
+@pytest.mark.slow  # a crash loop of a real driver host: ~25 s on a loaded machine
 async def test_modules_are_shown_as_the_site_sees_them(tmp_path: Path) -> None:
     async with (
         running_node(tmp_path, doomed=True) as node,

@@ -76,7 +76,7 @@ async def test_modules_are_shown_as_the_site_sees_them(tmp_path: Path) -> None:
 
         await wait_for(doomed_failing)
         doomed = await shown("mod-doomed")
-        assert doomed["connected"] is False and "exited with status 3" in doomed["runtime_error"]
+        assert doomed["connected"] is False and "status 3" in doomed["runtime_error"]
         await wait_for(display_connected)
         room = await shown("mod-room")
         assert room["connected"] is True and room["has_runtime_error"] is False

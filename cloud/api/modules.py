@@ -10,6 +10,7 @@ With the edge link mounted, each module shown carries what its site reports
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -25,7 +26,7 @@ from cloud.api.errors import NotFound
 from cloud.api.module_seams import as_args
 from cloud.api.schemas import ERROR_RESPONSES, ModuleView
 from cloud.api.views import settings_view
-from cloud.store.base import Filter, Query
+from cloud.store.base import Filter, Page, Query
 from sync.control.state_routes import module_key_body, status_text, whole_state
 from sync.model import TABLES, DocumentInvalid, DriverRole
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 # Seconds start and stop wait for the site to report the module started or stopped before
 # answering (the change travels down the link, the node acts, the report comes back up).
 START_STOP_WAIT = 10.0
+# Modules read to answer a `connected=` filter (it is the site's report, not in the store).
+CONNECTED_SCAN = 10_000
 
 _NOT_LOGIC = [role.value for role in DriverRole if role is not DriverRole.LOGIC]
 
@@ -86,7 +89,25 @@ class ModulesResource(Resource):
         if sys_id:
             system = await ctx.api.store.get("systems", sys_id)
             filters.append(Filter.in_("id", (system or {}).get("modules", [])))
+        if getattr(ctx.request.app.state, "edge_hub", None) is not None:
+            # `connected` is the site's report, not a stored field: filtered after the store.
+            wanted = [f.value for f in filters if f.field == "connected"]
+            ctx.request.state.connected_wanted = wanted[0] if wanted else None
+            filters = [f for f in filters if f.field != "connected"]
         return filters
+
+    async def list_page(
+        self, ctx: Ctx, filters: Sequence[Filter], q: str | None, limit: int, offset: int
+    ) -> Page:
+        """A page of modules; with `connected=`, of those whose site reports it so (PlaceOS
+        filters on it to list disconnected devices)."""
+        wanted = getattr(ctx.request.state, "connected_wanted", None)
+        if wanted is None:
+            return await super().list_page(ctx, filters, q, limit, offset)
+        hub = ctx.request.app.state.edge_hub
+        every = await super().list_page(ctx, filters, q, CONNECTED_SCAN, 0)
+        kept = [doc for doc in every.items if hub.module_truth(doc)["connected"] is wanted]
+        return Page(kept[offset : offset + limit], len(kept))
 
     async def _from_driver(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
         """Copy name and role from the driver (PlaceOS's set_name_and_role), and its defaults."""

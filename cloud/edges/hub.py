@@ -136,7 +136,7 @@ class EdgeHub:
         for row in status:
             if row.kind == "status":
                 await self.status.publish(row.module_id, row.key, row.value)
-            self._note_row(row.kind, row.key, row.module_id, row.node_id, row.value)
+            self._note_row(row.kind, row.key, row.module_id, row.node_id, row.value, at=None)
             self._owner[row.module_id] = row.node_id
         for node in nodes:
             self._nodes.setdefault(node.edge_id, {})[node.node_id] = NodeHealth(
@@ -257,7 +257,7 @@ class EdgeHub:
                 await self.status.remove(row.module_id, row.key)
             elif row.kind == "status":
                 await self.status.publish(row.module_id, row.key, row.value)
-            self._note_row(row.kind, row.key, row.module_id, node_id, row.value)
+            self._note_row(row.kind, row.key, row.module_id, node_id, row.value, at=time.time())
             self._owner[row.module_id] = node_id
         node = self._node(edge_id, node_id)
         node.last_seen = time.time()
@@ -266,10 +266,23 @@ class EdgeHub:
         if batch.stats:
             node.stats = {**node.stats, **batch.stats}
 
-    def _note_row(self, kind: str, key: str, module_id: str, node_id: str, value: Any) -> None:
-        """Keep what module records show: the runtime state, and `connected` for link up/down."""
+    def _note_row(
+        self, kind: str, key: str, module_id: str, node_id: str, value: Any, *, at: float | None
+    ) -> None:
+        """Keep what module records show: the runtime state, and `connected` for link up/down.
+
+        `at` is when the report arrived (None: restored from the file at start).
+        """
         if kind == "runtime" and isinstance(value, dict):
-            self._runtime[module_id] = {**value, "node_id": node_id, "reported_at": time.time()}
+            current = self._runtime.get(module_id)
+            if (
+                value.get("state") == "stopped"
+                and current is not None
+                and current.get("node_id") != node_id
+                and current.get("state") != "stopped"
+            ):
+                return  # the module moved: the old node let go of it, the new one runs it
+            self._runtime[module_id] = {**value, "node_id": node_id, "reported_at": at}
             self._runtime_reported.set()
             self._runtime_reported = trio.Event()
         elif kind == "status" and key == "connected":

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.edge.node_harness import running_node, wait_for
 from tests.edge.site_files import ADMIN_KEY, API_KEY, site
@@ -54,6 +55,7 @@ async def test_the_local_api_lists_what_the_site_has(tmp_path: Path) -> None:
             assert shown == stored and any(shown.values())  # support and admins see them
 
 
+@pytest.mark.slow  # a crash loop of a real driver host: ~25 s on a loaded machine
 async def test_modules_are_shown_as_the_site_sees_them(tmp_path: Path) -> None:
     async with (
         running_node(tmp_path, doomed=True) as node,
@@ -74,7 +76,7 @@ async def test_modules_are_shown_as_the_site_sees_them(tmp_path: Path) -> None:
 
         await wait_for(doomed_failing)
         doomed = await shown("mod-doomed")
-        assert doomed["connected"] is False and "exited with status 3" in doomed["runtime_error"]
+        assert doomed["connected"] is False and "status 3" in doomed["runtime_error"]
         await wait_for(display_connected)
         room = await shown("mod-room")
         assert room["connected"] is True and room["has_runtime_error"] is False

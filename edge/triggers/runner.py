@@ -41,6 +41,10 @@ from sync.triggers import Firing
 # hosts pipeline, so concurrency is what carries a burst of firings (the bench: 32 gave
 # ~1,000 calls/s, 256 about 4,000 on 2 shared cores).
 ACTION_WORKERS = 256
+# Instances loading at once (subscribing, reading their values): 10,000 starting together
+# would make every scheduler pass 10,000 steps long and starve the node's other tasks (driver
+# hosts' health pings among them).
+LOADING_AT_ONCE = 64
 # Seconds an instance gained from a live node waits, as modules do (edge/cluster/coordinator.py).
 HANDOVER_DELAY = 0.5
 
@@ -86,8 +90,10 @@ class TriggerRunner:
         self._keys: dict[str, bytes] = {}
         self._changed = trio.Event()
         self._nursery: trio.Nursery | None = None
+        self.loading = trio.CapacityLimiter(LOADING_AT_ONCE)
         self._send, self._receive = trio.open_memory_channel[tuple[InstanceRunner, Firing]](math.inf)
         self.fired_count = 0
+        self.started = 0  # instance starts (restarts included)
         # Status values given to instances (each one evaluates that instance's comparisons).
         self.evaluations = 0
         # Firings whose actions were run, and their outcomes (tests and the bench read these).
@@ -217,6 +223,12 @@ class TriggerRunner:
             self._keys.pop(runner.id, None)
 
     # Firings -----------------------------------------------------------------------------
+
+    def started_instance(self, runner: InstanceRunner) -> None:
+        """An instance is evaluating (logged once per start, at info for a handful)."""
+        self.started += 1
+        if len(self.running) <= 100:
+            log.info("evaluating trigger instance %s on system %s", runner.id, runner.system_id)
 
     def fired(self, runner: InstanceRunner, firing: Firing) -> None:
         """A rising edge (called in the evaluating context: never blocks)."""

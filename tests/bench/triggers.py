@@ -23,6 +23,7 @@ Figures, medians of 3 runs (1 with --quick, at 1,000 instances):
 from __future__ import annotations
 
 import statistics
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,15 @@ def _site(instances: int) -> dict[str, Any]:
     }
 
 
+async def _take(call: Any) -> list[list[float]]:
+    """The sink's calls so far ([] if its host is restarting: what it held is lost, and counted)."""
+    try:
+        taken: list[list[float]] = await call("mod-sink", "take")
+    except Exception:
+        return []
+    return taken
+
+
 async def _one_run(instances: int) -> dict[str, float]:
     from drivers.sdk import Level
 
@@ -135,16 +145,19 @@ async def _one_run(instances: int) -> dict[str, float]:
                     while any(r.state.errors for r in runner.running.values()):  # noqa: ASYNC110
                         await trio.sleep(0.2)
                 evaluated_before = runner.evaluations
-                result = await call("mod-source", "run", instances, RATE, ROUNDS)
+                try:
+                    result = await call("mod-source", "run", instances, RATE, ROUNDS)
+                except Exception as exc:  # the source's host was restarted mid-run: a failed run
+                    raise RuntimeError(f"the status source failed mid-run: {exc}") from None
                 rises: list[list[float]] = result["rises"]
                 expected = len(rises) * instances
                 hits: list[list[float]] = []
                 with trio.move_on_after(60):  # every call in (or the missing ones counted as lost)
                     while len(hits) < expected:
-                        hits += await call("mod-sink", "take")
+                        hits += await _take(call)
                         await trio.sleep(0.1)
                 await trio.sleep(0.5)
-                hits += await call("mod-sink", "take")
+                hits += await _take(call)
                 evaluated = runner.evaluations - evaluated_before
             finally:
                 started["stop"]()
@@ -173,7 +186,16 @@ async def _one_run(instances: int) -> dict[str, float]:
 
 async def run(quick: bool) -> list[Figure]:
     instances = QUICK_INSTANCES if quick else INSTANCES
-    runs = [await _one_run(instances) for _ in range(1 if quick else 3)]
+    runs = []
+    failed = 0
+    for _ in range(1 if quick else 3):
+        try:
+            runs.append(await _one_run(instances))
+        except RuntimeError as exc:
+            print(f"bench triggers: a run failed: {exc}", file=sys.stderr)
+            failed += 1
+    if not runs:
+        raise RuntimeError("every run failed (see above)")
 
     def median(key: str) -> float:
         return float(statistics.median(r[key] for r in runs))

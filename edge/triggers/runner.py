@@ -198,7 +198,9 @@ class TriggerRunner:
                 self.running.pop(instance_id).scope.cancel()
                 self._keys.pop(instance_id, None)
         shared = self.membership is not None and len(self.membership.view.members) > 1
-        for instance_id, (trigger, instance) in wanted.items():
+        for n, (instance_id, (trigger, instance)) in enumerate(wanted.items()):
+            if n % 100 == 99:
+                await trio.lowlevel.checkpoint()  # 10,000 new instances must not hold the loop
             if instance_id in self.running:
                 continue
             runner = InstanceRunner(self, trigger, instance)

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
 
+import orjson
 import trio
 
 from edge.cluster.hrw import owner
@@ -94,6 +95,8 @@ class TriggerRunner:
         self._send, self._receive = trio.open_memory_channel[tuple[InstanceRunner, Firing]](math.inf)
         self.fired_count = 0
         self.started = 0  # instance starts (restarts included)
+        # When a list: (instance id, monotonic time) of each rising edge (the bench reads it).
+        self.edge_times: list[tuple[str, float]] | None = None
         # Status values given to instances (each one evaluates that instance's comparisons).
         self.evaluations = 0
         # Firings whose actions were run, and their outcomes (tests and the bench read these).
@@ -174,8 +177,7 @@ class TriggerRunner:
             self._changed.set()
 
     def _key(self, trigger: dict[str, Any], instance: dict[str, Any]) -> bytes:
-        import orjson
-
+        """What an instance's evaluation depends on: a change restarts it."""
         site = self.site()
         relevant = {k: v for k, v in trigger.items() if k not in ("created_at", "updated_at")}
         return orjson.dumps(
@@ -235,6 +237,8 @@ class TriggerRunner:
     def fired(self, runner: InstanceRunner, firing: Firing) -> None:
         """A rising edge (called in the evaluating context: never blocks)."""
         self.fired_count += 1
+        if self.edge_times is not None:
+            self.edge_times.append((firing.instance_id, time.monotonic()))
         log.info("trigger instance %s fired (#%d, %s)", firing.instance_id, firing.count, firing.cause)
         self._report(
             {

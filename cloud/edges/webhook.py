@@ -11,16 +11,26 @@ edge link to the site that evaluates the instance:
     503  the site's link is down: the call cannot reach it (nothing is queued)
     202  sent down (`delivered`: how many nodes of the site got it)
 
-The request body is not read (the size limit applies before any route runs).
+With `exec=true&mod=Display&index=1&method=power` (PlaceOS's webhook exec) the call instead
+runs that function of the instance's system, with the JSON body as its arguments (an object:
+named, an array: positional), at user clearance, and answers its result (200); only on an
+instance with `exec_enabled` (403 otherwise). The body's size is bounded before any route
+reads it (`sync.request_body.BodyLimit`).
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from cloud.api.addressing import ModuleAddress, resolve
+from cloud.auth.principal import Principal
+from sync.control.errors import ControlError
+from sync.model import Role
 
 if TYPE_CHECKING:
     from cloud.edges.hub import EdgeHub
@@ -64,6 +74,8 @@ def mount_webhook(app: FastAPI, hub: EdgeHub) -> None:
                 status_code=405,
                 headers={"Allow": ", ".join(allowed)},
             )
+        if request.query_params.get("exec") == "true":
+            return await _exec(hub, instance, request)
         delivered = await hub.notify_webhook(instance, request.method)
         if not delivered:
             return JSONResponse(
@@ -78,3 +90,46 @@ def mount_webhook(app: FastAPI, hub: EdgeHub) -> None:
         return JSONResponse({"delivered": delivered}, status_code=202)
 
     app.add_api_route(PATH, notify, methods=METHODS, name="trigger_webhook", tags=["triggers"])
+
+
+async def _exec(hub: EdgeHub, instance: dict[str, Any], request: Request) -> JSONResponse:
+    """PlaceOS's webhook exec: run a function of the instance's system, if the instance allows it."""
+    if not instance.get("exec_enabled"):
+        return JSONResponse(
+            {"error": "forbidden", "message": f"exec is not enabled on trigger instance {instance['id']!r}"},
+            status_code=403,
+        )
+    mod = request.query_params.get("mod", "")
+    method = request.query_params.get("method", "")
+    try:
+        index = int(request.query_params.get("index") or 1)
+        address = ModuleAddress(mod, index)
+        if not mod or not method or index < 1:
+            raise ValueError
+    except ValueError:
+        return JSONResponse(
+            {"error": "bad_request", "message": "exec needs mod, method and a positive index"},
+            status_code=400,
+        )
+    raw = await request.body()
+    try:
+        args: Any = orjson.loads(raw) if raw.strip() else []
+    except orjson.JSONDecodeError:
+        return JSONResponse({"error": "bad_request", "message": "the body is not JSON"}, status_code=400)
+    if not isinstance(args, (list, dict)):
+        args = [args]
+    system = await hub.store.get("systems", instance.get("control_system_id") or "")
+    module_id = await resolve(hub.store, system, address) if system is not None else None
+    if module_id is None:
+        return JSONResponse(
+            {"error": "module_not_found", "message": f"{address.slug} is not in the instance's system"},
+            status_code=404,
+        )
+    caller = Principal(
+        f"webhook:{instance['id']}", Role.USER, frozenset({"public"}), "api_key", "trigger webhook"
+    )
+    try:
+        result = await hub.execute(module_id, method, args, caller)
+    except ControlError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status)
+    return JSONResponse(result)

@@ -149,11 +149,23 @@ class SiteConfig:
 
     # -- systems ------------------------------------------------------------------------------
 
+    @cached_property
+    def _lookups(self) -> dict[str, dict[str, str]]:
+        """System lookups computed so far (the configuration is immutable, so they never go stale)."""
+        return {}
+
+    def _lookup(self, system_id: str) -> dict[str, str]:
+        found = self._lookups.get(system_id)
+        if found is None:
+            system = self.systems.get(system_id)
+            # Set-aside (rejected) modules keep their places, so Display_2 stays Display_2.
+            numbered = {**self.set_aside_modules, **self.modules} if self.set_aside_modules else self.modules
+            found = self._lookups[system_id] = index_map(system.get("modules", []) if system else [], numbered)
+        return found
+
     def system_lookup(self, system_id: str) -> dict[str, str]:
         """`{"Display/1": module_id, ...}` for a system (empty for an unknown system)."""
-        system = self.systems.get(system_id)
-        numbered = {**self.set_aside_modules, **self.modules} if self.set_aside_modules else self.modules
-        return index_map(system.get("modules", []) if system else [], numbered)
+        return dict(self._lookup(system_id))
 
     def system_lookups(self) -> dict[str, dict[str, str]]:
         """Every system's lookup, by system id."""
@@ -168,4 +180,4 @@ class SiteConfig:
 
     def resolve(self, system_id: str, name: str, index: int) -> str | None:
         """The module id at `name_index` in a system, or None."""
-        return self.system_lookup(system_id).get(f"{name}/{index}")
+        return self._lookup(system_id).get(f"{name}/{index}")

@@ -23,7 +23,7 @@ import trio
 
 from drivers.sdk import Level
 from edge.config.site import SiteConfig
-from edge.triggers.mailer import Mail, SmtpConfig, SmtpNotConfigured, send_mail
+from edge.triggers.mailer import Mail, SmtpConfig, send_mail
 from sync.model.addressing import parse_ref
 from sync.triggers import Firing
 from sync.triggers.actions import render, template_values
@@ -83,10 +83,7 @@ class ActionRunner:
         trigger: Mapping[str, Any],
         site: SiteConfig,
     ) -> None:
-        try:
-            config = SmtpConfig.from_settings(site.system_settings(firing.system_id))
-        except SmtpNotConfigured:
-            raise
+        config = SmtpConfig.from_settings(site.system_settings(firing.system_id))  # SmtpNotConfigured
         values = template_values(firing, trigger)
         subject = str(trigger.get("name", "trigger"))
         messages = [

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -53,7 +54,11 @@ class InstanceRunner:
     # Running -----------------------------------------------------------------------------
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Evaluate until cancelled (the runner holds `scope` around this)."""
+        """Evaluate until cancelled (the runner holds `scope` around this).
+
+        One task per instance: the subscriptions are held open by an exit stack rather than a
+        task each, and the clock is this task's loop (10,000 instances are 10,000 tasks).
+        """
         module = state_module(self.system_id)
         published = await self.runner.bus.get_key(module, self.id)
         if published is not None:
@@ -63,23 +68,22 @@ class InstanceRunner:
                 log.warning(
                     "trigger instance %s: its published state is unreadable; starting afresh", self.id
                 )
-        async with trio.open_nursery() as nursery:
+        async with AsyncExitStack() as subscriptions:
             for mod, status in self.state.watched():
-                await nursery.start(self._follow, mod, status)
+                await self._follow(subscriptions, mod, status)
             self._handle(self.state.finish_loading(now=self.runner.wall()))
-            nursery.start_soon(self._clock)
-            log.info("evaluating trigger instance %s on system %s", self.id, self.system_id)
+            log.debug("evaluating trigger instance %s on system %s", self.id, self.system_id)
+            self.runner.started_instance(self)
             task_status.started()
+            await self._clock()
 
-    async def _follow(
-        self, mod: str, status: str, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
+    async def _follow(self, stack: AsyncExitStack, mod: str, status: str) -> None:
+        """Feed `mod.status` to the state from now on: its current value, then every change."""
         name, index = parse_ref(mod)
         module_id = self.runner.site().resolve(self.system_id, name, index)
         if module_id is None:
             self._value(mod, status, Missing(f"system {self.system_id} has no module {mod}"))
-            task_status.started()
-            await trio.sleep_forever()
+            return
         bus = self.runner.bus
         pending: list[str] = []
         live: Callable[[str], None] | None = None
@@ -90,23 +94,21 @@ class InstanceRunner:
             else:
                 live(value_json)
 
-        async with bus.subscribe(module_id, status) as subscription:
-            subscription.divert(deliver)
-            current = await bus.get_key(module_id, status)
-            if pending:  # published since subscribing: newer than (or as new as) `current`
-                for value_json in pending:
-                    self._json(mod, status, value_json)
-            elif current is not None:
-                self._json(mod, status, current)
-            else:
-                self._value(
-                    mod,
-                    status,
-                    Missing(f"{mod} ({module_id}) has no status {status!r}: not running, or never set it"),
-                )
-            live = lambda value_json: self._json(mod, status, value_json)  # noqa: E731 -- closed over above
-            task_status.started()
-            await trio.sleep_forever()
+        subscription = await stack.enter_async_context(bus.subscribe(module_id, status))
+        subscription.divert(deliver)
+        current = await bus.get_key(module_id, status)
+        if pending:  # published since subscribing: newer than (or as new as) `current`
+            for value_json in pending:
+                self._json(mod, status, value_json)
+        elif current is not None:
+            self._json(mod, status, current)
+        else:
+            self._value(
+                mod,
+                status,
+                Missing(f"{mod} ({module_id}) has no status {status!r}: not running, or never set it"),
+            )
+        live = lambda value_json: self._json(mod, status, value_json)  # noqa: E731 -- closed over above
 
     def _json(self, mod: str, status: str, value_json: str) -> None:
         try:
@@ -126,6 +128,8 @@ class InstanceRunner:
             time_condition(f"time_{n}", definition, now=now)
             for n, definition in enumerate(self.trigger.get("conditions", {}).get("time_dependents", []))
         ]
+        if not conditions and not self.trigger.get("enable_webhook"):
+            await trio.sleep_forever()  # nothing here ever needs the clock
         while True:
             dues = [c.due for c in conditions if c.due is not None]
             expiry = self.state.next_expiry()

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
 
+import orjson
 import trio
 
 from edge.cluster.hrw import owner
@@ -41,6 +42,10 @@ from sync.triggers import Firing
 # hosts pipeline, so concurrency is what carries a burst of firings (the bench: 32 gave
 # ~1,000 calls/s, 256 about 4,000 on 2 shared cores).
 ACTION_WORKERS = 256
+# Instances loading at once (subscribing, reading their values): 10,000 starting together
+# would make every scheduler pass 10,000 steps long and starve the node's other tasks (driver
+# hosts' health pings among them).
+LOADING_AT_ONCE = 64
 # Seconds an instance gained from a live node waits, as modules do (edge/cluster/coordinator.py).
 HANDOVER_DELAY = 0.5
 
@@ -86,8 +91,12 @@ class TriggerRunner:
         self._keys: dict[str, bytes] = {}
         self._changed = trio.Event()
         self._nursery: trio.Nursery | None = None
+        self.loading = trio.CapacityLimiter(LOADING_AT_ONCE)
         self._send, self._receive = trio.open_memory_channel[tuple[InstanceRunner, Firing]](math.inf)
         self.fired_count = 0
+        self.started = 0  # instance starts (restarts included)
+        # When a list: (instance id, monotonic time) of each rising edge (the bench reads it).
+        self.edge_times: list[tuple[str, float]] | None = None
         # Status values given to instances (each one evaluates that instance's comparisons).
         self.evaluations = 0
         # Firings whose actions were run, and their outcomes (tests and the bench read these).
@@ -168,8 +177,7 @@ class TriggerRunner:
             self._changed.set()
 
     def _key(self, trigger: dict[str, Any], instance: dict[str, Any]) -> bytes:
-        import orjson
-
+        """What an instance's evaluation depends on: a change restarts it."""
         site = self.site()
         relevant = {k: v for k, v in trigger.items() if k not in ("created_at", "updated_at")}
         return orjson.dumps(
@@ -192,7 +200,9 @@ class TriggerRunner:
                 self.running.pop(instance_id).scope.cancel()
                 self._keys.pop(instance_id, None)
         shared = self.membership is not None and len(self.membership.view.members) > 1
-        for instance_id, (trigger, instance) in wanted.items():
+        for n, (instance_id, (trigger, instance)) in enumerate(wanted.items()):
+            if n % 100 == 99:
+                await trio.lowlevel.checkpoint()  # 10,000 new instances must not hold the loop
             if instance_id in self.running:
                 continue
             runner = InstanceRunner(self, trigger, instance)
@@ -218,9 +228,17 @@ class TriggerRunner:
 
     # Firings -----------------------------------------------------------------------------
 
+    def started_instance(self, runner: InstanceRunner) -> None:
+        """An instance is evaluating (logged once per start, at info for a handful)."""
+        self.started += 1
+        if len(self.running) <= 100:
+            log.info("evaluating trigger instance %s on system %s", runner.id, runner.system_id)
+
     def fired(self, runner: InstanceRunner, firing: Firing) -> None:
         """A rising edge (called in the evaluating context: never blocks)."""
         self.fired_count += 1
+        if self.edge_times is not None:
+            self.edge_times.append((firing.instance_id, time.monotonic()))
         log.info("trigger instance %s fired (#%d, %s)", firing.instance_id, firing.count, firing.cause)
         self._report(
             {

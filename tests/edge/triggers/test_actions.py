@@ -3,17 +3,18 @@ and implicit TLS, with certificates checked) and outgoing webhooks with retries 
 
 from __future__ import annotations
 
+import json
 import socket
-import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -26,6 +27,7 @@ from sync.triggers import Firing
 from tests.asgi_server import serve_asgi
 from tests.tls_certs import write_self_signed
 
+ROOT = Path(__file__).resolve().parents[3]
 FIRING = Firing("trig-1", "trigger-1", "sys-1", 7, 1_800_000_000.0, {"webhook": True}, "webhook")
 
 
@@ -35,53 +37,47 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Inbox:
-    """An aiosmtpd handler keeping what it was given."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content.decode()))
-        return "250 OK"
-
-
-def _login(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-        b"alerts",
-        b"pa55",
-    )
-    return AuthResult(success=ok)
-
-
-@contextmanager
-def smtp_server(tmp_path: Path, *, implicit_tls: bool) -> Iterator[tuple[Inbox, int, str]]:
+@asynccontextmanager
+async def smtp_server(tmp_path: Path, *, implicit_tls: bool) -> AsyncIterator[tuple[Inbox, int, str]]:
+    """aiosmtpd in a process of its own (`_smtp_server.py`); its inbox, port and CA certificate."""
     cert, key = write_self_signed(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    inbox = Inbox()
+    inbox = Inbox(tmp_path / "inbox.jsonl")
     port = _free_port()
-    # aiosmtpd advertises AUTH over implicit TLS only when told TLS is not needed for it (the
-    # whole connection is TLS; it only tracks STARTTLS), and then warns if AUTH is required;
-    # over STARTTLS it insists on TLS, then on AUTH.
-    options: dict[str, Any] = (
-        {"ssl_context": context, "auth_require_tls": False}
-        if implicit_tls
-        else {"tls_context": context, "require_starttls": True, "auth_required": True}
-    )
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=_login,
-        server_hostname="localhost",
-        **options,
-    )
-    controller.start()
-    try:
-        yield inbox, port, cert.read_text()
-    finally:
-        controller.stop()
+    mode = "tls" if implicit_tls else "starttls"
+    command = [
+        sys.executable,
+        "-m",
+        "tests.edge.triggers._smtp_server",
+        str(port),
+        str(cert),
+        str(key),
+        mode,
+        str(inbox.path),
+    ]
+    async with trio.open_nursery() as nursery:
+        process = await nursery.start(
+            partial(trio.run_process, command, stdout=subprocess.PIPE, check=False, cwd=ROOT)
+        )
+        try:
+            assert process.stdout is not None
+            with trio.fail_after(30):
+                assert b"ready" in await process.stdout.receive_some()
+            yield inbox, port, cert.read_text()
+        finally:
+            process.kill()
+
+
+class Inbox:
+    """What the server process wrote: (from, to, message) per message."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def messages(self) -> list[tuple[str, list[str], str]]:
+        if not self.path.exists():
+            return []
+        return [tuple(json.loads(line)) for line in self.path.read_text().splitlines()]  # type: ignore[misc]
 
 
 def _site(smtp: dict[str, Any]) -> SiteConfig:
@@ -106,7 +102,7 @@ MAILERS = {
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 async def test_mail_through_a_real_smtp_server_over_tls(tmp_path: Path, security: str) -> None:
-    with smtp_server(tmp_path, implicit_tls=security == "tls") as (inbox, port, ca):
+    async with smtp_server(tmp_path, implicit_tls=security == "tls") as (inbox, port, ca):
         site = _site(
             {
                 "host": "localhost",
@@ -131,7 +127,7 @@ async def test_mail_through_a_real_smtp_server_over_tls(tmp_path: Path, security
 
 
 async def test_mail_failures_are_outcomes_not_exceptions(tmp_path: Path) -> None:
-    with smtp_server(tmp_path, implicit_tls=False) as (inbox, port, _ca):
+    async with smtp_server(tmp_path, implicit_tls=False) as (inbox, port, _ca):
         runner = ActionRunner(_never)
         base = {"host": "localhost", "port": port, "username": "alerts", "password": "pa55"}
         untrusted = await runner.run(

@@ -25,8 +25,9 @@ from tests.sync.link.cloud import PREFIX, Site, open_data, run_cloud, seed_site,
 async def run_edge(
     tmp_path: Path, url: str, site: Site, webhooks: list[tuple[str, str]]
 ) -> AsyncIterator[Outbox]:
-    async def no_exec(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("no exec expected")
+    async def exec_handler(module_id: str, method: str, args: Any, role: str, **kwargs: Any) -> Any:
+        webhooks.append((f"exec {module_id}.{method}({args}) as {role}", "EXEC"))
+        return {"ran": method}
 
     def webhook(instance_id: str, method: str) -> bool:
         webhooks.append((instance_id, method))
@@ -45,7 +46,7 @@ async def run_edge(
                 "node-1",
                 outbox,
                 replica,
-                no_exec,
+                exec_handler,
                 backoff=Backoff(base=0.05, maximum=0.3),
                 webhook_handler=webhook,
                 task_status=task_status,
@@ -146,6 +147,26 @@ async def test_webhook_secret_methods_and_an_offline_site(tmp_path: Path) -> Non
                     )
                     assert off.status_code == 404
                     assert len(calls) == 2
+
+                    # PlaceOS's webhook exec: only where exec_enabled, at user clearance.
+                    exec_query = {
+                        "secret": secret,
+                        "exec": "true",
+                        "mod": "Display",
+                        "index": "1",
+                        "method": "power",
+                    }
+                    refused = await client.post(url, params=exec_query, json=[True])
+                    assert refused.status_code == 403 and "exec is not enabled" in refused.json()["message"]
+                    document = await store.get("trigger_instances", instance["id"])
+                    assert document is not None
+                    await store.put("trigger_instances", {**document, "exec_enabled": True})
+                    ran = await client.post(url, params=exec_query, json=[True])
+                    assert ran.status_code == 200, ran.text
+                    assert ran.json() == {"ran": "power"}
+                    assert calls[-1] == (f"exec {site.module_id}.power([True]) as user", "EXEC")
+                    missing = await client.post(url, params={**exec_query, "mod": "Camera"}, json=[])
+                    assert missing.status_code == 404 and missing.json()["error"] == "module_not_found"
                 # The link is down now: a clear 503, nothing queued.
                 await wait_for(lambda: not cloud.hub._sessions, what="link down")
                 down = await client.post(url, params={"secret": secret})

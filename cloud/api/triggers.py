@@ -1,14 +1,18 @@
-"""/triggers and /trigger_instances: CRUD; deleting a trigger deletes its instances."""
+"""/triggers and /trigger_instances: CRUD; deleting a trigger deletes its instances; a trigger's instances."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
 
 from cloud.api.cascade import delete_where, remove_from_lists
-from cloud.api.context import Ctx
+from cloud.api.context import Ctx, context
 from cloud.api.crud import ListParam, Resource, install_crud
+from cloud.api.paging import MAX_LIMIT, page_headers
+from cloud.api.schemas import ERROR_RESPONSES
+from cloud.store.base import Filter, Query
 from sync.model import TABLES
 
 router = APIRouter(tags=["triggers"])
@@ -44,5 +48,23 @@ class TriggerInstancesResource(Resource):
 
 triggers = TriggersResource()
 trigger_instances = TriggerInstancesResource()
+
+
+@router.get(
+    "/triggers/{trigger_id}/instances",
+    summary="The trigger's instances (one per system it runs on), as PlaceOS lists them",
+    responses=ERROR_RESPONSES,
+)
+async def instances_of(trigger_id: str, ctx: Ctx = Depends(context)) -> Response:
+    entry = await triggers.load(ctx, trigger_id)
+    await triggers.check_read(ctx, entry.document)
+    page = await ctx.api.store.query(
+        "trigger_instances", Query([Filter.eq("trigger_id", trigger_id)], limit=MAX_LIMIT)
+    )
+    items = [await trigger_instances.view(ctx, doc) for doc in page.items]
+    headers = page_headers(ctx.request, offset=0, limit=MAX_LIMIT, count=len(items), total=page.total)
+    return JSONResponse(items, headers=headers)
+
+
 install_crud(router, triggers)
 install_crud(router, trigger_instances)

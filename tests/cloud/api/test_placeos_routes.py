@@ -138,3 +138,18 @@ def test_mqtt_packets_are_bounded_and_checked() -> None:
     assert (hello.level, hello.keep_alive, hello.username, hello.password) == (4, 30, "a.b.c", "a.b.c")
     with pytest.raises(MqttProtocolError):
         parse_connect(_string("HTTP") + b"\x04\x00")
+
+
+async def test_a_triggers_instances_as_its_page_lists_them(api: Api) -> None:
+    room = await seed_room(api)
+    trigger = await make(api.admin, "/triggers", {"name": "Night off"})
+    other = await make(api.admin, "/triggers", {"name": "Morning on"})
+    instance = await make(
+        api.admin, "/trigger_instances", {"trigger_id": trigger["id"], "control_system_id": room.system["id"]}
+    )
+    await make(
+        api.admin, "/trigger_instances", {"trigger_id": other["id"], "control_system_id": room.system["id"]}
+    )
+    listed = await api.user.get(f"/triggers/{trigger['id']}/instances")
+    assert [i["id"] for i in listed.json()] == [instance["id"]] and listed.headers["X-Total-Count"] == "1"
+    assert (await api.user.get("/triggers/trigger-0000000000/instances")).status_code == 404

@@ -18,9 +18,10 @@ RETHINKDB_DEBS := libre2-9 libprotobuf32 libcurl4 libssl3
 RETHINKDB_LIBS := /usr/lib/x86_64-linux-gnu/libre2.so.9 /usr/lib/x86_64-linux-gnu/libprotobuf.so.32 /usr/lib/x86_64-linux-gnu/libcurl.so.4 /usr/lib/x86_64-linux-gnu/libssl.so.3
 
 # Web pages are tested in Debian's headless Chromium through Playwright for Python (never
-# Playwright's own browser download); fonts so screenshots show text.
-BROWSER_DEBS := chromium fonts-dejavu-core
-BROWSER_BINS := /usr/bin/chromium
+# Playwright's own browser download); fonts so screenshots show text; nginx as the reverse
+# proxy a front end is served through (tests/servers/nginx.py).
+BROWSER_DEBS := chromium fonts-dejavu-core nginx
+BROWSER_BINS := /usr/bin/chromium /usr/sbin/nginx
 
 # What `transom image build` and its boot test use: debootstrap for the base system, mkfs/mtools/
 # sfdisk to assemble the disk image without loop devices, zstd, and qemu with OVMF (UEFI) to boot it.

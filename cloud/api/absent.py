@@ -3,8 +3,8 @@
 Backoffice lists these on its pages (a domain's sign-in sources, MQTT brokers, the staff
 API's tenants, loaded front-end repositories); a 404 there is a console error and, for some
 pages, a retry loop. Each list is empty (`[]`, X-Total-Count: 0), an id is not found (as
-PlaceOS answers for an unknown id), and a write says plainly that Transom does not do it
-yet (501) rather than pretending to store it.
+PlaceOS answers for an unknown id), and a write is refused with 405 (Allow: GET), saying
+plainly that Transom does not have these yet, rather than pretending to store it.
 
     GET /api/engine/v2/{oauth_auths,ldap_auths,saml_auths,brokers}[/{id}]
     GET /api/engine/v2/repositories/interfaces      {} (folder -> commit of loaded front ends)
@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from cloud.api.context import Ctx, context
 from cloud.api.errors import ApiError, NotFound
 from cloud.api.paging import clamp_limit, page_headers
-from cloud.api.schemas import ERROR_RESPONSES
+from cloud.api.schemas import ERROR_RESPONSES, ErrorBody
 
 router = APIRouter(tags=["not yet in Transom"])
 staff_router = APIRouter(prefix="/api/staff/v1", tags=["not yet in Transom"])
@@ -33,11 +33,15 @@ ABSENT = {
 }
 
 
-class NotYetImplemented(ApiError):
-    """Raised for a write to a PlaceOS resource Transom does not have yet."""
+class NotYetWritable(ApiError):
+    """Raised for a write to a PlaceOS resource Transom does not have yet (read-only: empty)."""
 
-    status = 501
-    error = "not_implemented"
+    status = 405
+    error = "not_supported_yet"
+
+    def headers(self) -> dict[str, str]:
+        """The Allow header of a 405: these resources can only be read."""
+        return {"Allow": "GET"}
 
 
 def _add(resource: str, what: str) -> None:
@@ -54,18 +58,17 @@ def _add(resource: str, what: str) -> None:
         raise NotFound(f"there is no {resource} {item_id!r}: Transom has no {what} yet")
 
     async def write_absent(ctx: Ctx = Depends(context)) -> Response:
-        raise NotYetImplemented(f"Transom has no {what} yet: {resource} cannot be changed")
+        raise NotYetWritable(f"Transom has no {what} yet: {resource} cannot be changed")
 
     summary = f"{what}: none in Transom yet"
+    refused = {**ERROR_RESPONSES, 405: {"model": ErrorBody, "description": "Transom does not have these yet"}}
     router.add_api_route(
         f"/{resource}", list_absent, methods=["GET"], summary=summary, responses=ERROR_RESPONSES
     )
     router.add_api_route(
         f"/{resource}/{{item_id}}", show_absent, methods=["GET"], summary=summary, responses=ERROR_RESPONSES
     )
-    router.add_api_route(
-        f"/{resource}", write_absent, methods=["POST"], summary=summary, responses=ERROR_RESPONSES
-    )
+    router.add_api_route(f"/{resource}", write_absent, methods=["POST"], summary=summary, responses=refused)
     for method in ("PUT", "PATCH", "DELETE"):
         router.add_api_route(
             f"/{resource}/{{item_id}}",
@@ -73,7 +76,7 @@ def _add(resource: str, what: str) -> None:
             methods=[method],
             name=f"{method.lower()}_{resource}",
             summary=summary,
-            responses=ERROR_RESPONSES,
+            responses=refused,
         )
 
 

@@ -31,6 +31,10 @@ class ApiError(Exception):
         self.message = message
         self.fields = fields
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries besides its body (none unless a subclass needs some)."""
+        return {}
+
     def body(self) -> dict[str, Any]:
         """The JSON body of the answer."""
         body: dict[str, Any] = {"error": self.error, "message": self.message}

@@ -48,7 +48,7 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return _json(exc.status, exc.body())
+    return _json(exc.status, exc.body(), exc.headers() or None)
 
 
 async def _document_invalid(request: Request, exc: Exception) -> JSONResponse:

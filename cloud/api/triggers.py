@@ -4,7 +4,8 @@ Deleting a trigger deletes its instances. A trigger whose function actions name 
 its module's driver lacks is refused (422, `cloud.api.trigger_checks`), on create and update
 of the trigger and when an instance attaches it to a system. A new instance gets a webhook
 secret. `GET /trigger_instances/{id}/history` lists the firings its edge reported
-(`cloud.edges.trigger_history`), newest first.
+(`cloud.edges.trigger_history`), newest first; `GET /triggers/{id}/instances` lists a
+trigger's instances as PlaceOS does.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from cloud.api.cascade import delete_where, remove_from_lists
 from cloud.api.context import Ctx, context
 from cloud.api.crud import ListParam, Resource, install_crud
 from cloud.api.errors import NotFound
+from cloud.api.paging import MAX_LIMIT, page_headers
 from cloud.api.schemas import ERROR_RESPONSES
 from cloud.api.trigger_checks import check_functions, trigger_systems
 from cloud.api.zone_triggers import webhook_secret
+from cloud.store.base import Filter, Query
 from sync.model import TABLES
 
 router = APIRouter(tags=["triggers"])
@@ -93,6 +96,22 @@ async def instance_history(id: str, ctx: Ctx = Depends(context)) -> Response:
     if history is None:
         raise NotFound("this cloud keeps no trigger history (no edge link is mounted)")
     return JSONResponse(await history.firings(id, limit=HISTORY_LIMIT))
+
+
+@router.get(
+    "/triggers/{trigger_id}/instances",
+    summary="The trigger's instances (one per system it runs on), as PlaceOS lists them",
+    responses=ERROR_RESPONSES,
+)
+async def instances_of(trigger_id: str, ctx: Ctx = Depends(context)) -> Response:
+    entry = await triggers.load(ctx, trigger_id)
+    await triggers.check_read(ctx, entry.document)
+    page = await ctx.api.store.query(
+        "trigger_instances", Query([Filter.eq("trigger_id", trigger_id)], limit=MAX_LIMIT)
+    )
+    items = [await trigger_instances.view(ctx, doc) for doc in page.items]
+    headers = page_headers(ctx.request, offset=0, limit=MAX_LIMIT, count=len(items), total=page.total)
+    return JSONResponse(items, headers=headers)
 
 
 install_crud(router, triggers)

@@ -62,7 +62,8 @@ async def test_resources_transom_lacks_answer_empty_never_404(api: Api) -> None:
         assert listed.headers["X-Total-Count"] == "0"
         assert (await api.admin.get(f"/{resource}/x-1")).status_code == 404
         refused = await api.admin.post(f"/{resource}", json={"name": "corp"})
-        assert refused.status_code == 501 and resource in refused.json()["message"]
+        assert refused.status_code == 405 and resource in refused.json()["message"]
+        assert refused.headers["allow"] == "GET"
     interfaces = await api.admin.get("/repositories/interfaces")
     assert interfaces.status_code == 200 and interfaces.json() == {}
     async with httpx.AsyncClient(base_url=api.base_url, headers=api.admin.headers) as root:
@@ -138,3 +139,18 @@ def test_mqtt_packets_are_bounded_and_checked() -> None:
     assert (hello.level, hello.keep_alive, hello.username, hello.password) == (4, 30, "a.b.c", "a.b.c")
     with pytest.raises(MqttProtocolError):
         parse_connect(_string("HTTP") + b"\x04\x00")
+
+
+async def test_a_triggers_instances_as_its_page_lists_them(api: Api) -> None:
+    room = await seed_room(api)
+    trigger = await make(api.admin, "/triggers", {"name": "Night off"})
+    other = await make(api.admin, "/triggers", {"name": "Morning on"})
+    instance = await make(
+        api.admin, "/trigger_instances", {"trigger_id": trigger["id"], "control_system_id": room.system["id"]}
+    )
+    await make(
+        api.admin, "/trigger_instances", {"trigger_id": other["id"], "control_system_id": room.system["id"]}
+    )
+    listed = await api.user.get(f"/triggers/{trigger['id']}/instances")
+    assert [i["id"] for i in listed.json()] == [instance["id"]] and listed.headers["X-Total-Count"] == "1"
+    assert (await api.user.get("/triggers/trigger-0000000000/instances")).status_code == 404

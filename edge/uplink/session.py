@@ -21,6 +21,7 @@ import orjson
 import trio
 from trio_websocket import WebSocketConnection
 
+from edge import __version__
 from sync.link import (
     Ack,
     Changes,
@@ -115,6 +116,7 @@ class UplinkSession:
                     have=await self.replica.ids() if revision else {},
                     last_seq=self.outbox.last_seq,
                     last_acked=self.outbox.last_acked,
+                    version=__version__,
                 )
             ).decode()
         )

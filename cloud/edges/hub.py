@@ -75,6 +75,7 @@ class NodeHealth:
             "last_seq": stats.get("last_seq", self.last_seq),
             "dropped": stats.get("dropped", {}),
             "foreign": self.foreign,
+            "fenced": stats.get("fenced"),  # None: the node has not said (an older node)
         }
 
 

@@ -11,7 +11,7 @@ replica holds one, and hands the cloud's exec calls to the module manager once `
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,7 @@ class CloudLink:
         self.source = ReplicaConfigSource(self.replica, self.edge_key)
         self.manager: ModuleManager | None = None
         self.state = LinkState(cloud_url)
+        self._fenced: Callable[[], bool] | None = None
 
     async def aclose(self) -> None:
         """Flush the outbox and close both files (after the modules stopped appending)."""
@@ -102,6 +103,7 @@ class CloudLink:
                     self.execute,
                     backoff=self.backoff,
                     state=self.state,
+                    facts=self.facts,
                     task_status=task_status,
                 )
             )
@@ -129,10 +131,19 @@ class CloudLink:
             "revision": await self.replica.revision(),
         }
 
-    def attach(self, manager: ModuleManager) -> SyncReporter:
-        """Route the cloud's exec calls to `manager`; return the reporter to serve beside it."""
+    def attach(self, manager: ModuleManager, *, fenced: Callable[[], bool] | None = None) -> SyncReporter:
+        """Route the cloud's exec calls to `manager`; return the reporter to serve beside it.
+
+        `fenced` says whether the node has stopped its modules for want of its cluster lease;
+        the uplink reports it with the outbox's health, so the console can show it.
+        """
         self.manager = manager
+        self._fenced = fenced
         return SyncReporter(manager, self.outbox)
+
+    def facts(self) -> dict[str, Any]:
+        """What the uplink reports about the node besides its outbox (empty until attached)."""
+        return {} if self._fenced is None else {"fenced": self._fenced()}
 
     async def execute(
         self,

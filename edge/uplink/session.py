@@ -83,8 +83,10 @@ class UplinkSession:
         outbox: Outbox,
         replica: Replica,
         exec_handler: ExecHandler,
+        facts: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.ws = ws
+        self.facts = facts
         self.node_id = node_id
         self.outbox = outbox
         self.replica = replica
@@ -291,7 +293,8 @@ class UplinkSession:
     async def _health(self) -> None:
         while True:
             stats = await self.outbox.stats()
-            await self._send.send(encode(Health(stats=stats.as_json())))
+            extra = self.facts() if self.facts is not None else {}
+            await self._send.send(encode(Health(stats={**stats.as_json(), **extra})))
             await trio.sleep(HEALTH_INTERVAL)
 
 

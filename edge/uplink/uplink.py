@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import ssl
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import trio
@@ -54,6 +55,7 @@ async def serve_uplink(
     backoff: Backoff | None = None,
     ssl_context: ssl.SSLContext | None = None,
     state: LinkState | None = None,
+    facts: Callable[[], dict[str, Any]] | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Run the edge's end of the link until cancelled.
@@ -67,6 +69,7 @@ async def serve_uplink(
         exec_handler: runs calls from the cloud: `await handler(module_id, method, args, role)`.
         backoff: redial delays (jittered exponential by default).
         state: kept up to date with whether the link is up (for the room panel and health).
+        facts: what to report about the node with the outbox's health (e.g. `fenced`).
 
     task_status.started() is called at once: the uplink works in the background and the
     node must not wait for the WAN.
@@ -79,7 +82,9 @@ async def serve_uplink(
         started = trio.current_time()
         reason = "the link closed"
         try:
-            await _one_session(url, edge_key, node_id, outbox, replica, exec_handler, ssl_context, state)
+            await _one_session(
+                url, edge_key, node_id, outbox, replica, exec_handler, ssl_context, state, facts
+            )
         except ConnectionRejected as exc:
             reason = f"the cloud refused the edge key (HTTP {exc.status_code})"
             log.error("the cloud refused the edge key (HTTP %s); retrying later", exc.status_code)
@@ -111,6 +116,7 @@ async def _one_session(
     exec_handler: ExecHandler,
     ssl_context: ssl.SSLContext | None,
     state: LinkState,
+    facts: Callable[[], dict[str, Any]] | None,
 ) -> None:
     async with open_websocket_url(
         url,
@@ -122,6 +128,6 @@ async def _one_session(
     ) as ws:
         state.up()
         session = UplinkSession(
-            ws, node_id=node_id, outbox=outbox, replica=replica, exec_handler=exec_handler
+            ws, node_id=node_id, outbox=outbox, replica=replica, exec_handler=exec_handler, facts=facts
         )
         await session.run(hello_timeout=CONNECT_TIMEOUT)

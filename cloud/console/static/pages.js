@@ -82,10 +82,11 @@ function edgeCard(edge, modules, issue) {
       h("dt", {}, "Modules"), h("dd", {}, `${modules.length} (${modules.filter((m) => m.connected).length} connected)`)),
     nodes.length
       ? h("table", {}, h("caption", { class: "visually-hidden" }, `Nodes of ${edge.name}`),
-        h("thead", {}, h("tr", {}, ["Node", "Link", "Version", "Modules it runs", "Last seen", "Backlog", "Lag", "Last acked", "Dropped"].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", {}, h("tr", {}, ["Node", "Link", "Fenced", "Version", "Modules it runs", "Last seen", "Backlog", "Lag", "Last acked", "Dropped"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, nodes.map((n) => h("tr", { dataset: { node: n.node_id } },
           h("td", {}, h("code", {}, n.node_id)),
           h("td", {}, n.online ? badge("online", "ok") : badge("offline", "bad")),
+          h("td", { dataset: { field: "fenced" } }, n.fenced === true ? badge("fenced", "bad") : n.fenced === false ? "no" : "—"),
           h("td", {}, text(n.version)),
           h("td", {}, nodeModules(n, modules)),
           h("td", {}, ago(n.silent_for)),

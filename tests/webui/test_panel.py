@@ -69,6 +69,8 @@ def test_panel_powers_a_display_on_with_the_cloud_stopped(page: Any, site: LiveS
     screenshot(page, "panel-room-offline")
     assert blocking_violations(page) == []
     page.set_viewport_size(PHONE)
+    # Usable on a phone: nothing wider than the screen (no sideways scrolling to reach a control).
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "panel-room-phone")
     assert blocking_violations(page) == []
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import httpx
 
+from cloud.auth.bootstrap import start_auth
 from cloud.auth.oauth_apps import console_redirect_uri
-from tests.cloud.api.conftest import open_api
+from cloud.store.sqlite import SQLiteStore
+from tests.cloud.api.conftest import FAST_PASSWORDS, open_api
 
 
 def _meta(html: str, name: str) -> str:
@@ -39,3 +41,25 @@ async def test_the_console_page_names_its_client_and_whether_it_is_registered(tm
         for asset in ("/console/console.js", "/ui/transom.css", "/ui/control.js"):
             assert (await browser.get(asset)).status_code == 200, asset
         assert (await browser.get("/backoffice/")).status_code == 404  # left to PlaceOS's Backoffice
+
+
+async def test_start_registers_the_console_beside_backoffice(tmp_path: Path) -> None:
+    store = await SQLiteStore.open(tmp_path / "store.db")
+    try:
+        auth = await start_auth(
+            store,
+            tmp_path,
+            admin_password="first-pw-1",
+            public_origin="https://t.example",
+            passwords=FAST_PASSWORDS,
+        )
+        try:
+            app = await auth.apps.get(hashlib.md5(b"https://t.example/").hexdigest())
+            assert app is not None and app["redirect_uri"] == "https://t.example/"
+            assert await auth.apps.get(
+                hashlib.md5(b"https://t.example/backoffice/oauth-resp.html").hexdigest()
+            )
+        finally:
+            await auth.aclose()
+    finally:
+        await store.aclose()

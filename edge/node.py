@@ -212,7 +212,9 @@ async def serve_node(
         )
         manager.placement = coordinator
         if link is not None:
-            await nursery.start(link.attach(manager).serve)
+            membership_view = coordinator.membership  # its view is replaced on each change: read it late
+            reporter = link.attach(manager, fenced=lambda: bool(membership_view.view.fenced))
+            await nursery.start(reporter.serve)
         for sys_id, lookup in site().system_lookups().items():
             await bus.set_system_lookup(sys_id, lookup)
         async with trio.open_nursery() as running:

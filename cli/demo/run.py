@@ -199,6 +199,8 @@ def _announce(demo: RunningDemo, data_dir: Path, out: Console) -> None:
         "",
         "Transom demo is running (Ctrl-C stops everything).",
         "",
+        f"  console         {demo.cloud_url}/   (log in as the admin below)",
+        f"  room panel      {demo.edge_url}/?x-api-key={c.api_key}",
         f"  cloud API       {demo.cloud_url}{PREFIX}",
         f"  API docs        {demo.cloud_url}{PREFIX}/docs",
         f"  edge local API  {demo.edge_url}{PREFIX}   (node {NODE_ID}; works with the cloud down)",

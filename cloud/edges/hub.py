@@ -65,6 +65,7 @@ class NodeHealth:
     last_seq: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
     foreign: int = 0  # items refused: they named modules of another edge
+    version: str = ""  # the node's software version, from its hello
 
     def as_json(self) -> dict[str, Any]:
         stats = self.stats
@@ -73,6 +74,7 @@ class NodeHealth:
         return {
             "node_id": self.node_id,
             "online": self.online,
+            "version": self.version,
             "last_seen": self.last_seen,
             "silent_for": _since(self.last_seen),
             "backlog": stats.get("depth", 0),
@@ -85,6 +87,7 @@ class NodeHealth:
             # not apply and set aside (edge.config.isolation), with why.
             "applied_revision": config.get("revision"),
             "rejected": config.get("rejected", []),
+            "fenced": stats.get("fenced"),  # None: the node has not said (an older node)
         }
 
 
@@ -218,6 +221,7 @@ class EdgeHub:
         sessions.append(session)
         node = self._node(session.edge_id, session.node_id)
         node.online = True
+        node.version = session.version or node.version
         node.last_seen = time.time()
         if len(sessions) == 1:
             self._mark_edge(session.edge_id, True)
@@ -371,7 +375,11 @@ class EdgeHub:
     def health(self, edge_id: str) -> dict[str, Any]:
         """Sync health of one edge: online, last seen, and per node backlog, lag, acked seq, drops."""
         nodes = self._nodes.get(edge_id, {})
-        views = [n.as_json() for n in nodes.values()]
+        # Which modules each node runs: the node that last reported each module's status.
+        views = [
+            {**n.as_json(), "modules": sorted(m for m, owner in self._owner.items() if owner == n.node_id)}
+            for n in nodes.values()
+        ]
         seen = [n.last_seen for n in nodes.values() if n.last_seen is not None]
         dropped: dict[str, int] = {}
         for view in views:

@@ -70,6 +70,7 @@ class EdgeSession:
         self.edge_id: str = edge["id"]
         self.key_id = edge_key.partition(".")[0]
         self.node_id = ""
+        self.version = ""  # the node's software version, from its hello
         self._edge_cipher = edge_settings_cipher(edge_key)
         self._send, self._queue = trio.open_memory_channel[bytes](SEND_QUEUE)
         self._calls: dict[str, tuple[trio.Event, list[ExecResult]]] = {}
@@ -84,6 +85,7 @@ class EdgeSession:
         if hello is None:
             return
         self.node_id = hello.node_id
+        self.version = hello.version[:64]
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._writer, nursery.cancel_scope)
             nursery.start_soon(self._watchdog, nursery.cancel_scope)

@@ -160,7 +160,9 @@ class SiteConfig:
             system = self.systems.get(system_id)
             # Set-aside (rejected) modules keep their places, so Display_2 stays Display_2.
             numbered = {**self.set_aside_modules, **self.modules} if self.set_aside_modules else self.modules
-            found = self._lookups[system_id] = index_map(system.get("modules", []) if system else [], numbered)
+            found = self._lookups[system_id] = index_map(
+                system.get("modules", []) if system else [], numbered
+            )
         return found
 
     def system_lookup(self, system_id: str) -> dict[str, str]:

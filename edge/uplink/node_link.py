@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ class CloudLink:
         self.manager: ModuleManager | None = None
         self.triggers: TriggerRunner | None = None
         self.state = LinkState(cloud_url)
+        self._fenced: Callable[[], bool] | None = None
 
     async def aclose(self) -> None:
         """Flush the outbox and close both files (after the modules stopped appending)."""
@@ -111,6 +112,7 @@ class CloudLink:
                     config_status=self.source.status,
                     webhook_handler=self.webhook,
                     state=self.state,
+                    facts=self.facts,
                     task_status=task_status,
                 )
             )
@@ -138,9 +140,14 @@ class CloudLink:
             "revision": await self.replica.revision(),
         }
 
-    def attach(self, manager: ModuleManager) -> SyncReporter:
-        """Route the cloud's exec calls to `manager`; return the reporter to serve beside it."""
+    def attach(self, manager: ModuleManager, *, fenced: Callable[[], bool] | None = None) -> SyncReporter:
+        """Route the cloud's exec calls to `manager`; return the reporter to serve beside it.
+
+        `fenced` says whether the node has stopped its modules for want of its cluster lease;
+        the uplink reports it with the outbox's health, so the console can show it.
+        """
         self.manager = manager
+        self._fenced = fenced
         return SyncReporter(manager, self.outbox)
 
     async def report_status_snapshots(self) -> None:
@@ -159,6 +166,10 @@ class CloudLink:
     def webhook(self, instance_id: str, method: str) -> bool:
         """A trigger webhook from the cloud: to the instance if this node evaluates it."""
         return self.triggers is not None and self.triggers.webhook(instance_id, method)
+
+    def facts(self) -> dict[str, Any]:
+        """What the uplink reports about the node besides its outbox (empty until attached)."""
+        return {} if self._fenced is None else {"fenced": self._fenced()}
 
     async def execute(
         self,

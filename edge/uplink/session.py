@@ -22,6 +22,7 @@ import orjson
 import trio
 from trio_websocket import WebSocketConnection
 
+from edge import __version__
 from sync.link import (
     Ack,
     Changes,
@@ -92,11 +93,13 @@ class UplinkSession:
         on_connected: Callable[[], Awaitable[None]] | None = None,
         config_status: ConfigStatus | None = None,
         webhook_handler: WebhookHandler | None = None,
+        facts: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.ws = ws
         self.on_connected = on_connected
         self.config_status = config_status
         self.webhook_handler = webhook_handler
+        self.facts = facts
         self.node_id = node_id
         self.outbox = outbox
         self.replica = replica
@@ -128,6 +131,7 @@ class UplinkSession:
                     have=await self.replica.ids() if revision else {},
                     last_seq=self.outbox.last_seq,
                     last_acked=self.outbox.last_acked,
+                    version=__version__,
                 )
             ).decode()
         )
@@ -309,6 +313,8 @@ class UplinkSession:
             stats: dict[str, Any] = (await self.outbox.stats()).as_json()
             if self.config_status is not None:
                 stats["config"] = dict(self.config_status())
+            if self.facts is not None:
+                stats.update(self.facts())
             await self._send.send(encode(Health(stats=stats)))
             await trio.sleep(HEALTH_INTERVAL)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import trio
@@ -58,6 +58,7 @@ async def serve_uplink(
     config_status: ConfigStatus | None = None,
     webhook_handler: WebhookHandler | None = None,
     state: LinkState | None = None,
+    facts: Callable[[], dict[str, Any]] | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Run the edge's end of the link until cancelled.
@@ -75,6 +76,7 @@ async def serve_uplink(
             its modules' status snapshots, so the cloud's view is replaced, not merged.
         config_status: the node's configuration status, sent up with health (`UplinkSession`).
         state: kept up to date with whether the link is up (for the room panel and health).
+        facts: what to report about the node with the outbox's health (e.g. `fenced`).
 
     task_status.started() is called at once: the uplink works in the background and the
     node must not wait for the WAN.
@@ -99,6 +101,7 @@ async def serve_uplink(
                 on_connected=on_connected,
                 config_status=config_status,
                 webhook_handler=webhook_handler,
+                facts=facts,
             )
         except ConnectionRejected as exc:
             reason = f"the cloud refused the edge key (HTTP {exc.status_code})"
@@ -134,6 +137,7 @@ async def _one_session(
     on_connected: Callable[[], Awaitable[None]] | None = None,
     config_status: ConfigStatus | None = None,
     webhook_handler: WebhookHandler | None = None,
+    facts: Callable[[], dict[str, Any]] | None = None,
 ) -> None:
     async with open_websocket_url(
         url,
@@ -153,5 +157,6 @@ async def _one_session(
             on_connected=on_connected,
             config_status=config_status,
             webhook_handler=webhook_handler,
+            facts=facts,
         )
         await session.run(hello_timeout=CONNECT_TIMEOUT)

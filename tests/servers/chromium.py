@@ -12,6 +12,7 @@ a walk through the UI produced none. `screenshot(page, name)` saves a full-page 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import Iterator
@@ -52,13 +53,20 @@ def browser() -> Iterator[Any]:
         pytest.skip("no Chromium (Debian's chromium package; `make test` installs it)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        # --no-sandbox: tests run as root in CI, where Chromium refuses its sandbox.
-        launched = playwright.chromium.launch(executable_path=binary, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
+    # Playwright's sync API runs a plain asyncio loop of its own. Once any test module has
+    # imported trio_asyncio (the Redis and etcd adapters do), asyncio's loops come from its
+    # policy unless this thread names another: name the standard one while the browser runs.
+    asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+    try:
+        with sync_playwright() as playwright:
+            # --no-sandbox: tests run as root in CI, where Chromium refuses its sandbox.
+            launched = playwright.chromium.launch(executable_path=binary, args=["--no-sandbox"])
+            try:
+                yield launched
+            finally:
+                launched.close()
+    finally:
+        asyncio.set_event_loop_policy(None)
 
 
 @pytest.fixture

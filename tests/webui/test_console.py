@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cli.demo.seed import PREFIX
+from edge import __version__ as edge_version
 from tests.e2e.harness import ADMIN_PASSWORD
 from tests.servers.chromium import screenshot
 from tests.webui.a11y import blocking_violations
@@ -164,6 +165,10 @@ def test_console_shows_an_edge_go_offline_and_come_back(page: Any, site: LiveSit
     log_in(page, site)
     edge = page.locator("[data-edge]").filter(has_text="Demo site")
     expect(edge.locator("[data-field='link']")).to_have_text("online", timeout=LIVE_MS)
+    node = edge.locator("[data-node='node-1']")
+    expect(node).to_contain_text(edge_version)  # the version the node said in its hello
+    expect(node.locator("[data-field='fenced']")).to_have_text("no", timeout=LIVE_MS)  # from its health
+    expect(node.get_by_role("link").first).to_be_visible()  # a module it runs
     acked_before = _edge_sync(site)["last_acked_seq"]
     assert site.edge is not None
     site.edge.stop()

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cli.demo.seed import PREFIX
+from tests.e2e.harness import ADMIN_PASSWORD
 from tests.servers.chromium import screenshot
 from tests.webui.a11y import blocking_violations
 from tests.webui.live_site import LiveSite, wait_for
@@ -68,6 +69,8 @@ def test_panel_powers_a_display_on_with_the_cloud_stopped(page: Any, site: LiveS
     screenshot(page, "panel-room-offline")
     assert blocking_violations(page) == []
     page.set_viewport_size(PHONE)
+    # Usable on a phone: nothing wider than the screen (no sideways scrolling to reach a control).
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "panel-room-phone")
     assert blocking_violations(page) == []
 
@@ -86,12 +89,30 @@ def test_panel_powers_a_display_on_with_the_cloud_stopped(page: Any, site: LiveS
     assert problems == [], problems  # only the cloud's own absence, nothing of the panel's
 
 
-def test_panel_refuses_a_wrong_key_with_a_message(page: Any, site: LiveSite) -> None:
+def test_panel_refuses_a_wrong_key_then_signs_in_with_a_cloud_token(page: Any, site: LiveSite) -> None:
+    page.emulate_media(color_scheme="dark")  # the dark theme gets its own accessibility check
     page.goto(f"{site.edge_url}/")
     page.get_by_label("Key or token").fill("not-a-key")
     page.get_by_role("button", name="Sign in").click()
     field = page.get_by_label("Key or token")
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(page.locator(".field-error")).to_contain_text("not valid")
-    screenshot(page, "panel-login")
+    screenshot(page, "panel-login-dark")
+    assert blocking_violations(page) == []
+
+    token = httpx.post(
+        f"{site.cloud_url}/auth/oauth/token",
+        data={"grant_type": "password", "username": "admin", "password": ADMIN_PASSWORD},
+        timeout=30,
+    ).json()["access_token"]
+    page.get_by_label("Sign in with").select_option(label="Access token from the cloud")
+    field.fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Choose a room")).to_be_visible(timeout=LIVE_MS)
+    page.get_by_role("button", name=re.compile("^Demo Room 1")).click()
+    expect(page.get_by_role("region", name="Display 1").get_by_text("Connected", exact=True)).to_be_visible(
+        timeout=LIVE_MS
+    )
+    expect(page.locator("#link")).to_have_text("Cloud connected", timeout=LIVE_MS)
+    screenshot(page, "panel-room-dark")
     assert blocking_violations(page) == []

@@ -162,7 +162,8 @@ export function listTable(spec, items, { edit, remove } = {}) {
     h("tbody", {}, items.map((item) => {
       const row = h("tr", { dataset: { id: item.id } });
       row.append(...spec.columns.map(([, cell]) => h("td", {}, cell(item))));
-      if (edit && !spec.readOnly) {
+      // A document hidden at the caller's role (settings above it) cannot be edited from here.
+      if (edit && !spec.readOnly && !item.redacted) {
         row.append(h("td", {}, h("div", { class: "row" },
           h("button", { type: "button", onclick: () => edit(item), "aria-label": `Edit ${item.name || item.id}` }, "Edit"),
           h("button", { type: "button", class: "danger", onclick: () => remove(item, row), "aria-label": `Delete ${item.name || item.id}` }, "Delete"))));

@@ -58,6 +58,13 @@ export async function edgesPage(main, ctx) {
   ctx.every(EDGE_REFRESH_MS, refresh);
 }
 
+// The modules a node runs (the node that last reported each one's status), linked.
+function nodeModules(node, modules) {
+  const mine = modules.filter((m) => (node.modules || []).includes(m.id));
+  if (!mine.length) return "—";
+  return h("ul", { class: "flush" }, mine.map((m) => h("li", {}, link(`#/modules/${m.id}`, m.custom_name || m.name || m.id))));
+}
+
 function edgeCard(edge, modules, issue) {
   const sync = edge.sync || {};
   const nodes = sync.nodes || [];
@@ -75,10 +82,13 @@ function edgeCard(edge, modules, issue) {
       h("dt", {}, "Modules"), h("dd", {}, `${modules.length} (${modules.filter((m) => m.connected).length} connected)`)),
     nodes.length
       ? h("table", {}, h("caption", { class: "visually-hidden" }, `Nodes of ${edge.name}`),
-        h("thead", {}, h("tr", {}, ["Node", "Link", "Last seen", "Backlog", "Lag", "Last acked", "Dropped"].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", {}, h("tr", {}, ["Node", "Link", "Fenced", "Version", "Modules it runs", "Last seen", "Backlog", "Lag", "Last acked", "Dropped"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, nodes.map((n) => h("tr", { dataset: { node: n.node_id } },
           h("td", {}, h("code", {}, n.node_id)),
           h("td", {}, n.online ? badge("online", "ok") : badge("offline", "bad")),
+          h("td", { dataset: { field: "fenced" } }, n.fenced === true ? badge("fenced", "bad") : n.fenced === false ? "no" : "—"),
+          h("td", {}, text(n.version)),
+          h("td", {}, nodeModules(n, modules)),
           h("td", {}, ago(n.silent_for)),
           h("td", {}, String(n.backlog ?? 0)),
           h("td", {}, `${Number(n.lag || 0).toFixed(1)} s`),
@@ -153,16 +163,22 @@ function moduleCard(ctx, sysId, { module, name, index }, driver) {
   learnKeys();
   const schemas = functionSchemas(driver);
   const descriptions = (driver?.functions?.descriptions) || {};
-  const forms = Object.entries(schemas).map(([fn, args]) => functionForm(fn, args, async (values) => {
+  const form = ([fn, args]) => functionForm(fn, args, async (values) => {
     const answer = await api(`/systems/${encodeURIComponent(sysId)}/${slug}/${encodeURIComponent(fn)}`, { method: "POST", body: values });
     learnKeys();
     return answer;
-  }, { description: descriptions[fn] || "" }));
+  }, { description: descriptions[fn] || "" });
+  // Reads (query_*, poll) are the driver's housekeeping: listed apart, folded.
+  const isRead = ([fn]) => fn === "poll" || fn.startsWith("query_");
+  const entries = Object.entries(schemas);
+  const forms = entries.filter((e) => !isRead(e)).map(form);
+  const reads = entries.filter(isRead).map(form);
   return h("section", { class: "card stack", "aria-label": slug, dataset: { module: slug } },
     h("div", { class: "row" }, h("h2", { class: "grow flush" }, slug),
       link(`#/modules/${module.id}`, module.id)),
     h("table", {}, h("caption", {}, "Live status"), h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Key"), h("th", { scope: "col" }, "Value"))), rows),
-    forms.length ? h("details", { open: true }, h("summary", {}, "Functions"), h("div", { class: "stack" }, forms)) : h("p", { class: "muted" }, "The driver lists no functions."));
+    forms.length ? h("details", { open: true }, h("summary", {}, "Functions"), h("div", { class: "stack" }, forms)) : h("p", { class: "muted" }, "The driver lists no functions."),
+    reads.length ? h("details", {}, h("summary", {}, "Queries and polling"), h("div", { class: "stack" }, reads)) : null);
 }
 
 // A module: start and stop, its state, and its live debug log.

@@ -26,7 +26,7 @@ let credential = null;
 let socket = null;
 let unbinders = [];
 let socketUp = true;
-let cloud = { synced: false };
+let cloud = null; // the node's /edge/cloud answer; null until the first one
 
 // PlaceOS's fixed-device convention: the page is opened as `/?x-api-key=KEY` (or `#x-api-key=`);
 // the key is kept in this browser and taken out of the address bar.
@@ -54,27 +54,31 @@ function socketQuery() {
 function renderBanner() {
   const notes = [];
   if (!socketUp) notes.push(h("div", { class: "banner bad" }, "Reconnecting to this room's controller…"));
-  if (cloud.synced && !cloud.connected) {
+  if (cloud && cloud.synced && !cloud.connected) {
     const since = cloud.since ? ` since ${new Date(cloud.since * 1000).toLocaleTimeString()}` : "";
     const waiting = cloud.backlog ? ` ${cloud.backlog} change${cloud.backlog === 1 ? " waits" : "s wait"} to sync.` : "";
     notes.push(h("div", { class: "banner warn", id: "offline" },
       `Cloud unreachable${since}. This panel keeps controlling the room from this node.${waiting}`));
   }
   fill(banner, notes);
-  if (cloud.unreachable) fill(linkBadge, badge("Node unreachable", "bad"));
+  if (!cloud) fill(linkBadge);
+  else if (cloud.unreachable) fill(linkBadge, badge("Node unreachable", "bad"));
   else if (!cloud.synced) fill(linkBadge, badge("Standalone node", "warn"));
   else fill(linkBadge, cloud.connected ? badge("Cloud connected", "ok") : badge("Cloud offline", "warn"));
 }
 
-async function pollCloud() {
-  if (credential) {
-    try {
-      cloud = await api("/edge/cloud");
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 0) cloud = { ...cloud, unreachable: true };
-    }
-    renderBanner();
+async function checkCloud() {
+  if (!credential) return;
+  try {
+    cloud = await api("/edge/cloud");
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 0) cloud = { ...cloud, unreachable: true };
   }
+  renderBanner();
+}
+
+async function pollCloud() {
+  await checkCloud();
   setTimeout(pollCloud, CLOUD_POLL_MS);
 }
 
@@ -127,6 +131,7 @@ function start(given) {
   socket?.close();
   socket = new ControlSocket(socketQuery);
   socket.onstate((up) => { socketUp = up; renderBanner(); });
+  checkCloud();
   const room = localStorage.getItem(ROOM_KEY);
   if (room) showRoom(room); else showRooms();
 }

@@ -248,6 +248,7 @@ async def serve_node(
                     "rejected": [record.as_json() for record in site().rejected],
                     "cluster": _cluster_health(coordinator),
                     "dispatch": dispatch.as_json(),
+                    "uplink": link.now() if link is not None else None,
                     **manager.health(),
                 },
                 cloud=link.health if link is not None else None,

@@ -19,7 +19,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
@@ -38,6 +38,14 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 Gauges = Callable[[], Iterable[tuple[str, str, dict[str, str], float]]]
+
+
+def control_gauges(sessions: int, bindings: int) -> Iterator[tuple[str, str, dict[str, str], float]]:
+    """The control WebSocket's gauges, the same on both sides."""
+    yield "transom_control_sessions", "Control WebSocket sessions open now.", {}, float(sessions)
+    yield "transom_control_bindings", "Status bindings of the open control sessions.", {}, float(bindings)
+
+
 """Yields (metric name, help text, labels, value) when scraped."""
 Readiness = Callable[[], Awaitable[dict[str, str]]]
 """Returns each dependency's state: "ok", or why it is not ready."""

@@ -3,7 +3,8 @@
 ready     the config store answers (its head revision) and the search index follows it
 gauges    transom_edges_online, and per edge: transom_edge_online, transom_edge_backlog,
           transom_edge_lag_seconds, transom_edge_dropped (what its outbox had to drop),
-          transom_edge_foreign_items (items refused for naming other edges' modules)
+          transom_edge_foreign_items (items refused for naming other edges' modules);
+          transom_control_sessions and transom_control_bindings (WebSocket control clients)
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import trio
 from fastapi import FastAPI
 
-from sync.telemetry import Telemetry
+from sync.control.session import live_sessions
+from sync.telemetry import Telemetry, control_gauges
 
 EDGE_GAUGES = {
     "transom_edge_online": "1 while any node of the edge is linked.",
@@ -44,6 +46,7 @@ def cloud_telemetry(app: FastAPI) -> Telemetry:
         return checks
 
     def gauges() -> Iterator[tuple[str, str, dict[str, str], float]]:
+        yield from control_gauges(*live_sessions())
         hub: Any = getattr(app.state, "edge_hub", None)
         if hub is None:
             return

@@ -89,7 +89,15 @@ def mount_webhook(app: FastAPI, hub: EdgeHub) -> None:
             )
         return JSONResponse({"delivered": delivered}, status_code=202)
 
-    app.add_api_route(PATH, notify, methods=METHODS, name="trigger_webhook", tags=["triggers"])
+    for method in METHODS:  # one route per method, so each has its own OpenAPI operation id
+        app.add_api_route(
+            PATH,
+            notify,
+            methods=[method],
+            name="trigger_webhook",
+            operation_id=f"trigger_webhook_{method.lower()}",
+            tags=["triggers"],
+        )
 
 
 async def _exec(hub: EdgeHub, instance: dict[str, Any], request: Request) -> JSONResponse:

@@ -3,8 +3,11 @@
 ready     the node has a site configuration to run (from its file or its replica)
 gauges    transom_modules{state}: modules by state (running, connected, not connected,
           crash loop, ...); transom_driver_hosts{state} and transom_driver_host_restarts;
-          transom_dispatch_total{port,outcome} (dispatch's counters); all read from the
-          node's health when scraped, so nothing is counted twice
+          transom_dispatch_total{port,outcome} (dispatch's counters); on a node that
+          syncs, transom_cloud_link_up and the outbox's transom_outbox_appended_seq,
+          transom_outbox_acked_seq and transom_outbox_unacked; all read from the node's
+          health when scraped, so nothing is counted twice; transom_control_sessions and
+          transom_control_bindings (WebSocket control clients)
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from edge.api.context import ApiContext
-from sync.telemetry import Telemetry
+from sync.control.session import live_sessions
+from sync.telemetry import Telemetry, control_gauges
 
 
 def edge_telemetry(context: ApiContext) -> Telemetry:
@@ -37,6 +41,8 @@ def edge_telemetry(context: ApiContext) -> Telemetry:
             restarts = float(host.get("restarts") or 0)
             yield "transom_driver_host_restarts", "Restarts of each driver host process.", labels, restarts
         yield from _dispatch_gauges(health.get("dispatch") or {})
+        yield from _uplink_gauges(health.get("uplink"))
+        yield from control_gauges(*live_sessions())
 
     return Telemetry("edge", gauges=gauges, readiness=readiness)
 
@@ -49,6 +55,22 @@ def _dispatch_gauges(dispatch: dict[str, Any]) -> Iterator[tuple[str, str, dict[
             if isinstance(value, int) and not isinstance(value, bool) and outcome != "port":
                 labels = {"port": port, "outcome": outcome}
                 yield "transom_dispatch_total", "Datagrams and connections by outcome.", labels, float(value)
+
+
+def _uplink_gauges(uplink: dict[str, Any] | None) -> Iterator[tuple[str, str, dict[str, str], float]]:
+    """The cloud link and the outbox behind it (`CloudLink.now`), on a node that syncs."""
+    if not uplink:
+        return
+    yield "transom_cloud_link_up", "1 while the link to the cloud is up.", {}, float(uplink["connected"])
+    appended, acked = float(uplink["appended_seq"]), float(uplink["acked_seq"])
+    yield "transom_outbox_appended_seq", "The newest sequence number the outbox gave out.", {}, appended
+    yield "transom_outbox_acked_seq", "The newest sequence number the cloud acknowledged.", {}, acked
+    yield (
+        "transom_outbox_unacked",
+        "Sequence numbers given out and not yet acknowledged (items superseded in the outbox included).",
+        {},
+        max(0.0, appended - acked),
+    )
 
 
 def _module_state(module: dict[str, Any]) -> str:

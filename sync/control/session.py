@@ -23,6 +23,7 @@ value notified, null if it has none).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -84,6 +85,16 @@ Recheck = Callable[[], Awaitable[bool]]
 """Whether the caller's credential still holds, judged against current records."""
 
 
+# The sessions serving now in this process, for the /metrics gauges (`live_sessions`).
+_LIVE: weakref.WeakSet[ControlSession] = weakref.WeakSet()
+
+
+def live_sessions() -> tuple[int, int]:
+    """(control sessions serving now in this process, their bindings in all)."""
+    sessions = list(_LIVE)
+    return len(sessions), sum(len(session._bindings) for session in sessions)
+
+
 class ControlSession:
     """One client's control connection.
 
@@ -116,6 +127,13 @@ class ControlSession:
 
     async def run(self) -> None:
         """Serve the connection until the client goes away."""
+        _LIVE.add(self)
+        try:
+            await self._serve()
+        finally:
+            _LIVE.discard(self)
+
+    async def _serve(self) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._write)

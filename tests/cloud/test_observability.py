@@ -46,6 +46,7 @@ async def test_health_ready_metrics_logs_and_docs(tmp_path: Path, caplog: pytest
             assert "transom_http_request_duration_seconds_count" in metrics
             assert 'route="/api/engine/v2/systems",status="401"' in metrics
             assert "transom_edges_online 0.0" in metrics
+            assert "transom_control_sessions 0.0" in metrics and "transom_control_bindings 0.0" in metrics
 
             docs = await client.get(f"{PREFIX}/docs")
             assert docs.status_code == 200 and "cdn" not in docs.text.lower()

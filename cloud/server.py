@@ -109,7 +109,7 @@ async def serve_cloud(
             directory,
             admin_password=admin_password,
             public_origin=origin,
-            front_end_apps=_oauth_apps(front_ends, origins),
+            front_end_apps=oauth_apps_for(front_ends, origins),
         )
         try:
             secret = await trio.to_thread.run_sync(load_or_create_secret, directory / SECRET_FILE_NAME)
@@ -149,7 +149,7 @@ async def serve_cloud(
                 asgi: Any = app  # hypercorn's ASGI type is narrower than Starlette's
                 binds = await nursery.start(partial(serve, asgi, config, shutdown_trigger=stop.wait))
                 if not origins:  # the front ends' apps for the address just bound (known only now)
-                    for name, redirect_uri in _oauth_apps(front_ends, binds):
+                    for name, redirect_uri in oauth_apps_for(front_ends, binds):
                         await auth.apps.ensure(name, redirect_uri)
                 task_status.started(binds)
                 with _serving_gc():
@@ -177,7 +177,7 @@ def _serving_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _oauth_apps(front_ends: list[FrontEnd], origins: Sequence[str]) -> list[tuple[str, str]]:
+def oauth_apps_for(front_ends: list[FrontEnd], origins: Sequence[str]) -> list[tuple[str, str]]:
     """(name, redirect URI) of the OAuth apps to register: Transom's console at `/` of each
     origin, and each served front end (`--www`) there."""
     console = [("Transom console", console_redirect_uri(origin)) for origin in origins]

@@ -10,6 +10,7 @@ import httpx
 
 from cloud.auth.bootstrap import start_auth
 from cloud.auth.oauth_apps import console_redirect_uri
+from cloud.server import oauth_apps_for
 from cloud.store.sqlite import SQLiteStore
 from tests.cloud.api.conftest import FAST_PASSWORDS, open_api
 
@@ -43,22 +44,25 @@ async def test_the_console_page_names_its_client_and_whether_it_is_registered(tm
         assert (await browser.get("/backoffice/")).status_code == 404  # left to PlaceOS's Backoffice
 
 
-async def test_start_registers_the_console_beside_backoffice(tmp_path: Path) -> None:
+async def test_start_registers_the_console_for_each_public_origin(tmp_path: Path) -> None:
     store = await SQLiteStore.open(tmp_path / "store.db")
     try:
+        origins = ["https://t.example", "https://panel.t.example:8443"]
         auth = await start_auth(
             store,
             tmp_path,
             admin_password="first-pw-1",
-            public_origin="https://t.example",
+            public_origin=origins[0],
+            front_end_apps=oauth_apps_for([], origins),
             passwords=FAST_PASSWORDS,
         )
         try:
-            app = await auth.apps.get(hashlib.md5(b"https://t.example/").hexdigest())
-            assert app is not None and app["redirect_uri"] == "https://t.example/"
-            assert await auth.apps.get(
-                hashlib.md5(b"https://t.example/backoffice/oauth-resp.html").hexdigest()
-            )
+            for origin in origins:
+                app = await auth.apps.get(hashlib.md5(f"{origin}/".encode()).hexdigest())
+                assert app is not None and app["redirect_uri"] == f"{origin}/"
+            # PlaceOS Backoffice is registered only where it is served (`--www`).
+            backoffice = hashlib.md5(b"https://t.example/backoffice/oauth-resp.html").hexdigest()
+            assert await auth.apps.get(backoffice) is None
         finally:
             await auth.aclose()
     finally:

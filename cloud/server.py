@@ -24,8 +24,9 @@ from cloud.auth.oauth_apps import console_redirect_uri
 from cloud.data_dir import STORE_FILE_NAME
 from cloud.edges.enrolment import EnrolmentService
 from cloud.edges.enrolment_routes import mount_enrolment
-from cloud.edges.hub import EdgeHub
+from cloud.edges.hub import EXEC_TIMEOUT, EdgeHub
 from cloud.edges.routes import mount_edge_link
+from cloud.edges.session import DEAD_AFTER
 from cloud.forwarded import ForwardedHeaders, parse_trusted
 from cloud.search.factory import open_search
 from cloud.search.indexer import serve_indexer
@@ -41,6 +42,14 @@ __all__ = ["TlsOptionsInvalid", "serve_cloud"]  # TlsOptionsInvalid: raised by s
 EDGES_FILE_NAME = "edges.db"
 # Seconds open requests and WebSockets get to finish when the server is asked to stop.
 GRACEFUL_SECONDS = 5.0
+# WebSocket liveness (control sessions and edge links): hypercorn pings every open WebSocket
+# this often, and closes any connection that sends nothing (not even the pong) for
+# SILENT_SECONDS, so a frozen or vanished client's session ends instead of holding its
+# bindings. The deadline covers every connection, and an HTTP client waiting for an exec's
+# answer sends nothing while it waits: so it is the longest exec wait plus the edge link's own
+# silence deadline, never cutting off a caller before it is told how its exec went.
+PING_SECONDS = 5.0
+SILENT_SECONDS = EXEC_TIMEOUT + DEAD_AFTER
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +147,8 @@ async def serve_cloud(
             config.bind = [listen]
             config.accesslog = None
             config.graceful_timeout = GRACEFUL_SECONDS
+            config.websocket_ping_interval = PING_SECONDS
+            config.read_timeout = SILENT_SECONDS
             if tls_cert and tls_key:
                 config.certfile, config.keyfile = str(tls_cert), str(tls_key)
             stop = trio.Event()

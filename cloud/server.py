@@ -148,7 +148,7 @@ async def serve_cloud(
             config.accesslog = None
             config.graceful_timeout = GRACEFUL_SECONDS
             config.websocket_ping_interval = PING_SECONDS
-            config.read_timeout = SILENT_SECONDS
+            config.read_timeout = int(SILENT_SECONDS)
             if tls_cert and tls_key:
                 config.certfile, config.keyfile = str(tls_cert), str(tls_key)
             stop = trio.Event()

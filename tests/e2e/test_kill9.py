@@ -157,7 +157,9 @@ async def test_kill9_of_the_edge_mid_batch_loses_nothing_acknowledged(tmp_path: 
             async def stale() -> list[str]:
                 behind = []
                 for index, module_id in enumerate(site.chatty, start=1):
-                    state = (await api.get(f"/systems/{site.chatty_system}/Chatty_{index}")).json()
+                    # PlaceOS's state route gives each value as its JSON text.
+                    texts = (await api.get(f"/systems/{site.chatty_system}/Chatty_{index}")).json()
+                    state = {key: orjson.loads(text) for key, text in texts.items()}
                     behind += [
                         f"{module_id} {key}: cloud {state.get(key)} < durable {value}"
                         for (owner, key), value in newest.items()

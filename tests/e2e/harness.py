@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 import httpx
+import orjson
 import trio
 
 from cli.demo.credentials import Credentials
@@ -241,3 +242,10 @@ def event_counter(event: dict[str, Any]) -> tuple[str, int] | None:
     message = value.get("message", "") if isinstance(value, dict) else ""
     match = re.fullmatch(r"event ([0-9a-f]+) (\d+)", message)
     return (match[1], int(match[2])) if match else None
+
+
+async def module_state(client: httpx.AsyncClient, path: str) -> dict[str, Any]:
+    """A module's status from PlaceOS's state route (`/systems/{id}/{Mod_N}`), each value decoded
+    from the JSON text the route gives it as."""
+    texts = (await client.get(path)).json()
+    return {key: orjson.loads(text) for key, text in texts.items()}

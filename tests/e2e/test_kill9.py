@@ -32,6 +32,7 @@ from tests.e2e.harness import (
     cloud_events,
     cloud_last_seq,
     free_port,
+    module_state,
     seed,
     start_cloud,
     start_node,
@@ -157,9 +158,7 @@ async def test_kill9_of_the_edge_mid_batch_loses_nothing_acknowledged(tmp_path: 
             async def stale() -> list[str]:
                 behind = []
                 for index, module_id in enumerate(site.chatty, start=1):
-                    # PlaceOS's state route gives each value as its JSON text.
-                    texts = (await api.get(f"/systems/{site.chatty_system}/Chatty_{index}")).json()
-                    state = {key: orjson.loads(text) for key, text in texts.items()}
+                    state = await module_state(api, f"/systems/{site.chatty_system}/Chatty_{index}")
                     behind += [
                         f"{module_id} {key}: cloud {state.get(key)} < durable {value}"
                         for (owner, key), value in newest.items()

@@ -35,6 +35,7 @@ from tests.e2e.harness import (
     cloud_events,
     event_counter,
     free_port,
+    module_state,
     seed,
     start_cloud,
     start_node,
@@ -134,7 +135,7 @@ async def test_a_frozen_cloud_is_noticed_by_pings_redialled_and_loses_nothing(tm
 
             async def final_values() -> bool:
                 for index, module_id in enumerate(site.chatty, start=1):
-                    state = (await api.get(f"{chatty}/Chatty_{index}")).json()
+                    state = await module_state(api, f"{chatty}/Chatty_{index}")
                     last = halted[module_id]["last"]
                     for key in range(KEYS):
                         newest = max(n for n in range(last - KEYS + 1, last + 1) if n % KEYS == key)

@@ -24,6 +24,7 @@ from tests.e2e.harness import (
     cloud_events,
     event_counter,
     free_port,
+    module_state,
     seed,
     start_cloud,
     start_node,
@@ -76,9 +77,9 @@ async def test_a_60s_cloud_outage_at_100_changes_a_second_loses_nothing(tmp_path
 
             # The outage: kill -9, so batches the cloud stored but had not acked come again.
             await cloud.kill9()
-            before = (await local.get(f"{chatty}/Chatty_1")).json()
+            before = await module_state(local, f"{chatty}/Chatty_1")
             await trio.sleep(OUTAGE)
-            during = (await local.get(f"{chatty}/Chatty_1")).json()
+            during = await module_state(local, f"{chatty}/Chatty_1")
             assert sum(during.get(f"k{i}", 0) for i in range(KEYS)) > sum(
                 before.get(f"k{i}", 0) for i in range(KEYS)
             ), "the node kept running its modules through the outage"
@@ -112,7 +113,7 @@ async def test_a_60s_cloud_outage_at_100_changes_a_second_loses_nothing(tmp_path
 
             async def final_values() -> bool:
                 for index, module_id in enumerate(site.chatty, start=1):
-                    state = (await api.get(f"{chatty}/Chatty_{index}")).json()
+                    state = await module_state(api, f"{chatty}/Chatty_{index}")
                     last = halted[module_id]["last"]
                     for key in range(KEYS):
                         newest = max(n for n in range(last - KEYS + 1, last + 1) if n % KEYS == key)

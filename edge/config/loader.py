@@ -180,6 +180,8 @@ def _site_config(
         systems=tables["systems"],
         modules=tables["modules"],
         settings=tables["settings"],
+        triggers=tables["triggers"],
+        trigger_instances=tables["trigger_instances"],
         users=tables["users"],
         api_keys=tables["api_keys"],
         authorities=tables["authorities"],

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-import trio
+
+from cloud.edges.sqlite_file import SQLiteFile
 
 T = TypeVar("T")
 
@@ -88,16 +89,13 @@ class NodeRow:
     stats: dict[str, Any]
 
 
-class EdgeDB:
+class EdgeDB(SQLiteFile):
     """The hub's file (see the module docstring); every call runs in a worker thread."""
 
+    what = "the edge hub's database"
+
     def __init__(self, path: str | Path) -> None:
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.executescript(SCHEMA)
-        self._conn: sqlite3.Connection | None = conn
-        self._lock = trio.CapacityLimiter(1)
+        super().__init__(path, SCHEMA)
         # Newest (node, seq) per status key, so replays are dropped without a read.
         self._seen: dict[StatusKey, tuple[str, int]] = {}
 
@@ -236,15 +234,3 @@ class EdgeDB:
             ]
 
         return await self._db(run)
-
-    async def aclose(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            async with self._lock:
-                await trio.to_thread.run_sync(conn.close)
-
-    async def _db(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self._conn
-        if conn is None:
-            raise RuntimeError("the edge hub's database is closed")
-        return await trio.to_thread.run_sync(fn, conn, limiter=self._lock)

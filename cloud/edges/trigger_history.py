@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-import trio
 
+from cloud.edges.sqlite_file import SQLiteFile
 from cloud.store.base import ConfigStore
 from cloud.store.errors import ConflictError
 
@@ -45,16 +45,13 @@ CREATE INDEX IF NOT EXISTS firings_by_instance ON firings (instance_id, at);
 log = logging.getLogger(__name__)
 
 
-class TriggerHistory:
+class TriggerHistory(SQLiteFile):
     """The firings file (see the module docstring); calls run in a worker thread."""
 
+    what = "the trigger history"
+
     def __init__(self, path: str | Path, store: ConfigStore) -> None:
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.executescript(SCHEMA)
-        self._conn: sqlite3.Connection | None = conn
-        self._lock = trio.CapacityLimiter(1)
+        super().__init__(path, SCHEMA)
         self.store = store
 
     async def record(
@@ -176,15 +173,3 @@ class TriggerHistory:
             return found
 
         return await self._db(run)
-
-    async def aclose(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            async with self._lock:
-                await trio.to_thread.run_sync(conn.close)
-
-    async def _db(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self._conn
-        if conn is None:
-            raise RuntimeError("the trigger history is closed")
-        return await trio.to_thread.run_sync(fn, conn, limiter=self._lock)

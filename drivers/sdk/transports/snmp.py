@@ -7,10 +7,12 @@ indistinguishable from a slow one, so both end as CommandTimeoutError after the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
+import trio
 from pyasn1.type import univ
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
@@ -32,12 +34,14 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto import errind, rfc1902, rfc1905
 
-from drivers.sdk.errors import CommandTimeoutError, DeviceError
+from drivers.sdk.errors import CommandTimeoutError, ConnectionLostError, DeviceError
 from drivers.sdk.transports.asyncio_bridge import current_asyncio_loop, run_aio
 
 # Per try; with RETRIES a dead agent is reported after (1 + RETRIES) * TIMEOUT seconds.
 TIMEOUT = 1.0
 RETRIES = 2
+# Past pysnmp's own timeout and retries before a request is given up as lost.
+_GRACE = 2.0
 AUTH_PROTOCOLS = {
     "MD5": usmHMACMD5AuthProtocol,
     "SHA": usmHMACSHAAuthProtocol,
@@ -104,6 +108,7 @@ class SNMPClient:
         self._loop: Any = None
         self._engine: Any = None
         self._target: Any = None
+        self._in_flight: set[trio.CancelScope] = set()
 
     async def connect(self) -> None:
         """Prepare the SNMP engine (no packet is sent: UDP has no connection)."""
@@ -146,7 +151,7 @@ class SNMPClient:
         Raises:
             CommandTimeoutError, DeviceError: as for get.
         """
-        return await self._call(self._walk, oid)
+        return await self._call(self._walk, oid, requests=0)
 
     async def _walk(self, oid: str) -> list[tuple[str, Value]]:
         rows: list[tuple[str, Value]] = []
@@ -174,10 +179,26 @@ class SNMPClient:
 
         return await self._call(send)
 
-    async def _call(self, fn: Any, *args: Any) -> Any:
+    async def _call(self, fn: Any, *args: Any, requests: int = 1) -> Any:
         if self._engine is None:
             raise RuntimeError(f"{self.peer}: call connect() first")
-        return await run_aio(fn, *args, loop=self._loop)
+        # pysnmp ends a request after its own timeout and retries, but a request whose engine
+        # is closed under it (the module rebuilt its client) waits on a future nobody will
+        # resolve: aclose() cancels what is in flight, and a deadline past pysnmp's own is the
+        # backstop for anything else that leaves a call waiting forever (a walk's length is
+        # unknown: it gets no deadline).
+        bound = self._timeout * (self._retries + 1) * requests + _GRACE if requests else math.inf
+        scope = trio.CancelScope(deadline=trio.current_time() + bound)
+        self._in_flight.add(scope)
+        try:
+            with scope:
+                return await run_aio(fn, *args, loop=self._loop)
+        finally:
+            self._in_flight.discard(scope)
+        # Only a cancelled scope gets here: the with block returned otherwise.
+        if self._engine is None:
+            raise ConnectionLostError(f"{self.peer}: the SNMP client closed during the request")
+        raise CommandTimeoutError(f"{self.peer}: no answer, and pysnmp never ended the request")
 
     def _check(
         self, error_indication: Any, error_status: Any, error_index: Any, var_binds: Any, what: str
@@ -203,6 +224,8 @@ class SNMPClient:
 
     async def aclose(self) -> None:
         engine, self._engine = self._engine, None
+        for scope in self._in_flight:
+            scope.cancel()
         await close_engine(engine, self._loop)
 
     async def __aenter__(self) -> SNMPClient:

@@ -37,12 +37,6 @@ async def answered(host: HostProcess, method: str, module_id: str = MODULE_ID) -
                 await trio.sleep(0.05)
 
 
-@pytest.mark.xfail(
-    reason="known regression since the module-truth merge, open: after a v3 settings change with a"
-    " wrong key, query_status hangs instead of raising DeviceError (the same test passes on the"
-    " fencing branch and failed on the truth branch alone)",
-    strict=False,
-)
 async def test_through_a_host_process(tmp_path: Path) -> None:
     async with (
         running_agent(tmp_path) as agent,

@@ -11,7 +11,7 @@ import pytest
 import trio
 from pysnmp.proto import rfc1902
 
-from drivers.sdk.errors import CommandTimeoutError, DeviceError
+from drivers.sdk.errors import CommandTimeoutError, ConnectionLostError, DeviceError
 from drivers.sdk.transports.asyncio_bridge import open_asyncio_loop
 from drivers.sdk.transports.snmp import SNMPClient, to_python
 from tests.servers.ports import free_port
@@ -97,6 +97,27 @@ async def test_nothing_listening_is_a_command_timeout(aio: None) -> None:
     async with SNMPClient("127.0.0.1", free_port(socket.SOCK_DGRAM), timeout=0.2, retries=1) as snmp:
         with pytest.raises(CommandTimeoutError), trio.fail_after(5):
             await snmp.get(SYS_DESCR)
+
+
+async def test_closing_the_client_ends_a_request_in_flight(aio: None) -> None:
+    """A module rebuilding its client (new settings) closes the old one mid-request: the
+    request ends as a lost connection at once, not never (pysnmp's future would wait forever)."""
+    silent = free_port(socket.SOCK_DGRAM)
+    async with SNMPClient("127.0.0.1", silent, timeout=30.0, retries=0) as snmp:
+        ended: list[BaseException] = []
+
+        async def request() -> None:
+            try:
+                await snmp.get(SYS_DESCR)
+            except ConnectionLostError as exc:
+                ended.append(exc)
+
+        with trio.fail_after(5):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(request)
+                await trio.sleep(0.2)
+                await snmp.aclose()
+        assert len(ended) == 1
 
 
 async def test_agent_stops_mid_session(snmpd_server: Callable[..., SNMPServer], aio: None) -> None:

@@ -152,6 +152,7 @@ class ModuleManager:
             if state.connected:
                 self._set_status(module_id, "connected", "false")
             self.events.publish(RuntimeChanged(module_id, None))
+        self.bus.release(module_id)  # its next node writes its status now
 
     async def prepare(self, module_ids: Iterable[str]) -> None:
         """Start the driver hosts these modules need, without starting the modules (a node about

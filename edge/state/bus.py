@@ -75,6 +75,12 @@ class StateBus(Protocol):
         """Forget every status value of a module (it was removed)."""
         ...
 
+    def release(self, module_id: str, key: str | None = None) -> None:
+        """This node stops writing a module's status (or one key of it): the module moved to
+        another node or stopped here. What it wrote stays for readers; this node no longer
+        treats it as its own (reading it ahead of newer values, or writing it again)."""
+        ...
+
     async def set_system_lookup(self, sys_id: str, mapping: Mapping[str, str]) -> None:
         """Replace a system's `Name/index` -> module id map and announce the change."""
         ...

@@ -49,6 +49,9 @@ class InProcessStateBus:
         self._status.pop(module_id, None)
         await trio.lowlevel.checkpoint()
 
+    def release(self, module_id: str, key: str | None = None) -> None:
+        pass  # one node, one copy: nothing is this node's alone
+
     async def set_system_lookup(self, sys_id: str, mapping: Mapping[str, str]) -> None:
         self._systems[sys_id] = dict(mapping)
         self._fanout.publish((LOOKUP_CHANGE_CHANNEL, ""), sys_id)

@@ -146,6 +146,19 @@ class RedisStateBus:
         await self.flushed()
         await trio.to_thread.run_sync(self._redis.delete, status_hash(module_id))
 
+    def release(self, module_id: str, key: str | None = None) -> None:
+        # A write still queued goes out (e.g. the final `connected` false); only the copy kept
+        # for reads and for refilling a restarted Redis goes, since another node now writes
+        # newer values this node would otherwise read past, or overwrite after a restart.
+        if key is None:
+            self._written.pop(module_id, None)
+            return
+        values = self._written.get(module_id)
+        if values is not None:
+            values.pop(key, None)
+            if not values:
+                del self._written[module_id]
+
     def _wake(self) -> None:
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         self._wakeup.set()
@@ -165,7 +178,7 @@ class RedisStateBus:
         return values
 
     async def get_key(self, module_id: str, key: str) -> str | None:
-        ours = self._written.get(module_id, {}).get(key)
+        ours = self._dirty.get((module_id, key)) or self._written.get(module_id, {}).get(key)
         if ours is not None:
             return ours
         raw = await trio.to_thread.run_sync(self._hget, status_hash(module_id), key)

@@ -36,7 +36,7 @@ from edge.state.bus import StateBus
 from edge.triggers.actions import ActionRunner
 from edge.triggers.instance import InstanceRunner
 from sync.outbox import Outbox, OutboxClosedError
-from sync.triggers import Firing
+from sync.triggers import Firing, state_module
 
 # Actions of different firings run concurrently, up to this many at once: calls into driver
 # hosts pipeline, so concurrency is what carries a burst of firings (the bench: 32 gave
@@ -225,6 +225,10 @@ class TriggerRunner:
         if self.running.get(runner.id) is runner:
             del self.running[runner.id]
             self._keys.pop(runner.id, None)
+        if runner.id not in self.running:
+            # Another node may evaluate it next: its published state is that node's to write,
+            # and this node must read the newer state, not its own copy, if it takes it back.
+            self.bus.release(state_module(runner.system_id), runner.id)
 
     # Firings -----------------------------------------------------------------------------
 

@@ -158,6 +158,38 @@ async def test_subscriptions_relay_redis_pubsub(redis_server: RedisServer) -> No
             assert {await anext(sub), await anext(sub)} == {"true", "false"}
 
 
+async def test_a_node_that_released_a_module_reads_and_refills_only_newer_values(
+    redis_server: RedisServer,
+) -> None:
+    """A module (or one trigger instance's state key) moves from node A to node B and back: A
+    reads what B wrote, not its own older copy, and a restarted Redis is not refilled with it."""
+    async with open_bus(redis_server.url) as a, open_bus(redis_server.url) as b:
+        a.set_nowait("mod-1", "power", "true")
+        a.set_nowait("trigger-state:sys-1", "trig-1", '{"count": 0}')
+        a.set_nowait("trigger-state:sys-1", "trig-2", '{"count": 7}')
+        await a.flushed()
+        a.release("mod-1")
+        a.release("trigger-state:sys-1", "trig-1")
+        b.set_nowait("mod-1", "power", "false")
+        b.set_nowait("trigger-state:sys-1", "trig-1", '{"count": 1}')
+        await b.flushed()
+        assert await a.get("mod-1") == {"power": "false"}
+        assert await a.get_key("trigger-state:sys-1", "trig-1") == '{"count": 1}'
+        assert await a.get_key("trigger-state:sys-1", "trig-2") == '{"count": 7}'  # still A's
+        # Redis restarts empty; each node refills what is still its own, and nothing older.
+        await trio.to_thread.run_sync(redis_server.restart)
+        a.set_nowait("mod-0", "power", "true")
+        b.set_nowait("mod-0", "power", "true")
+        with trio.fail_after(10):
+            await a.flushed()
+            await b.flushed()
+        assert hgetall(redis_server, "status/mod-1") == {"power": "false"}
+        assert hgetall(redis_server, "status/trigger-state:sys-1") == {
+            "trig-1": '{"count": 1}',
+            "trig-2": '{"count": 7}',
+        }
+
+
 async def test_a_restarted_redis_is_refilled(redis_server: RedisServer) -> None:
     async with open_bus(redis_server.url) as bus:
         for n in range(100):

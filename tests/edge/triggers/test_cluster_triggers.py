@@ -81,11 +81,6 @@ async def _set_temp(nodes: list[ClusterNode], value: int) -> None:
             await trio.sleep(0.2)
 
 
-@pytest.mark.xfail(
-    reason="flaky, open: in 1 of 3 runs on the loaded machine the survivor had not fired #2 when"
-    " the test looked; the never-twice half held in every run",
-    strict=False,
-)
 async def test_the_survivor_fires_once_after_kill9_of_the_evaluating_node(
     tmp_path: Path, etcd_cluster: EtcdCluster, redis_server: RedisServer
 ) -> None:

@@ -106,23 +106,45 @@ async def serve_uplink(
         except ConnectionRejected as exc:
             reason = f"the cloud refused the edge key (HTTP {exc.status_code})"
             log.error("the cloud refused the edge key (HTTP %s); retrying later", exc.status_code)
-        except (
-            OSError,
-            HandshakeError,
-            ConnectionClosed,
-            trio.BrokenResourceError,
-            trio.TooSlowError,
-            LinkSilent,
-        ) as exc:
-            reason = f"cloud unreachable: {exc!r}"
-            log.info("cloud link down: %r", exc)
         except Exception as exc:
-            reason = f"cloud link failed: {exc!r}"
-            log.exception("cloud link session failed")
+            down = _link_down(exc)
+            if down is not None:
+                reason = f"cloud unreachable: {down!r}"
+                log.info("cloud link down: %r", down)
+            else:
+                reason = f"cloud link failed: {exc!r}"
+                log.exception("cloud link session failed")
         state.down(reason)
         if trio.current_time() - started > HEALTHY_SESSION:
             delays.reset()
         await trio.sleep(delays.next_delay())
+
+
+# What a network, a dead or frozen cloud, or a cloud restart does to a session: the link is down,
+# which is news for the log, not a failure to trace.
+_LINK_DOWN = (
+    OSError,
+    HandshakeError,
+    ConnectionClosed,
+    trio.BrokenResourceError,
+    trio.TooSlowError,
+    LinkSilent,
+)
+
+
+def _link_down(exc: BaseException) -> BaseException | None:
+    """The link-down error `exc` is, or wholly consists of (a session's nursery groups what its
+    tasks raised); None for anything else."""
+    if isinstance(exc, _LINK_DOWN):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        matched, rest = exc.split(_LINK_DOWN)
+        if matched is not None and rest is None:
+            leaf: BaseException = matched
+            while isinstance(leaf, BaseExceptionGroup):
+                leaf = leaf.exceptions[0]
+            return leaf
+    return None
 
 
 async def _one_session(

@@ -4,19 +4,15 @@ is down" once a session's nursery has grouped them."""
 from __future__ import annotations
 
 import trio
-from trio_websocket import ConnectionClosed
+from trio_websocket import CloseReason, ConnectionClosed
 
 from edge.uplink.uplink import _link_down
 
-
-class _Reason:
-    code = 1006
-    name = "ABNORMAL_CLOSURE"
-    reason = None
+ABNORMAL = CloseReason(1006, None)
 
 
 def test_a_closed_connection_inside_the_sessions_group_is_link_down() -> None:
-    closed = ConnectionClosed(_Reason())
+    closed = ConnectionClosed(ABNORMAL)
     assert _link_down(closed) is closed
     assert _link_down(ExceptionGroup("session", [closed])) is closed
     assert _link_down(ExceptionGroup("outer", [ExceptionGroup("inner", [closed])])) is closed
@@ -25,6 +21,6 @@ def test_a_closed_connection_inside_the_sessions_group_is_link_down() -> None:
 
 
 def test_a_bug_beside_a_closed_connection_is_not_hidden() -> None:
-    closed = ConnectionClosed(_Reason())
+    closed = ConnectionClosed(ABNORMAL)
     assert _link_down(ExceptionGroup("session", [closed, KeyError("x")])) is None
     assert _link_down(ValueError("a bug")) is None

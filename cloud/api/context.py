@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from cloud.api.errors import Forbidden
 from cloud.api.state import ApiState, api_state
 from cloud.auth.dependencies import current_principal
-from cloud.auth.principal import Principal
 from sync.model import Role
+from sync.principal import Principal
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from typing import Any
 
 from cloud.api.functions import function_role, function_table, knows_functions
 from cloud.api.module_seams import AccessDenied, FunctionNotFound, ModuleRouter, StatusBus
-from cloud.auth.principal import Principal
 from cloud.store.base import ConfigStore
 from sync.credentials import may_execute
 from sync.model import Role
 from sync.model.addressing import module_name
+from sync.principal import Principal
 
 
 def check_module_access(principal: Principal, module: Mapping[str, Any]) -> None:

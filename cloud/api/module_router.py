@@ -15,8 +15,8 @@ from typing import Any
 import trio
 
 from cloud.api.module_seams import DebugMessage, ModuleOffline, RequestFailed
-from cloud.auth.principal import Principal
 from sync.control.errors import ControlError
+from sync.principal import Principal
 
 ExecHandler = Callable[[str, str, list[Any] | dict[str, Any], Principal], Awaitable[Any]]
 """`await handler(module_id, method, args, principal)` returns the function's JSON result."""

@@ -23,10 +23,10 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar, Protocol
 
-from cloud.auth.principal import Principal
 from sync.control.errors import ControlError, ErrorKind
 from sync.control.fanout import Subscription
 from sync.control.ports import DebugLine
+from sync.principal import Principal
 
 
 class ModuleRouteError(ControlError):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cloud.auth.principal import Principal
 from sync.model import SettingsCipher, SettingsDecryptionFailed, redact_settings
+from sync.principal import Principal
 
 USER_HIDDEN = ("password_digest",)
 API_KEY_HIDDEN = ("secret",)

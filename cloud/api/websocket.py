@@ -24,13 +24,13 @@ from cloud.api.changes import ChangeListener
 from cloud.api.state import ApiState, api_state
 from cloud.auth.dependencies import authenticate, websocket_principal
 from cloud.auth.errors import AuthError
-from cloud.auth.principal import Principal
 from sync.control.errors import ControlError, ErrorKind
 from sync.control.fanout import Subscription
 from sync.control.ports import DebugLine
 from sync.control.session import ControlSession, Ports
 from sync.control.starlette_peer import StarletteControlPeer
 from sync.model import Role
+from sync.principal import Principal
 from sync.triggers import TRIGGER_MODULE, state_module
 
 router = APIRouter(tags=["websocket"])

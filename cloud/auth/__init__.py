@@ -1,6 +1,8 @@
 """Cloud authentication and authorisation, PlaceOS-shaped: OAuth2, JWTs, API keys, roles.
 
-principal.py     Principal: who is calling, with which role and scopes
+Who a caller is once checked (`Principal`, roles, scopes) is shared with the edge's local API:
+sync/principal.py.
+
 errors.py        the error hierarchy
 passwords.py     argon2 password hashing
 keys.py          the persisted secret, the Ed25519 JWT key derived from it, JWKS

@@ -25,10 +25,10 @@ from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection
 
 from cloud.auth.errors import AuthenticationFailed, AuthError, PermissionDenied
-from cloud.auth.principal import Principal
 from cloud.auth.service import AuthService
 from sync.credentials import CredentialUnreadable, is_edge_credential, read_credential
 from sync.model import Role
+from sync.principal import Principal
 
 security_log = logging.getLogger("transom.security")
 

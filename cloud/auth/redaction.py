@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cloud.auth.principal import Principal
 from sync.model import REDACTED_SETTINGS, EncryptionLevel, SettingsCipher, can_see, redact_settings
+from sync.principal import Principal
 
 __all__ = ["REDACTED_SETTINGS", "may_see_settings", "redact_for", "redact_many_for"]
 

@@ -20,7 +20,6 @@ from cloud.auth.keys import KeyRing
 from cloud.auth.oauth_apps import DEFAULT_SCOPES, OAuthApps, check_app_scopes, secret_digest
 from cloud.auth.passwords import Passwords
 from cloud.auth.pkce import verifier_matches
-from cloud.auth.principal import Principal, lowest_role
 from cloud.auth.rate_limit import LoginLimiter
 from cloud.auth.tokens import (
     VerifiedAccessTokens,
@@ -33,6 +32,7 @@ from cloud.auth.users import UserDirectory
 from cloud.store.base import ConfigStore, Filter, Query
 from sync import credentials
 from sync.model import Role
+from sync.principal import Principal, lowest_role
 
 # PlaceOS's doorkeeper: access tokens last two hours.
 ACCESS_TTL = 7200

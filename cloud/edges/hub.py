@@ -36,7 +36,6 @@ from cloud.api.module_seams import (
     StatusBus,
 )
 from cloud.auth.errors import AuthenticationFailed
-from cloud.auth.principal import Principal
 from cloud.edges.db import EdgeDB
 from cloud.edges.module_truth import ERROR_STATES, module_truth
 from cloud.edges.ownership import ModuleOwnership
@@ -47,6 +46,7 @@ from sync.control.errors import ERROR_KINDS, ControlError, ErrorKind
 from sync.link import Batch, Exec, ExecResult, Webhook
 from sync.model import SettingsCipher
 from sync.model.api_key import edge_only
+from sync.principal import Principal
 
 # Seconds an exec waits for the edge's answer unless the caller gives less.
 EXEC_TIMEOUT = 30.0

@@ -28,9 +28,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from cloud.api.addressing import ModuleAddress, resolve
-from cloud.auth.principal import Principal
 from sync.control.errors import ControlError
 from sync.model import Role
+from sync.principal import Principal
 
 if TYPE_CHECKING:
     from cloud.edges.hub import EdgeHub

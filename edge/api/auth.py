@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -41,10 +40,10 @@ from sync.credentials import (
     split_api_key,
 )
 from sync.model import Role
+from sync.principal import Principal, lowest_role
 
 ACCESS_ALGORITHM = "EdDSA"
 
-_ROLE_RANK = {Role.USER: 0, Role.SUPPORT: 1, Role.ADMIN: 2}
 _LEVELS = {Role.USER: Level.USER, Role.SUPPORT: Level.SUPPORT, Role.ADMIN: Level.ADMIN}
 # The PlaceOS scope resources the local API serves; a credential must reach one of them.
 LOCAL_RESOURCES = ("systems", "modules")
@@ -59,27 +58,9 @@ class AuthenticationFailed(Exception):
         self.error = error
 
 
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller: `role` is already capped (an API key's permissions)."""
-
-    user_id: str
-    role: Role
-    scopes: frozenset[str]
-    via: Literal["jwt", "api_key"]
-
-    def at_least(self, role: Role) -> bool:
-        return _ROLE_RANK[self.role] >= _ROLE_RANK[role]
-
-    def allows_scope(self, resource: str, write: bool) -> bool:
-        """PlaceOS's rule: `public` or `resource` grant both, `resource.read`/`.write` one each."""
-        wanted = f"{resource}.write" if write else f"{resource}.read"
-        return bool({"public", resource, wanted} & self.scopes)
-
-    @property
-    def level(self) -> Level:
-        """The driver security level calls made for this caller carry."""
-        return _LEVELS[self.role]
+def call_level(principal: Principal) -> Level:
+    """The driver security level calls made for this caller carry."""
+    return _LEVELS[principal.role]
 
 
 class EdgeAuthenticator:
@@ -124,8 +105,9 @@ class EdgeAuthenticator:
         user = site.users.get(document["user_id"])
         if user is None or user.get("deleted"):
             raise AuthenticationFailed("the API key's user is disabled", error="user_disabled")
-        role = min(Role.of_user(user), api_key_cap(document), key=_ROLE_RANK.__getitem__)
-        return _scoped(Principal(user["id"], role, frozenset(document.get("scopes", [])), "api_key"))
+        role = lowest_role(Role.of_user(user), api_key_cap(document))
+        scopes = frozenset(document.get("scopes", []))
+        return _scoped(Principal(user["id"], role, scopes, "api_key", str(user.get("name") or "")))
 
     def _verify_keys(self, site: SiteConfig) -> list[tuple[str, Any]]:
         """(kid, key) pairs from the site's auth material, parsed once per configuration."""
@@ -201,7 +183,7 @@ def _token_principal(site: SiteConfig, claims: dict[str, Any]) -> Principal:
         raise AuthenticationFailed("the access token has been revoked", error="token_revoked")
     scopes = claims.get("scope")
     scope_set = frozenset(map(str, scopes)) if isinstance(scopes, list) else frozenset()
-    return Principal(user_id, Role.of_user(user), scope_set, "jwt")
+    return Principal(user_id, Role.of_user(user), scope_set, "jwt", str(user.get("name") or ""))
 
 
 def _scoped(principal: Principal) -> Principal:

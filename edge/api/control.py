@@ -21,7 +21,7 @@ from fastapi import APIRouter, WebSocket, WebSocketException, status
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
-from edge.api.auth import AuthenticationFailed, Principal
+from edge.api.auth import AuthenticationFailed, call_level
 from edge.api.context import ApiContext, api_context
 from edge.api.failures import failure_of
 from edge.api.raw_websocket import HandshakeFailed, open_raw_websocket
@@ -32,6 +32,7 @@ from sync.control.starlette_peer import StarletteControlPeer
 from sync.credentials import may_execute
 from sync.model import Role
 from sync.model.addressing import module_name
+from sync.principal import Principal
 from sync.triggers import TRIGGER_MODULE, state_module
 
 router = APIRouter(tags=["websocket"])
@@ -105,7 +106,8 @@ class NodeExecutor:
         if not may_execute(self.principal):
             raise ControlError(ErrorKind.ACCESS_DENIED, "running a function needs a write scope")
         with _translated():
-            return await self.context.executor.execute(module_id, method, args, level=self.principal.level)
+            level = call_level(self.principal)
+            return await self.context.executor.execute(module_id, method, args, level=level)
 
     @asynccontextmanager
     async def debug(self, module_id: str) -> AsyncIterator[AsyncIterator[DebugLine]]:

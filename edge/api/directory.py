@@ -26,13 +26,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from edge.api.auth import Principal
 from edge.api.context import api_context
 from edge.api.routes import RouteError
 from edge.config.site import SiteConfig
 from edge.module_state import ERROR_STATES
 from sync.model import Role
 from sync.model.addressing import module_name
+from sync.principal import Principal
 
 router = APIRouter()
 

@@ -22,12 +22,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from drivers.sdk import Level
-from edge.api.auth import Principal
+from edge.api.auth import call_level
 from edge.api.context import ApiContext, api_context
 from edge.api.failures import failure_of
 from sync.control.state_routes import module_key_body, whole_state
 from sync.model import Role
 from sync.model.addressing import module_name, parse_ref
+from sync.principal import Principal
 from sync.request_body import json_type_problem
 
 router = APIRouter()
@@ -114,7 +115,7 @@ async def _args(request: Request) -> list[Any] | dict[str, Any]:
 async def _execute(request: Request, module_id: str, method: str) -> Response:
     context = api_context(request)
     args = await _args(request)
-    level = _principal(request).level
+    level = call_level(_principal(request))
     asked = request.headers.get("x-transom-level")  # a peer forwarding its caller's level
     if asked:
         with contextlib.suppress(ValueError):

@@ -19,10 +19,10 @@ from cloud.api.app import create_app
 from cloud.api.module_router import CallableModuleRouter
 from cloud.api.status_bus import InMemoryStatusBus
 from cloud.auth.auth_db import AuthDB
-from cloud.auth.principal import Principal
 from cloud.auth.service import AuthService
 from cloud.store.sqlite import SQLiteStore
 from sync.model import SettingsCipher
+from sync.principal import Principal
 from tests.asgi_server import serve_asgi
 from tests.cloud.api.conftest import ADMIN_PASSWORD, FAST_PASSWORDS, FUNCTIONS, PREFIX, SECRET
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from cloud.api.module_seams import RequestFailed
-from cloud.auth.principal import Principal
 from sync.model import Role
+from sync.principal import Principal
 from tests.cloud.api.conftest import Api, seed_room
 
 Calls = list[tuple[str, str, Any, str]]

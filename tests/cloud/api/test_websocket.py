@@ -10,8 +10,8 @@ import pytest
 import trio
 from trio_websocket import ConnectionRejected, WebSocketConnection, open_websocket_url
 
-from cloud.auth.principal import Principal
 from sync.model import Role
+from sync.principal import Principal
 from tests.cloud.api.conftest import Api, Room, seed_room
 
 # Generous: a real socket on a busy machine, but a hang still fails the test.

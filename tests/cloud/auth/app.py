@@ -14,12 +14,12 @@ from cloud.auth.dependencies import (
     require_scope,
     websocket_principal,
 )
-from cloud.auth.principal import Principal
 from cloud.auth.redaction import redact_for
 from cloud.auth.routes import router
 from cloud.auth.service import AuthService
 from cloud.auth.users import without_secrets
 from sync.model import Role
+from sync.principal import Principal
 
 # Settings documents of each encryption level, as the API would load them.
 SETTINGS = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cloud.auth.principal import Principal, level_role, lowest_role
 from cloud.auth.redaction import may_see_settings, redact_for
 from sync.model import Role
+from sync.principal import Principal, level_role, lowest_role
 
 
 def principal(role: Role = Role.USER, *scopes: str) -> Principal:

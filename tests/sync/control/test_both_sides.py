@@ -26,8 +26,8 @@ import pytest
 import trio
 from trio_websocket import WebSocketConnection, open_websocket_url
 
-from cloud.auth.principal import Principal
 from sync.model import Role
+from sync.principal import Principal
 from tests.cloud.api.conftest import make, open_api
 from tests.edge.node_harness import running_node
 from tests.edge.site_files import ADMIN_KEY, API_KEY, write_site

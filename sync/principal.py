@@ -1,4 +1,10 @@
-"""Principal: who is calling (a user, through a JWT, an API key or an edge's key) and what they may do."""
+"""Principal: who is calling (a user, through a JWT, an API key or an edge's key) and what they may do.
+
+One type for both sides: the cloud's API and the edge's local API check credentials their own
+way (cloud/auth, edge/api/auth.py) but decide with the same rules: PlaceOS's scopes, roles
+ranked user < support < admin, an API key capped by its permissions, a driver function's
+security level.
+"""
 
 from __future__ import annotations
 
@@ -61,7 +67,7 @@ class Principal:
     role: Role
     scopes: frozenset[str]
     via: Via
-    name: str
+    name: str = ""
 
     def allows_scope(self, resource: str, write: bool) -> bool:
         """Whether the scopes reach `resource` for reading (write=False) or writing.

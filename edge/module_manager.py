@@ -105,6 +105,8 @@ class ModuleManager:
         self.hosts: dict[str, _Hosted] = {}
         self.directory = NodeDirectory(self)
         self._debug: dict[str, set[trio.MemorySendChannel[tuple[str, str]]]] = {}
+        # Status that arrives while a snapshot is being taken (see status_snapshot).
+        self._snapshot_watchers: list[StatusBatch] = []
         self._nursery: trio.Nursery | None = None
         # Status batches, runtime state and log lines, for whoever subscribes.
         self.events = ModuleEvents()
@@ -245,6 +247,9 @@ class ModuleManager:
         events = self.events
         if events:
             events.publish(StatusChanged(batch))
+        for arrived in self._snapshot_watchers:
+            for module_id, changes in batch.items():
+                arrived.setdefault(module_id, {}).update(changes)
         for module_id, changes in batch.items():
             for key, value_json in changes.items():
                 set_nowait(module_id, key, value_json)
@@ -369,10 +374,27 @@ class ModuleManager:
 
     async def status_snapshot(self) -> dict[str, dict[str, str]]:
         """Every status value of every module running on this node, as its host holds it now
-        ({module: {key: JSON text}}): what the cloud's view of those modules should be."""
+        ({module: {key: JSON text}}): what the cloud's view of those modules should be.
+
+        A host answers with its status as of when it read the request, but changes it made
+        since can reach this node first (its status batches and its answer are separate
+        sends, and the hosts are asked in turn), and the caller appends the snapshot after
+        them: a snapshot older than a change it follows would replace that change for good. So
+        every change that arrives while the snapshot is taken is laid over it. One that is
+        older than the host's answer (still in flight when the host read the request) only
+        delays the newest value: the host sends that value after it, and it is appended later.
+        """
+        arrived: StatusBatch = {}
+        self._snapshot_watchers.append(arrived)
         snapshot: dict[str, dict[str, str]] = {}
-        for hosted in list(self.hosts.values()):
-            snapshot.update(await hosted.supervisor.status_snapshot())
+        try:
+            for hosted in list(self.hosts.values()):
+                snapshot.update(await hosted.supervisor.status_snapshot())
+        finally:
+            self._snapshot_watchers.remove(arrived)
+        for module_id, changes in arrived.items():
+            if module_id in snapshot:
+                snapshot[module_id].update(changes)
         return snapshot
 
     def health(self) -> dict[str, Any]:

@@ -158,7 +158,7 @@ async def test_write_run_register_and_use_your_own_driver(tmp_path: Path) -> Non
 
 
 async def _session(process: trio.Process, line: str, *, until: str) -> str:
-    """Type `line` once the module is connected; read until `until`; end the input; the output."""
+    """Type `line` once the module is connected; read until `until`; end the input; the whole output."""
     assert process.stdin is not None and process.stdout is not None
     output = ""
     try:
@@ -173,6 +173,9 @@ async def _session(process: trio.Process, line: str, *, until: str) -> str:
                 assert data, f"driver run ended before {until!r}:\n{output}"
                 output += data.decode()
             await process.stdin.aclose()
+            # The call's own answer can come after the status line it caused: read to the end.
+            while data := await process.stdout.receive_some(65536):
+                output += data.decode()
             await process.wait()
     finally:
         if process.returncode is None:

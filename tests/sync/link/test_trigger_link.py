@@ -27,6 +27,8 @@ async def run_edge(
 ) -> AsyncIterator[Outbox]:
     async def exec_handler(module_id: str, method: str, args: Any, role: str, **kwargs: Any) -> Any:
         webhooks.append((f"exec {module_id}.{method}({args}) as {role}", "EXEC"))
+        if method == "answer":  # a function written for webhooks: [code, headers, body]
+            return [201, {"X-Hook": "answered", "Content-Length": "1"}, f"made by {args[0]}"]
         return {"ran": method}
 
     def webhook(instance_id: str, method: str) -> bool:
@@ -148,7 +150,14 @@ async def test_webhook_secret_methods_and_an_offline_site(tmp_path: Path) -> Non
                     assert off.status_code == 404
                     assert len(calls) == 2
 
-                    # PlaceOS's webhook exec: only where exec_enabled, at user clearance.
+                    # PlaceOS's other address form: the secret in the path.
+                    by_path = await client.post(f"{url}/{secret}")
+                    assert by_path.status_code == 202
+                    assert (await client.post(f"{url}/{secret[:-1]}x")).status_code == 404
+                    await wait_for(lambda: len(calls) == 3, what="the path form's webhook")
+
+                    # PlaceOS's webhook exec: only where exec_enabled; at support clearance, with
+                    # (method, headers, body); the webhook condition is met as well.
                     exec_query = {
                         "secret": secret,
                         "exec": "true",
@@ -158,15 +167,30 @@ async def test_webhook_secret_methods_and_an_offline_site(tmp_path: Path) -> Non
                     }
                     refused = await client.post(url, params=exec_query, json=[True])
                     assert refused.status_code == 403 and "exec is not enabled" in refused.json()["message"]
+                    assert len(calls) == 3  # refused before anything was sent down
                     document = await store.get("trigger_instances", instance["id"])
                     assert document is not None
                     await store.put("trigger_instances", {**document, "exec_enabled": True})
                     ran = await client.post(url, params=exec_query, json=[True])
-                    assert ran.status_code == 200, ran.text
-                    assert ran.json() == {"ran": "power"}
-                    assert calls[-1] == (f"exec {site.module_id}.power([True]) as user", "EXEC")
-                    missing = await client.post(url, params={**exec_query, "mod": "Camera"}, json=[])
+                    assert ran.status_code == 202, ran.text
+                    assert ran.json() == {"delivered": 1, "result": {"ran": "power"}}
+                    await wait_for(lambda: len(calls) == 5, what="the exec's webhook and call")
+                    assert (instance["id"], "POST") in calls[3:]
+                    call = next(c[0] for c in calls[3:] if c[1] == "EXEC")
+                    assert call.startswith(f"exec {site.module_id}.power(['POST', {{") and call.endswith(
+                        "'[true]']) as support"
+                    )
+                    assert "'pos-query-params': ['secret=" in call
+                    # The path form of an exec, and a function answering the call itself.
+                    answered = await client.put(f"{url}/{secret}/Display/1/answer", content=b"hi")
+                    assert answered.status_code == 201, answered.text
+                    assert answered.text == "made by PUT"
+                    assert answered.headers["x-hook"] == "answered"
+                    assert answered.headers["content-length"] == str(len("made by PUT"))
+                    missing = await client.post(f"{url}/{secret}/Camera/1/power", json=[])
                     assert missing.status_code == 404 and missing.json()["error"] == "module_not_found"
+                    bad_index = await client.post(f"{url}/{secret}/Display/0/power", json=[])
+                    assert bad_index.status_code == 400
                 # The link is down now: a clear 503, nothing queued.
                 await wait_for(lambda: not cloud.hub._sessions, what="link down")
                 down = await client.post(url, params={"secret": secret})

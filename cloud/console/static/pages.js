@@ -1,6 +1,7 @@
 // The console's pages beyond plain lists: sites and edges (live sync health), the zone tree,
-// a system (live status by WebSocket bind, a form per function), a module (start/stop, state,
-// live debug log), a driver's metadata, and search across resources.
+// a system (live status by WebSocket bind, a form per function, its triggers), a module
+// (start/stop, state, live debug log), a driver's metadata, and search across resources.
+// Trigger pages live in triggers.js.
 
 import { badge, fill, h, show } from "/ui/dom.js";
 import { api, decodeState } from "/ui/http.js";
@@ -118,7 +119,7 @@ export async function zonesPage(main) {
 }
 
 // Modules of a system with their PlaceOS addresses (the n-th module of a name is Name_n).
-function addressed(system, modules) {
+export function addressed(system, modules) {
   const counts = {};
   return (system.modules || []).filter((id) => modules[id]).map((id) => {
     const module = modules[id];
@@ -130,17 +131,26 @@ function addressed(system, modules) {
 
 // A system: every module's live status (WebSocket bind) and a form per function (REST exec).
 export async function systemPage(main, ctx, sysId) {
-  const system = await api(`/systems/${encodeURIComponent(sysId)}`);
-  const ids = system.modules || [];
-  const found = await Promise.all(ids.map((id) => api(`/modules/${encodeURIComponent(id)}`).catch(() => null)));
-  const modules = Object.fromEntries(found.filter(Boolean).map((m) => [m.id, m]));
-  const driverIds = [...new Set(Object.values(modules).map((m) => m.driver_id))];
-  const drivers = Object.fromEntries((await Promise.all(driverIds.map((id) => api(`/drivers/${id}`).catch(() => null)))).filter(Boolean).map((d) => [d.id, d]));
+  const { system, modules, drivers } = await loadSystem(sysId);
   const cards = addressed(system, modules).map((entry) => moduleCard(ctx, sysId, entry, drivers[entry.module.driver_id]));
+  // The trigger pages' script is fetched only by pages that use it (first paint stays light).
+  const { systemTriggers } = await import("./triggers.js");
   fill(main,
     h("h1", {}, system.display_name || system.name),
     h("p", { class: "muted" }, system.description || "", " ", h("code", {}, system.id)),
-    cards.length ? h("div", { class: "stack" }, cards) : h("p", { class: "muted" }, "This system has no modules: add one on the Modules page."));
+    h("div", { class: "stack" },
+      cards.length ? cards : h("p", { class: "muted" }, "This system has no modules: add one on the Modules page."),
+      await systemTriggers(system)));
+}
+
+// A system with its modules and their drivers, by id (a module or driver gone since is left out).
+export async function loadSystem(sysId) {
+  const system = await api(`/systems/${encodeURIComponent(sysId)}`);
+  const found = await Promise.all((system.modules || []).map((id) => api(`/modules/${encodeURIComponent(id)}`).catch(() => null)));
+  const modules = Object.fromEntries(found.filter(Boolean).map((m) => [m.id, m]));
+  const driverIds = [...new Set(Object.values(modules).map((m) => m.driver_id))];
+  const drivers = Object.fromEntries((await Promise.all(driverIds.map((id) => api(`/drivers/${encodeURIComponent(id)}`).catch(() => null)))).filter(Boolean).map((d) => [d.id, d]));
+  return { system, modules, drivers };
 }
 
 function moduleCard(ctx, sysId, { module, name, index }, driver) {

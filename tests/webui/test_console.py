@@ -8,6 +8,7 @@ Cost: about a minute on 2 busy cores (marked slow).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -20,7 +21,7 @@ from edge import __version__ as edge_version
 from tests.e2e.harness import ADMIN_PASSWORD
 from tests.servers.chromium import screenshot
 from tests.webui.a11y import blocking_violations
-from tests.webui.live_site import LiveSite
+from tests.webui.live_site import LiveSite, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -32,6 +33,15 @@ def checked(page: Any, name: str) -> None:
     """Screenshot the page as `name` and require no serious accessibility violation on it."""
     screenshot(page, name)
     assert blocking_violations(page) == [], name
+
+
+def typed(field: Any, text: str) -> None:
+    """Type into a field with suggestions and move on with Tab, as a person does.
+
+    Tab closes the suggestion list (a datalist); Chromium spends the next click on closing it.
+    """
+    field.fill(text)
+    field.press("Tab")
 
 
 def log_in(page: Any, site: LiveSite) -> None:
@@ -196,3 +206,117 @@ def _edge_sync(site: LiveSite) -> dict[str, Any]:
     edge = next(e for e in _api(site, "GET", "/edges") if e["name"] == "Demo site")
     sync: dict[str, Any] = edge["sync"]
     return sync
+
+
+def test_console_writes_a_trigger_adds_it_to_a_room_and_shows_it_fire(page: Any, site: LiveSite) -> None:
+    """A trigger written in the console fires at the site: once by its webhook, once by a device's status.
+
+    The room's display (a Samsung MDC simulator behind the real edge node) is set to a low volume and
+    unmuted first; the trigger mutes it when the volume passes 60, or when its webhook is called.
+    """
+    room = site.systems["Demo Room 2"]
+    _exec(site, room, "Display_1", "volume", [20])
+    _exec(site, room, "Display_1", "unmute", [])
+    _wait_muted(site, room, False)
+    log_in(page, site)
+    page.get_by_role("link", name="Triggers").click()
+    page.get_by_role("button", name="New trigger").click()
+    form = page.get_by_role("form", name="New trigger")
+    form.get_by_label("Name", exact=True).fill("Loud room: mute")
+    form.get_by_label("Written for system").select_option(label="Demo Room 2")
+    form.get_by_role("button", name="Add a comparison").click()
+    comparison = form.get_by_role("group", name="Comparison 1")
+    left = comparison.get_by_role("group", name="Left side")
+    left.get_by_label("Source").select_option("status")
+    typed(left.get_by_label("Module", exact=True), "Display_1")
+    typed(left.get_by_label("Status", exact=True), "volume")
+    comparison.get_by_label("Operator").select_option("greater_than")
+    right = comparison.get_by_role("group", name="Right side")
+    right.get_by_label("Source").select_option("constant")
+    right.get_by_label("Value").fill("60")
+    form.get_by_label("Any one condition is enough").check()
+    form.get_by_label("A webhook call is a condition").check()
+    form.get_by_role("button", name="Add a function call").click()
+    call = form.get_by_role("group", name="Function call 1")
+    typed(call.get_by_label("Module", exact=True), "Display_1")
+    method = call.get_by_label("Function", exact=True)
+    typed(method, "mutee")  # a typo: the driver has no such function, and the API says so beside it
+    call.get_by_label("Arguments").fill('{"state": true}')
+    form.get_by_role("button", name="Create trigger").click()
+    expect(method).to_have_attribute("aria-invalid", "true", timeout=LIVE_MS)
+    error = call.locator(".field-error")
+    expect(error).to_contain_text("actions.functions.0.method")
+    expect(error).to_contain_text("has no function 'mutee'")
+    checked(page, "console-trigger-error")
+    typed(method, "mute")
+    form.get_by_role("button", name="Create trigger").click()
+    expect(page.get_by_role("heading", name="Loud room: mute", exact=True)).to_be_visible(timeout=LIVE_MS)
+    checked(page, "console-trigger")
+
+    # Added to the room: the instance is evaluated at the site, and its page shows that live.
+    adding = page.get_by_role("form", name="Add to a system")
+    adding.get_by_label("System").select_option(label="Demo Room 2")
+    adding.get_by_role("button", name="Add to system").click()
+    instance_row = page.locator("tr[data-instance]").filter(has_text="Demo Room 2")
+    expect(instance_row).to_contain_text("enabled")
+    instance_row.get_by_role("link", name=re.compile("^trig-")).click()
+    expect(page.get_by_role("heading", name="Loud room: mute on Demo Room 2")).to_be_visible(timeout=LIVE_MS)
+    comparison_state = page.locator("[data-condition='comparison_0']")
+    expect(comparison_state).to_have_attribute("data-met", "false", timeout=LIVE_MS)  # volume 20, at the site
+    expect(page.locator("[data-field='trigger_count']")).to_have_text("0 times")
+
+    # Its webhook address, as shown, fires it.
+    address = page.locator("[data-field='webhook']").inner_text().strip()
+    assert address.startswith(f"{site.cloud_url}{PREFIX}/webhook/trig-") and "secret=" in address
+    assert httpx.post(address, timeout=30).status_code == 202
+    first = page.locator("tr[data-firing='1']")
+    expect(first).to_contain_text("webhook", timeout=LIVE_MS)
+    expect(first.locator("[data-outcome]")).to_have_attribute("data-outcome", "ok", timeout=LIVE_MS)  # it ran
+    _wait_muted(site, room, True)
+
+    # Then the device's own status: the volume passes 60 at the site, the trigger mutes the display.
+    _exec(site, room, "Display_1", "unmute", [])
+    _wait_muted(site, room, False)
+    _exec(site, room, "Display_1", "volume", [70])
+    second = page.locator("tr[data-firing='2']")
+    expect(second).to_contain_text("Display_1.volume", timeout=LIVE_MS)
+    expect(second.locator("[data-outcome]")).to_have_attribute("data-outcome", "ok", timeout=LIVE_MS)
+    expect(page.locator("[data-field='trigger_count']")).to_have_text("2 times", timeout=LIVE_MS)
+    expect(comparison_state).to_have_attribute("data-met", "true")
+    _wait_muted(site, room, True)
+    checked(page, "console-trigger-instance")
+
+    # The room's page lists it; the list of triggers says what it watches and does.
+    page.get_by_role("link", name="Demo Room 2").click()
+    triggers = page.get_by_role("region", name="Triggers")
+    expect(triggers.locator("tr[data-instance]")).to_contain_text("2 times")
+    page.get_by_role("link", name="Triggers").click()
+    row = page.locator("tr", has_text="Loud room: mute")
+    expect(row).to_contain_text("Display_1.volume > 60 or webhook")
+    expect(row).to_contain_text('Display_1.mute({"state":true})')
+    checked(page, "console-triggers")
+    problems = [p for p in page.problems if "status of 422" not in p]  # type: ignore[attr-defined]
+    assert problems == [], problems
+
+
+def _exec(site: LiveSite, system_id: str, module: str, method: str, args: list[Any]) -> Any:
+    headers = {"x-api-key": site.credentials.api_key}
+    url = f"{site.cloud_url}{PREFIX}/systems/{system_id}/{module}/{method}"
+    response = httpx.post(url, json=args, headers=headers, timeout=60)
+    response.raise_for_status()
+    return response.json()
+
+
+def _wait_muted(site: LiveSite, system_id: str, muted: bool) -> None:
+    """Until the cloud has the room's display muted (or not), as the site reported it."""
+    wait_for(
+        lambda: _state(site, system_id, "Display_1").get("mute") is muted,
+        seconds=60,
+        what=f"the display's mute {muted}",
+    )
+
+
+def _state(site: LiveSite, system_id: str, module: str) -> dict[str, Any]:
+    """A module's status at the cloud, each value decoded (PlaceOS gives JSON text)."""
+    values = _api(site, "GET", f"/systems/{system_id}/{module}")
+    return {key: json.loads(value) if isinstance(value, str) else value for key, value in values.items()}

@@ -143,7 +143,7 @@ function operand(side, value, row, knowledge, moduleList) {
   const key = part(`${side}.status`, { list: statuses.id, value: status ? value?.status ?? "" : "", placeholder: "power", autocomplete: "off" });
   const keys = part(`${side}.keys`, { value: status ? (value?.keys || []).join(", ") : "" });
   const constant = part(side, { class: "mono", value: !status && value !== undefined ? JSON.stringify(value) : "", placeholder: "60, true, \"hdmi1\"" });
-  const statusFields = h("div", { class: "inline top" }, field("Module", mod), field("Status", key), field("Keys into its value", keys, "comma separated, e.g. 0, hours"));
+  const statusFields = h("div", { class: "inline top" }, field("Module", mod), field("Status", key), field("Keys", keys, "a path into it, comma separated, e.g. 0, hours"));
   const constantFields = h("div", { class: "inline top" }, field("Value", constant, "JSON, or plain text"));
   const suggest = async () => options(statuses, await statusKeys(knowledge(), mod.value.trim()));
   mod.addEventListener("change", suggest);
@@ -155,7 +155,7 @@ function operand(side, value, row, knowledge, moduleList) {
   row.operands[side] = (problems) => (kind.value === "status"
     ? { mod: mod.value.trim(), status: key.value.trim(), keys: list(keys.value) }
     : parsed(constant, problems, { empty: "", text: true }));
-  return h("div", { class: "operand" }, field(side === "left" ? "Left side is" : "Right side is", kind), statusFields, constantFields, statuses);
+  return h("fieldset", { class: "operand" }, h("legend", {}, side === "left" ? "Left side" : "Right side"), field("Source", kind), statusFields, constantFields, statuses);
 }
 
 function comparisonRow(value, row, knowledge, moduleList) {
@@ -554,7 +554,7 @@ function stateView(trigger, state) {
       state.debounced ? `; ${state.debounced} skipped by debounce` : ""),
     h("table", {}, h("caption", {}, "Conditions"),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Condition"), h("th", { scope: "col" }, "Met"))),
-      h("tbody", {}, Object.entries(state.conditions || {}).map(([name, met]) => h("tr", { dataset: { condition: name } },
+      h("tbody", {}, Object.entries(state.conditions || {}).map(([name, met]) => h("tr", { dataset: { condition: name, met: String(Boolean(met)) } },
         h("th", { scope: "row" }, conditionName(trigger, name)), h("td", {}, met ? badge("met", "ok") : badge("not met", "warn")))))),
     errors.length ? h("div", {}, h("h3", {}, `Comparison errors (${state.comparison_errors})`),
       h("ul", {}, errors.map(([name, why]) => h("li", {}, h("code", {}, name), `: ${why}`)))) : null,
@@ -584,7 +584,7 @@ function historyTable(firings) {
       h("td", {}, when(f.at)),
       h("td", {}, h("code", {}, text(f.cause))),
       h("td", {}, Object.entries(f.conditions || {}).filter(([, met]) => met).map(([name]) => name).join(", ") || "—"),
-      h("td", {}, f.outcomes === null ? h("span", { class: "muted" }, "running or not reported") : f.outcomes.map((o) => h("div", {},
+      h("td", {}, f.outcomes === null ? h("span", { class: "muted" }, "running or not reported") : f.outcomes.map((o) => h("div", { dataset: { outcome: o.ok ? "ok" : "failed" } },
         o.ok ? badge("ok", "ok") : badge("failed", "bad"), " ", h("code", {}, o.action), o.error ? `: ${o.error}` : ""))),
       h("td", {}, h("code", {}, f.node_id))))));
 }

@@ -14,11 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import expect
 
 from cli.demo.seed import PREFIX
 from edge import __version__ as edge_version
-from tests.e2e.harness import ADMIN_PASSWORD
+from sync.enrolment import ENROL_PATH, b64, signed_message
+from tests.e2e.harness import ADMIN_PASSWORD, free_port
 from tests.servers.chromium import screenshot
 from tests.webui.a11y import blocking_violations
 from tests.webui.live_site import LiveSite, wait_for
@@ -191,9 +194,10 @@ def test_console_shows_an_edge_go_offline_and_come_back(page: Any, site: LiveSit
     assert _edge_sync(site)["last_acked_seq"] > acked_before
 
 
-def _api(site: LiveSite, method: str, path: str) -> Any:
+def _api(site: LiveSite, method: str, path: str, body: Any = None) -> Any:
     headers = {"x-api-key": site.credentials.api_key}
-    response = httpx.request(method, f"{site.cloud_url}{PREFIX}{path}", headers=headers, timeout=30)
+    url = f"{site.cloud_url}{PREFIX}{path}"
+    response = httpx.request(method, url, headers=headers, json=body, timeout=30)
     response.raise_for_status()
     return response.json()
 
@@ -320,3 +324,92 @@ def _state(site: LiveSite, system_id: str, module: str) -> dict[str, Any]:
     """A module's status at the cloud, each value decoded (PlaceOS gives JSON text)."""
     values = _api(site, "GET", f"/systems/{system_id}/{module}")
     return {key: json.loads(value) if isinstance(value, str) else value for key, value in values.items()}
+
+
+def test_console_edits_and_deletes_and_issues_an_enrolment_token(page: Any, site: LiveSite) -> None:
+    """Edit a zone, a user and a driver; delete a zone, a system and a module; a token a node enrols with."""
+    page.on("dialog", lambda dialog: dialog.accept())  # "Delete …?": yes
+    system_id = _api(site, "POST", "/systems", {"name": "Short-lived room"})["id"]
+    samsung = site.drivers["drivers.samsung.mdc_display:SamsungMDCDisplay"]
+    module = {"driver_id": samsung, "custom_name": "Spare display", "ip": "127.0.0.1", "port": free_port()}
+    module_id = _api(site, "POST", "/modules", {**module, "running": False})["id"]
+    user_id = _api(site, "POST", "/users", {"name": "Casual user", "email": "casual@example.com"})["id"]
+    log_in(page, site)
+
+    # The sites page issues an enrolment token; a new node enrols with it, into this site.
+    edge = page.locator("[data-edge]").filter(has_text="Demo site")
+    edge.get_by_role("button", name="Enrolment token").click()
+    secret = page.locator("[data-secret]")
+    expect(secret).to_contain_text("Enrolment token for Demo site")
+    token = secret.locator("pre").inner_text().strip()
+    checked(page, "console-enrolment-token")
+    enrolled = _enrol(site, token, "node-from-console")
+    assert enrolled["edge_name"] == "Demo site" and enrolled["edge_key"]
+
+    # A zone: made, edited, deleted.
+    page.get_by_role("link", name="Zones").click()
+    page.get_by_role("button", name="New zone").click()
+    form = page.get_by_role("form", name="New zone")
+    form.get_by_label("Name", exact=True).fill("Annex")
+    form.get_by_role("button", name="Create zone").click()
+    page.get_by_role("button", name="Edit Annex").click()
+    form = page.get_by_role("form", name="Edit zone Annex")
+    form.get_by_label("Name", exact=True).fill("East annex")
+    form.get_by_label("Description").fill("the old wing")
+    form.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("navigation", name="Zone tree").get_by_text("East annex")).to_be_visible()
+    zone_id = _id_of(site, "zones", "East annex")
+    assert _api(site, "GET", f"/zones/{zone_id}")["description"] == "the old wing"
+    page.get_by_role("button", name="Delete East annex").click()
+    expect(page.get_by_role("navigation", name="Zone tree").get_by_text("East annex")).to_have_count(0)
+    assert _status(site, f"/zones/{zone_id}") == 404
+
+    # A system and a module, deleted from their lists.
+    page.get_by_role("link", name="Systems").click()
+    page.get_by_role("button", name="Delete Short-lived room").click()
+    expect(page.get_by_role("link", name="Short-lived room")).to_have_count(0)
+    assert _status(site, f"/systems/{system_id}") == 404
+    page.get_by_role("link", name="Modules").click()
+    page.get_by_role("button", name="Delete Spare display").click()
+    expect(page.locator(f"tr[data-id='{module_id}']")).to_have_count(0)
+    assert _status(site, f"/modules/{module_id}") == 404
+
+    # A user given the support role.
+    page.get_by_role("link", name="Users").click()
+    page.get_by_role("button", name="Edit Casual user").click()
+    form = page.get_by_role("form", name="Edit user Casual user")
+    form.get_by_label("Name", exact=True).fill("Support person")
+    form.get_by_label("Support", exact=True).check()
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator(f"tr[data-id='{user_id}']")).to_contain_text("support")
+    stored = _api(site, "GET", f"/users/{user_id}")
+    assert stored["name"] == "Support person" and stored["support"] is True
+    checked(page, "console-user-edited")
+
+    # A driver's description.
+    page.get_by_role("link", name="Drivers").click()
+    page.get_by_role("button", name="Edit Philips Hue Bridge").click()
+    form = page.get_by_role("form", name="Edit driver Philips Hue Bridge")
+    form.get_by_label("Description").fill("Hue bridge of the atrium")
+    form.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("form", name="Edit driver Philips Hue Bridge")).to_have_count(0)
+    hue = site.drivers["drivers.philips.hue_bridge:HueBridge"]
+    assert _api(site, "GET", f"/drivers/{hue}")["description"] == "Hue bridge of the atrium"
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
+def _status(site: LiveSite, path: str) -> int:
+    headers = {"x-api-key": site.credentials.api_key}
+    return httpx.get(f"{site.cloud_url}{PREFIX}{path}", headers=headers, timeout=30).status_code
+
+
+def _enrol(site: LiveSite, token: str, node_id: str) -> dict[str, Any]:
+    """Enrol a node with `token` as a device does (an Ed25519 key, the signed request)."""
+    key = Ed25519PrivateKey.generate()
+    public = b64(key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+    signature = b64(key.sign(signed_message(token, node_id, public)))
+    body = {"token": token, "node_id": node_id, "public_key": public, "signature": signature}
+    response = httpx.post(site.cloud_url + ENROL_PATH, json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer

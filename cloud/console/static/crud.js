@@ -169,9 +169,10 @@ export function listTable(spec, items, { edit, remove } = {}) {
       row.append(...spec.columns.map(([, cell]) => h("td", {}, cell(item))));
       // A document hidden at the caller's role (settings above it) cannot be edited from here.
       if (edit && !spec.readOnly && !item.redacted) {
+        const label = item.custom_name || item.name || item.id;
         row.append(h("td", {}, h("div", { class: "row" },
-          h("button", { type: "button", onclick: () => edit(item), "aria-label": `Edit ${item.name || item.id}` }, "Edit"),
-          h("button", { type: "button", class: "danger", onclick: () => remove(item, row), "aria-label": `Delete ${item.name || item.id}` }, "Delete"))));
+          h("button", { type: "button", onclick: () => edit(item), "aria-label": `Edit ${label}` }, "Edit"),
+          h("button", { type: "button", class: "danger", onclick: () => remove(item, row), "aria-label": `Delete ${label}` }, "Delete"))));
       }
       return row;
     })));

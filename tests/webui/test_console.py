@@ -186,11 +186,18 @@ def test_console_shows_an_edge_go_offline_and_come_back(page: Any, site: LiveSit
     assert site.edge is not None
     site.edge.stop()
     expect(edge.locator("[data-field='link']")).to_have_text("offline", timeout=LIVE_MS)
+    # Cut off, the edge's figures are what it last said: shown as of then, never as current.
+    heard = edge.locator("[data-field='last-heard']")
+    expect(heard).to_contain_text("cut off")
+    expect(heard).to_contain_text(re.compile(r"(\d+ s ago|just now) \(at "))
+    expect(edge.locator("[data-field='backlog']")).to_contain_text(re.compile(r"^\d+ as of "))
+    expect(edge.locator("[data-field='lag']")).to_contain_text("as of")
     checked(page, "console-edge-offline")
     site.start_edge()
     expect(edge.locator("[data-field='link']")).to_have_text("online", timeout=LIVE_MS)
     # What the node sent on its return was acknowledged: the sequence moved, nothing waits.
     expect(edge.locator("[data-field='backlog']")).to_have_text("0", timeout=LIVE_MS)
+    expect(heard).not_to_contain_text("cut off")
     assert _edge_sync(site)["last_acked_seq"] > acked_before
 
 

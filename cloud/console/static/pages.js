@@ -13,6 +13,18 @@ const EDGE_REFRESH_MS = 2000;
 const STATE_REFRESH_MS = 3000;
 
 const ago = (seconds) => (seconds === null || seconds === undefined ? "never" : seconds < 1 ? "just now" : `${Math.round(seconds)} s ago`);
+// Backlog and lag reach the cloud only over the link: with the link down they are what the
+// site last said, so they are shown "as of" when it was last heard, never as current.
+const clock = (unix) => new Date(unix * 1000).toLocaleTimeString();
+function heard(health, online, { flag = true } = {}) {
+  if (health.silent_for === null || health.silent_for === undefined) return "never";
+  if (online) return ago(health.silent_for);
+  return h("span", {}, flag ? [badge("cut off", "bad"), " "] : null, ago(health.silent_for), health.last_seen ? ` (at ${clock(health.last_seen)})` : "");
+}
+function asOf(value, health, online) {
+  if (online || !health.last_seen) return value;
+  return h("span", { class: "stale" }, value, " ", h("span", { class: "muted small" }, `as of ${clock(health.last_seen)}`));
+}
 const dropped = (counts) => {
   const entries = Object.entries(counts || {}).map(([k, v]) => `${k}: ${typeof v === "object" ? v.count ?? 0 : v}`);
   return entries.length ? entries.join(", ") : "none";
@@ -68,6 +80,7 @@ function nodeModules(node, modules) {
 
 function edgeCard(edge, modules, issue) {
   const sync = edge.sync || {};
+  const online = Boolean(sync.online ?? edge.online);
   const nodes = sync.nodes || [];
   return h("section", { class: "card stack", "aria-label": `Edge ${edge.name}`, dataset: { edge: edge.id } },
     h("div", { class: "row" }, h("h2", { class: "grow flush" }, edge.name),
@@ -75,26 +88,26 @@ function edgeCard(edge, modules, issue) {
       h("button", { type: "button", onclick: () => issue(edge, "enrol") }, "Enrolment token"),
       h("button", { type: "button", onclick: () => issue(edge, "key") }, "New edge key")),
     h("dl", { class: "kv" },
-      h("dt", {}, "Last seen"), h("dd", {}, ago(sync.silent_for)),
-      h("dt", {}, "Backlog"), h("dd", { dataset: { field: "backlog" } }, String(sync.backlog ?? 0)),
-      h("dt", {}, "Lag"), h("dd", {}, `${Number(sync.lag || 0).toFixed(1)} s`),
+      h("dt", {}, "Last heard"), h("dd", { dataset: { field: "last-heard" } }, heard(sync, online)),
+      h("dt", {}, "Backlog"), h("dd", { dataset: { field: "backlog" } }, asOf(String(sync.backlog ?? 0), sync, online)),
+      h("dt", {}, "Lag"), h("dd", { dataset: { field: "lag" } }, asOf(`${Number(sync.lag || 0).toFixed(1)} s`, sync, online)),
       h("dt", {}, "Last acknowledged"), h("dd", {}, String(sync.last_acked_seq ?? 0)),
-      h("dt", {}, "Dropped"), h("dd", {}, dropped(sync.dropped)),
+      h("dt", {}, "Dropped"), h("dd", {}, asOf(dropped(sync.dropped), sync, online)),
       h("dt", {}, "Modules"), h("dd", {}, `${modules.length} (${modules.filter((m) => m.connected).length} connected)`)),
     nodes.length
       ? h("table", {}, h("caption", { class: "visually-hidden" }, `Nodes of ${edge.name}`),
-        h("thead", {}, h("tr", {}, ["Node", "Link", "Fenced", "Version", "Modules it runs", "Last seen", "Backlog", "Lag", "Last acked", "Dropped"].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", {}, h("tr", {}, ["Node", "Link", "Fenced", "Version", "Modules it runs", "Last heard", "Backlog", "Lag", "Last acked", "Dropped"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, nodes.map((n) => h("tr", { dataset: { node: n.node_id } },
           h("td", {}, h("code", {}, n.node_id)),
           h("td", {}, n.online ? badge("online", "ok") : badge("offline", "bad")),
           h("td", { dataset: { field: "fenced" } }, n.fenced === true ? badge("fenced", "bad") : n.fenced === false ? "no" : "—"),
           h("td", {}, text(n.version)),
           h("td", {}, nodeModules(n, modules)),
-          h("td", {}, ago(n.silent_for)),
-          h("td", {}, String(n.backlog ?? 0)),
-          h("td", {}, `${Number(n.lag || 0).toFixed(1)} s`),
+          h("td", {}, heard(n, n.online && online, { flag: false })),
+          h("td", {}, asOf(String(n.backlog ?? 0), n, n.online && online)),
+          h("td", {}, asOf(`${Number(n.lag || 0).toFixed(1)} s`, n, n.online && online)),
           h("td", {}, String(n.last_acked_seq ?? 0)),
-          h("td", {}, dropped(n.dropped))))))
+          h("td", {}, asOf(dropped(n.dropped), n, n.online && online))))))
       : h("p", { class: "muted" }, "No node has connected yet."),
     modules.length
       ? h("details", {}, h("summary", {}, `Modules of ${edge.name}`),

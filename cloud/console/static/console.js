@@ -28,19 +28,19 @@ const ROUTES = [
   [/^#\/modules\/([^/]+)$/, (ctx, id) => pages.modulePage(main, ctx, id)],
   [/^#\/drivers$/, () => resourcePage(main, resources.drivers)],
   [/^#\/drivers\/([^/]+)$/, (ctx, id) => pages.driverPage(main, ctx, id)],
-  [/^#\/triggers$/, (ctx) => triggers("triggersPage", ctx)],
-  [/^#\/triggers\/new(?:\?sys=(.*))?$/, (ctx, sys) => triggers("triggerPage", ctx, "new", sys)],
-  [/^#\/triggers\/([^/?]+)$/, (ctx, id) => triggers("triggerPage", ctx, id)],
-  [/^#\/trigger_instances\/([^/]+)$/, (ctx, id) => triggers("instancePage", ctx, id)],
+  [/^#\/triggers$/, (ctx) => lazy("./triggers.js", "triggersPage", ctx)],
+  [/^#\/triggers\/new(?:\?sys=(.*))?$/, (ctx, sys) => lazy("./triggers.js", "triggerPage", ctx, "new", sys)],
+  [/^#\/triggers\/([^/?]+)$/, (ctx, id) => lazy("./triggers.js", "triggerPage", ctx, id)],
+  [/^#\/trigger_instances\/([^/]+)$/, (ctx, id) => lazy("./trigger_instance.js", "instancePage", ctx, id)],
   [/^#\/settings$/, () => resourcePage(main, resources.settings)],
   [/^#\/users$/, () => resourcePage(main, resources.users)],
   [/^#\/api_keys$/, () => resourcePage(main, resources.apiKeys)],
   [/^#\/search\?q=(.*)$/, (ctx, q) => pages.searchPage(main, ctx, q)],
 ];
 
-// The trigger pages' script, fetched when one is first opened (the first paint does not carry it).
-async function triggers(page, ctx, ...args) {
-  const module = await import("./triggers.js");
+// A page whose script is fetched when it is first opened (the first paint does not carry it).
+async function lazy(script, page, ctx, ...args) {
+  const module = await import(script);
   await module[page](main, ctx, ...args);
 }
 

@@ -223,7 +223,8 @@ def test_console_writes_a_trigger_adds_it_to_a_room_and_shows_it_fire(page: Any,
     """A trigger written in the console fires at the site: once by its webhook, once by a device's status.
 
     The room's display (a Samsung MDC simulator behind the real edge node) is set to a low volume and
-    unmuted first; the trigger mutes it when the volume passes 60, or when its webhook is called.
+    unmuted first; the trigger mutes it when the volume passes 60, when its webhook is called, or
+    at a moment in 2099 (there to show an `at` condition's error and its fix, never to fire).
     """
     room = site.systems["Demo Room 2"]
     _exec(site, room, "Display_1", "volume", [20])
@@ -245,6 +246,10 @@ def test_console_writes_a_trigger_adds_it_to_a_room_and_shows_it_fire(page: Any,
     right = comparison.get_by_role("group", name="Right side")
     right.get_by_label("Source").select_option("constant")
     right.get_by_label("Value").fill("60")
+    # A moment far ahead, whose time is left out at first (the API asks for it beside the field).
+    form.get_by_role("button", name="Add a time condition").click()
+    moment = form.get_by_role("group", name="Time condition 1")
+    moment.get_by_label("Met").select_option("at")
     form.get_by_label("Any one condition is enough").check()
     form.get_by_label("A webhook call is a condition").check()
     form.get_by_role("button", name="Add a function call").click()
@@ -260,6 +265,12 @@ def test_console_writes_a_trigger_adds_it_to_a_room_and_shows_it_fire(page: Any,
     expect(error).to_contain_text("has no function 'mutee'")
     checked(page, "console-trigger-error")
     typed(method, "mute")
+    form.get_by_role("button", name="Create trigger").click()
+    when = moment.get_by_label("Moment")
+    expect(when).to_have_attribute("aria-invalid", "true", timeout=LIVE_MS)
+    expect(moment.locator(".field-error")).to_contain_text("conditions.time_dependents.0.time: is required")
+    expect(method).not_to_have_attribute("aria-invalid", "true")
+    when.fill("2099-01-01T08:00")
     form.get_by_role("button", name="Create trigger").click()
     expect(page.get_by_role("heading", name="Loud room: mute", exact=True)).to_be_visible(timeout=LIVE_MS)
     checked(page, "console-trigger")
@@ -303,7 +314,7 @@ def test_console_writes_a_trigger_adds_it_to_a_room_and_shows_it_fire(page: Any,
     expect(triggers.locator("tr[data-instance]")).to_contain_text("2 times")
     page.get_by_role("link", name="Triggers").click()
     row = page.locator("tr", has_text="Loud room: mute")
-    expect(row).to_contain_text("Display_1.volume > 60 or webhook")
+    expect(row).to_contain_text(re.compile(r"Display_1\.volume > 60 or at \S+2099\S* .+ or webhook"))
     expect(row).to_contain_text('Display_1.mute({"state":true})')
     checked(page, "console-triggers")
     problems = [p for p in page.problems if "status of 422" not in p]  # type: ignore[attr-defined]

@@ -317,6 +317,20 @@ def test_console_writes_a_trigger_adds_it_to_a_room_and_shows_it_fire(page: Any,
     expect(row).to_contain_text(re.compile(r"Display_1\.volume > 60 or at \S+2099\S* .+ or webhook"))
     expect(row).to_contain_text('Display_1.mute({"state":true})')
     checked(page, "console-triggers")
+
+    # Edited from the list: the editor opens with what is stored, and saves a change.
+    row.get_by_role("button", name="Edit Loud room: mute").click()
+    form = page.get_by_role("form", name="Edit trigger Loud room: mute")
+    stored_call = form.get_by_role("group", name="Function call 1")
+    expect(stored_call.get_by_label("Function", exact=True)).to_have_value("mute")
+    form.get_by_label("Description").fill("the room's speakers are too loud for the neighbours")
+    form.get_by_label("Debounce (ms)").fill("5000")
+    form.get_by_role("button", name="Save trigger").click()
+    expect(form.get_by_role("status")).to_have_text("Saved.", timeout=LIVE_MS)
+    trigger_id = _id_of(site, "triggers", "Loud room: mute")
+    stored = _api(site, "GET", f"/triggers/{trigger_id}")
+    assert stored["debounce_period"] == 5000 and stored["description"].startswith("the room's speakers")
+    assert stored["actions"]["functions"] == [{"mod": "Display_1", "method": "mute", "args": {"state": True}}]
     problems = [p for p in page.problems if "status of 422" not in p]  # type: ignore[attr-defined]
     assert problems == [], problems
 

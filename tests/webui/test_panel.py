@@ -2,9 +2,10 @@
 
 The edge node (`transom edge run`) serves the panel; the display is `transom simulate
 samsung-mdc`. With the cloud process stopped the panel says the cloud is unreachable, still
-powers the display on (the status comes back from the device through the node), and shows
-the changes waiting to sync; when the cloud returns the backlog drains and the cloud has the
-display's new power state. Cost about a minute (slow).
+powers the display on, sets its volume and mutes and unmutes it (each status comes back from
+the device through the node), and shows the changes waiting to sync; when the cloud returns
+the backlog drains and the cloud has the display's new power state and volume. Cost about a
+minute (slow).
 """
 
 from __future__ import annotations
@@ -64,6 +65,17 @@ def test_panel_powers_a_display_on_with_the_cloud_stopped(page: Any, site: LiveS
     display.get_by_role("button", name="On", exact=True).click()
     expect(display.get_by_text("Power: true")).to_be_visible(timeout=LIVE_MS)
     expect(display.get_by_role("button", name="On", exact=True)).to_have_attribute("aria-pressed", "true")
+    # Volume and mute work offline too; each control shows what the display reports back.
+    display.get_by_role("slider", name="Volume").fill("40")
+    expect(display.locator(".readout")).to_have_text("40", timeout=LIVE_MS)
+    mute = display.get_by_role("button", name="Mute")
+    expect(mute).to_have_attribute("aria-pressed", "false", timeout=LIVE_MS)  # the simulator starts unmuted
+    mute.click()
+    expect(mute).to_have_attribute("aria-pressed", "true", timeout=LIVE_MS)
+    expect(display.get_by_role("status")).to_have_text("Display 1 mute: done", timeout=LIVE_MS)
+    mute.click()
+    expect(mute).to_have_attribute("aria-pressed", "false", timeout=LIVE_MS)
+    expect(display.get_by_role("status")).to_have_text("Display 1 unmute: done", timeout=LIVE_MS)
     # What the node observed waits in its outbox for the cloud.
     expect(offline).to_contain_text(re.compile(r"\d+ changes? waits? to sync"), timeout=LIVE_MS)
     screenshot(page, "panel-room-offline")
@@ -85,6 +97,8 @@ def test_panel_powers_a_display_on_with_the_cloud_stopped(page: Any, site: LiveS
     power = f"{site.cloud_url}{PREFIX}/systems/{room}/Display_1/power"
     # The state route may answer the value itself or (PlaceOS) its JSON text.
     wait_for(lambda: _get(power, key) in (True, "true"), seconds=60, what="the cloud seeing power on")
+    volume = f"{site.cloud_url}{PREFIX}/systems/{room}/Display_1/volume"
+    wait_for(lambda: _get(volume, key) in (40, "40"), seconds=60, what="the cloud seeing volume 40")
     problems = [p for p in page.problems if "ERR_CONNECTION_REFUSED" not in p]  # type: ignore[attr-defined]
     assert problems == [], problems  # only the cloud's own absence, nothing of the panel's
 

@@ -28,11 +28,21 @@ const ROUTES = [
   [/^#\/modules\/([^/]+)$/, (ctx, id) => pages.modulePage(main, ctx, id)],
   [/^#\/drivers$/, () => resourcePage(main, resources.drivers)],
   [/^#\/drivers\/([^/]+)$/, (ctx, id) => pages.driverPage(main, ctx, id)],
+  [/^#\/triggers$/, (ctx) => lazy("./triggers.js", "triggersPage", ctx)],
+  [/^#\/triggers\/new(?:\?sys=(.*))?$/, (ctx, sys) => lazy("./triggers.js", "triggerPage", ctx, "new", sys)],
+  [/^#\/triggers\/([^/?]+)$/, (ctx, id) => lazy("./triggers.js", "triggerPage", ctx, id)],
+  [/^#\/trigger_instances\/([^/]+)$/, (ctx, id) => lazy("./trigger_instance.js", "instancePage", ctx, id)],
   [/^#\/settings$/, () => resourcePage(main, resources.settings)],
   [/^#\/users$/, () => resourcePage(main, resources.users)],
   [/^#\/api_keys$/, () => resourcePage(main, resources.apiKeys)],
   [/^#\/search\?q=(.*)$/, (ctx, q) => pages.searchPage(main, ctx, q)],
 ];
+
+// A page whose script is fetched when it is first opened (the first paint does not carry it).
+async function lazy(script, page, ctx, ...args) {
+  const module = await import(script);
+  await module[page](main, ctx, ...args);
+}
 
 function pageContext() {
   return {
@@ -46,15 +56,17 @@ async function route() {
   cleanups.forEach((stop) => stop());
   cleanups = [];
   const hash = decodeURI(location.hash);
+  const path = hash.split("?")[0];
   for (const link of nav.querySelectorAll("a")) {
-    const current = hash === link.getAttribute("href") || hash.startsWith(`${link.getAttribute("href")}/`) || (link.getAttribute("href") === "#/edges" && (hash === "" || hash === "#/"));
+    const href = link.getAttribute("href");
+    const current = path === href || path.startsWith(`${href}/`) || (href === "#/triggers" && path.startsWith("#/trigger_instances/")) || (href === "#/edges" && (hash === "" || hash === "#/"));
     if (current) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
   for (const [pattern, page] of ROUTES) {
     const match = pattern.exec(hash);
     if (!match) continue;
     try {
-      await page(pageContext(), ...match.slice(1).map(decodeURIComponent));
+      await page(pageContext(), ...match.slice(1).map((part) => (part === undefined ? undefined : decodeURIComponent(part))));
     } catch (err) {
       fill(main, h("h1", {}, "This page could not be shown"), h("p", { class: "form-error", role: "alert" }, err.message));
     }

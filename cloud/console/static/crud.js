@@ -133,7 +133,12 @@ export async function resourcePage(main, spec, { query = "" } = {}) {
     fill(notes, secret ? secretOnce(`The new ${spec.singular}'s key`, secret) : null);
     reload();
   };
-  async function edit(document) { fill(forms, await resourceForm(spec, document, saved)); forms.querySelector("input,select,textarea")?.focus(); }
+  // A resource with an editor page of its own (`spec.editHref(document or null)`) goes there.
+  async function edit(document) {
+    if (spec.editHref) { location.hash = spec.editHref(document); return; }
+    fill(forms, await resourceForm(spec, document, saved));
+    forms.querySelector("input,select,textarea")?.focus();
+  }
   async function remove(document, row) {
     if (!confirm(`Delete ${spec.singular} ${document.name || document.id}?`)) return;
     try {
@@ -143,7 +148,7 @@ export async function resourcePage(main, spec, { query = "" } = {}) {
       row.after(h("tr", {}, h("td", { colspan: 99, class: "form-error", role: "alert" }, err.message)));
     }
   }
-  const create = async () => { fill(forms, await resourceForm(spec, null, saved)); forms.querySelector("input,select,textarea")?.focus(); };
+  const create = () => edit(null);
   fill(main,
     h("div", { class: "row" }, h("h1", { class: "grow" }, spec.title),
       spec.readOnly ? null : h("button", { type: "button", class: "primary", onclick: create }, `New ${spec.singular}`)),
@@ -164,9 +169,10 @@ export function listTable(spec, items, { edit, remove } = {}) {
       row.append(...spec.columns.map(([, cell]) => h("td", {}, cell(item))));
       // A document hidden at the caller's role (settings above it) cannot be edited from here.
       if (edit && !spec.readOnly && !item.redacted) {
+        const label = item.custom_name || item.name || item.id;
         row.append(h("td", {}, h("div", { class: "row" },
-          h("button", { type: "button", onclick: () => edit(item), "aria-label": `Edit ${item.name || item.id}` }, "Edit"),
-          h("button", { type: "button", class: "danger", onclick: () => remove(item, row), "aria-label": `Delete ${item.name || item.id}` }, "Delete"))));
+          h("button", { type: "button", onclick: () => edit(item), "aria-label": `Edit ${label}` }, "Edit"),
+          h("button", { type: "button", class: "danger", onclick: () => remove(item, row), "aria-label": `Delete ${label}` }, "Delete"))));
       }
       return row;
     })));

@@ -1,6 +1,7 @@
 // The console's pages beyond plain lists: sites and edges (live sync health), the zone tree,
-// a system (live status by WebSocket bind, a form per function), a module (start/stop, state,
-// live debug log), a driver's metadata, and search across resources.
+// a system (live status by WebSocket bind, a form per function, its triggers), a module
+// (start/stop, state, live debug log), a driver's metadata, and search across resources.
+// Trigger pages live in triggers.js.
 
 import { badge, fill, h, show } from "/ui/dom.js";
 import { api, decodeState } from "/ui/http.js";
@@ -12,6 +13,18 @@ const EDGE_REFRESH_MS = 2000;
 const STATE_REFRESH_MS = 3000;
 
 const ago = (seconds) => (seconds === null || seconds === undefined ? "never" : seconds < 1 ? "just now" : `${Math.round(seconds)} s ago`);
+// Backlog and lag reach the cloud only over the link: with the link down they are what the
+// site last said, so they are shown "as of" when it was last heard, never as current.
+const clock = (unix) => new Date(unix * 1000).toLocaleTimeString();
+function heard(health, online, { flag = true } = {}) {
+  if (health.silent_for === null || health.silent_for === undefined) return "never";
+  if (online) return ago(health.silent_for);
+  return h("span", {}, flag ? [badge("cut off", "bad"), " "] : null, ago(health.silent_for), health.last_seen ? ` (at ${clock(health.last_seen)})` : "");
+}
+function asOf(value, health, online) {
+  if (online || !health.last_seen) return value;
+  return h("span", { class: "stale" }, value, " ", h("span", { class: "muted small" }, `as of ${clock(health.last_seen)}`));
+}
 const dropped = (counts) => {
   const entries = Object.entries(counts || {}).map(([k, v]) => `${k}: ${typeof v === "object" ? v.count ?? 0 : v}`);
   return entries.length ? entries.join(", ") : "none";
@@ -67,6 +80,7 @@ function nodeModules(node, modules) {
 
 function edgeCard(edge, modules, issue) {
   const sync = edge.sync || {};
+  const online = Boolean(sync.online ?? edge.online);
   const nodes = sync.nodes || [];
   return h("section", { class: "card stack", "aria-label": `Edge ${edge.name}`, dataset: { edge: edge.id } },
     h("div", { class: "row" }, h("h2", { class: "grow flush" }, edge.name),
@@ -74,26 +88,26 @@ function edgeCard(edge, modules, issue) {
       h("button", { type: "button", onclick: () => issue(edge, "enrol") }, "Enrolment token"),
       h("button", { type: "button", onclick: () => issue(edge, "key") }, "New edge key")),
     h("dl", { class: "kv" },
-      h("dt", {}, "Last seen"), h("dd", {}, ago(sync.silent_for)),
-      h("dt", {}, "Backlog"), h("dd", { dataset: { field: "backlog" } }, String(sync.backlog ?? 0)),
-      h("dt", {}, "Lag"), h("dd", {}, `${Number(sync.lag || 0).toFixed(1)} s`),
+      h("dt", {}, "Last heard"), h("dd", { dataset: { field: "last-heard" } }, heard(sync, online)),
+      h("dt", {}, "Backlog"), h("dd", { dataset: { field: "backlog" } }, asOf(String(sync.backlog ?? 0), sync, online)),
+      h("dt", {}, "Lag"), h("dd", { dataset: { field: "lag" } }, asOf(`${Number(sync.lag || 0).toFixed(1)} s`, sync, online)),
       h("dt", {}, "Last acknowledged"), h("dd", {}, String(sync.last_acked_seq ?? 0)),
-      h("dt", {}, "Dropped"), h("dd", {}, dropped(sync.dropped)),
+      h("dt", {}, "Dropped"), h("dd", {}, asOf(dropped(sync.dropped), sync, online)),
       h("dt", {}, "Modules"), h("dd", {}, `${modules.length} (${modules.filter((m) => m.connected).length} connected)`)),
     nodes.length
       ? h("table", {}, h("caption", { class: "visually-hidden" }, `Nodes of ${edge.name}`),
-        h("thead", {}, h("tr", {}, ["Node", "Link", "Fenced", "Version", "Modules it runs", "Last seen", "Backlog", "Lag", "Last acked", "Dropped"].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", {}, h("tr", {}, ["Node", "Link", "Fenced", "Version", "Modules it runs", "Last heard", "Backlog", "Lag", "Last acked", "Dropped"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, nodes.map((n) => h("tr", { dataset: { node: n.node_id } },
           h("td", {}, h("code", {}, n.node_id)),
           h("td", {}, n.online ? badge("online", "ok") : badge("offline", "bad")),
           h("td", { dataset: { field: "fenced" } }, n.fenced === true ? badge("fenced", "bad") : n.fenced === false ? "no" : "—"),
           h("td", {}, text(n.version)),
           h("td", {}, nodeModules(n, modules)),
-          h("td", {}, ago(n.silent_for)),
-          h("td", {}, String(n.backlog ?? 0)),
-          h("td", {}, `${Number(n.lag || 0).toFixed(1)} s`),
+          h("td", {}, heard(n, n.online && online, { flag: false })),
+          h("td", {}, asOf(String(n.backlog ?? 0), n, n.online && online)),
+          h("td", {}, asOf(`${Number(n.lag || 0).toFixed(1)} s`, n, n.online && online)),
           h("td", {}, String(n.last_acked_seq ?? 0)),
-          h("td", {}, dropped(n.dropped))))))
+          h("td", {}, asOf(dropped(n.dropped), n, n.online && online))))))
       : h("p", { class: "muted" }, "No node has connected yet."),
     modules.length
       ? h("details", {}, h("summary", {}, `Modules of ${edge.name}`),
@@ -118,7 +132,7 @@ export async function zonesPage(main) {
 }
 
 // Modules of a system with their PlaceOS addresses (the n-th module of a name is Name_n).
-function addressed(system, modules) {
+export function addressed(system, modules) {
   const counts = {};
   return (system.modules || []).filter((id) => modules[id]).map((id) => {
     const module = modules[id];
@@ -130,17 +144,26 @@ function addressed(system, modules) {
 
 // A system: every module's live status (WebSocket bind) and a form per function (REST exec).
 export async function systemPage(main, ctx, sysId) {
-  const system = await api(`/systems/${encodeURIComponent(sysId)}`);
-  const ids = system.modules || [];
-  const found = await Promise.all(ids.map((id) => api(`/modules/${encodeURIComponent(id)}`).catch(() => null)));
-  const modules = Object.fromEntries(found.filter(Boolean).map((m) => [m.id, m]));
-  const driverIds = [...new Set(Object.values(modules).map((m) => m.driver_id))];
-  const drivers = Object.fromEntries((await Promise.all(driverIds.map((id) => api(`/drivers/${id}`).catch(() => null)))).filter(Boolean).map((d) => [d.id, d]));
+  const { system, modules, drivers } = await loadSystem(sysId);
   const cards = addressed(system, modules).map((entry) => moduleCard(ctx, sysId, entry, drivers[entry.module.driver_id]));
+  // The trigger pages' script is fetched only by pages that use it (first paint stays light).
+  const { systemTriggers } = await import("./triggers.js");
   fill(main,
     h("h1", {}, system.display_name || system.name),
     h("p", { class: "muted" }, system.description || "", " ", h("code", {}, system.id)),
-    cards.length ? h("div", { class: "stack" }, cards) : h("p", { class: "muted" }, "This system has no modules: add one on the Modules page."));
+    h("div", { class: "stack" },
+      cards.length ? cards : h("p", { class: "muted" }, "This system has no modules: add one on the Modules page."),
+      await systemTriggers(system)));
+}
+
+// A system with its modules and their drivers, by id (a module or driver gone since is left out).
+export async function loadSystem(sysId) {
+  const system = await api(`/systems/${encodeURIComponent(sysId)}`);
+  const found = await Promise.all((system.modules || []).map((id) => api(`/modules/${encodeURIComponent(id)}`).catch(() => null)));
+  const modules = Object.fromEntries(found.filter(Boolean).map((m) => [m.id, m]));
+  const driverIds = [...new Set(Object.values(modules).map((m) => m.driver_id))];
+  const drivers = Object.fromEntries((await Promise.all(driverIds.map((id) => api(`/drivers/${encodeURIComponent(id)}`).catch(() => null)))).filter(Boolean).map((d) => [d.id, d]));
+  return { system, modules, drivers };
 }
 
 function moduleCard(ctx, sysId, { module, name, index }, driver) {

@@ -18,6 +18,7 @@ export const zones = {
     { name: "parent_id", label: "Parent zone", type: "select", options: () => optionsOf("/zones") },
     { name: "tags", label: "Tags", type: "tags", hint: "comma separated, e.g. building, level" },
     { name: "timezone", label: "Time zone", hint: "e.g. Australia/Sydney" },
+    { name: "triggers", label: "Triggers", type: "multi", options: () => optionsOf("/triggers"), hint: "each runs on every system in the zone" },
   ],
 };
 

@@ -3,8 +3,11 @@
 // The API answers errors as {"error": code, "message": words, "fields": [{field, message}]}
 // (422 for a document that broke a rule). `showErrors` puts each field's message next to the
 // input of that name and the rest at the top of the form, so nothing is lost to a console log.
+// A field is a path into the document (`actions.functions.0.method`): the message goes to the
+// input named by the longest part of it the form has, so a form for nested documents names its
+// inputs by path and a flat form by top-level name.
 
-import { h } from "./dom.js";
+import { h, uid } from "./dom.js";
 
 export const API = "/api/engine/v2";
 
@@ -68,17 +71,27 @@ export function clearErrors(form) {
   });
 }
 
+// The input a field path names: `a.b.0.c`, else `a.b.0`, `a.b`, `a` (null if none).
+function inputFor(form, field) {
+  const parts = field.split(".");
+  for (let n = parts.length; n > 0; n--) {
+    const input = form.querySelector(`[name="${CSS.escape(parts.slice(0, n).join("."))}"]`);
+    if (input) return input;
+  }
+  return null;
+}
+
 // Show an error in a form: each field's message beside its input, the rest at the top.
 export function showErrors(form, error) {
   clearErrors(form);
   const unplaced = [];
   for (const { field, message } of error.fields || []) {
-    const name = String(field).split(".")[0];
-    const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    const input = inputFor(form, String(field));
     if (!input) { unplaced.push(`${field}: ${message}`); continue; }
-    const note = h("p", { class: "field-error", id: `${input.id || name}-error` }, `${field}: ${message}`);
+    const note = h("p", { class: "field-error", id: uid("error") }, `${field}: ${message}`);
     input.setAttribute("aria-invalid", "true");
-    input.setAttribute("aria-describedby", note.id);
+    const described = input.getAttribute("aria-describedby");
+    input.setAttribute("aria-describedby", described ? `${described} ${note.id}` : note.id);
     input.closest(".field")?.append(note) ?? input.after(note);
   }
   if (!error.fields?.length || unplaced.length) {

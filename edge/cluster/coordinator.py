@@ -268,6 +268,8 @@ class ClusterCoordinator:
                 waiting.start_soon(self._start_when_free, module_id, view, awaited, not_before, how)
             else:
                 at_once.append(module_id)
+        if self._awaiting:
+            waiting.start_soon(self._warn_late_releases)
         # All at once: the host handles starts per module concurrently, so the gap a handover
         # leaves is one host round trip, not one per module.
         async with trio.open_nursery() as nursery:
@@ -337,26 +339,28 @@ class ClusterCoordinator:
         mine = view.registrations.get(self.node_id)
         since = mine.revision if mine is not None else view.revision
         records = self.membership.releases.records
-        warn_at = trio.current_time() + RELEASE_WAIT_WARNING
         while True:
             version = records.version
-            pending = [
-                (node, lease)
+            if all(
+                (record := records.value.get(node)) is not None
+                and record.releases(module_id, lease=lease, since=since)
                 for node, lease in awaited
-                if (record := records.value.get(node)) is None
-                or not record.releases(module_id, lease=lease, since=since)
-            ]
-            if not pending:
+            ):
                 return
-            with trio.move_on_at(warn_at):
-                await records.wait_changed(version)
-                continue
-            warn_at = math.inf
-            log.warning(
-                "module %s still waits for %s to release it (%.0f s): it starts when they do, or "
-                "after the takeover delay once they leave the cluster",
-                module_id, ", ".join(sorted(node for node, _ in pending)), RELEASE_WAIT_WARNING,
-            )  # fmt: skip
+            await records.wait_changed(version)
+
+    async def _warn_late_releases(self) -> None:
+        """Log once a round if modules still wait for their release after RELEASE_WAIT_WARNING."""
+        with trio.CancelScope() as scope:
+            self._waits.append(scope)
+            await trio.sleep(RELEASE_WAIT_WARNING)
+            if self._awaiting:
+                nodes = sorted({node for awaited in self._awaiting.values() for node, _ in awaited})
+                log.warning(
+                    "%d modules still wait for %s to release them (%.0f s): each starts when"
+                    " released, or after the takeover delay once its old owner leaves the cluster",
+                    len(self._awaiting), ", ".join(nodes), RELEASE_WAIT_WARNING,
+                )  # fmt: skip
 
     async def _start(self, module_id: str, how: str) -> None:
         self._failed.discard(module_id)

@@ -59,7 +59,9 @@ async def test_a_record_is_seen_by_the_others_under_its_lease_and_goes_with_it(
             scope = scopes[name] = trio.CancelScope()
 
             async def run(
-                membership: EtcdMembership = membership, client: EtcdClient = client, scope=scope
+                membership: EtcdMembership = membership,
+                client: EtcdClient = client,
+                scope: trio.CancelScope = scope,
             ) -> None:
                 with scope:
                     async with client:

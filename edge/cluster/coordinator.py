@@ -262,9 +262,11 @@ class ClusterCoordinator:
         at_once = []
         for module_id in sorted(diff.to_start):
             awaited, not_before, how = self._plan(module_id, diff, view, now)
+            if awaited:
+                self._awaiting[module_id] = awaited
+            else:  # whoever it waited for left: the takeover delay (`not_before`) is the wait now
+                self._awaiting.pop(module_id, None)
             if awaited or not_before > now:
-                if awaited:
-                    self._awaiting[module_id] = awaited
                 waiting.start_soon(self._start_when_free, module_id, view, awaited, not_before, how)
             else:
                 at_once.append(module_id)

@@ -159,8 +159,14 @@ async def test_node_kill9_freeze_and_restart_never_give_a_device_two_controllers
                 while back["node-a"] != share:  # the last releases may still be on their way
                     await trio.sleep(0.1)
                     back = await site.settled(including="node-a")
-            # Every module of its share came back because its old owner said it let go.
-            cluster = (await site.nodes["node-a"].health())["cluster"]
+            # Every module of its share came back because its old owner said it let go. (A
+            # module shows connected a moment before its start is counted: read until counted.)
+            with trio.move_on_after(SETTLE_TIMEOUT):
+                while True:
+                    cluster = (await site.nodes["node-a"].health())["cluster"]
+                    if not cluster["awaiting_release"] and sum(cluster["starts"].values()) >= len(share):
+                        break
+                    await trio.sleep(0.1)
             assert cluster["starts"] == {"released": len(share)}, cluster
             assert cluster["awaiting_release"] == 0
             returned = [sim for m, sim in zip(site.ids, site.sims, strict=True) if m in share]

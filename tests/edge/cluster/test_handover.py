@@ -228,8 +228,11 @@ async def test_a_joiner_waits_for_old_owners_slower_to_let_go_than_any_margin(
 
             nursery.start_soon(join)
             await settled(devices, 3, within=10 * TTL)
-            share = devices.on("n9")
-            assert share
+            share = {m for m in MODULES if owner(m, {*nodes, "n9"}) == "n9"}
+            with trio.fail_after(10 * TTL):
+                while joiner["n9"].starts[RELEASED] < len(share):  # noqa: ASYNC110 -- a counter
+                    await trio.sleep(0.02)
+            assert devices.on("n9") == share
             assert devices.violations == []
             for module_id in share:  # each one connected after its old owner let it go
                 (claimed,) = [t for t, m in devices.started_at["n9"] if m == module_id]

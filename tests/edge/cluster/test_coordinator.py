@@ -241,7 +241,7 @@ async def test_a_fenced_node_stops_its_modules_before_anyone_else_starts_them(
             f"\ncoordinator fencing: n3 stopped its {len(victim_modules)} modules at "
             f"{fenced_stop - paused_at:.3f} s, others started them at {taken_over - paused_at:.3f} s"
         )
-        # Resumed: n3 rejoins and gets its share back (after the handover delay), never overlapping.
+        # Resumed: n3 rejoins and gets its share back (as its old owners release it), never overlapping.
         await settled(devices, 3, within=3 * TTL)
         assert devices.on("n3") == victim_modules
         assert devices.violations == []

@@ -42,7 +42,7 @@ import trio
 from edge.api.app import check_listen, create_app, serve_local_api
 from edge.api.auth import EdgeAuthenticator
 from edge.api.context import ApiContext
-from edge.cluster.coordinator import DEFAULT_HANDOVER_DELAY, ClusterCoordinator
+from edge.cluster.coordinator import ClusterCoordinator
 from edge.cluster.membership import Membership, SingleNodeMembership
 from edge.config.holder import SiteHolder
 from edge.config.source import FileConfigSource, SiteConfigSource
@@ -75,7 +75,6 @@ class NodeOptions:
     listen: str = "127.0.0.1:8081"
     etcd_prefix: str = "transom"
     lease_ttl: float = 3.0
-    handover_delay: float = DEFAULT_HANDOVER_DELAY
     peer_key: str = ""
     policy: RestartPolicy | None = None
     health_interval: float | None = None
@@ -207,9 +206,7 @@ async def serve_node(
             permit=membership.permit,
         )
         await nursery.start(manager.serve)
-        coordinator = ClusterCoordinator(
-            membership, manager, site().runnable_modules(), handover_delay=options.handover_delay
-        )
+        coordinator = ClusterCoordinator(membership, manager, site().runnable_modules())
         manager.placement = coordinator
         if link is not None:
             membership_view = coordinator.membership  # its view is replaced on each change: read it late
@@ -318,7 +315,15 @@ async def _follow_source(
 
 def _cluster_health(coordinator: ClusterCoordinator) -> dict[str, Any]:
     view = coordinator.membership.view
-    return {"members": sorted(view.members), "fenced": view.fenced, "running": len(coordinator.running)}
+    return {
+        "members": sorted(view.members),
+        "fenced": view.fenced,
+        "running": len(coordinator.running),
+        # How its modules came to start here: released by their old owner, taken over from a
+        # node that left, or placed with nobody to wait for; and how many wait for a release.
+        "starts": dict(coordinator.starts),
+        "awaiting_release": coordinator.awaiting,
+    }
 
 
 async def _stop_on_signal(shutdown: trio.Event) -> None:

@@ -22,6 +22,10 @@ change only extends leases): that is `lease_deadline`.
 - Other nodes see the member leave only when etcd expires the lease, after every permit of it
   lapsed; they wait a takeover delay more (`edge.cluster.coordinator`) before starting its
   modules. The timing argument is in docs/architecture.md, "Fencing timing".
+
+Each session (one lease) also runs the node's release records (`edge.cluster.releases`): its
+own written under the lease, every node's mirrored, so a module handed over between live nodes
+is connected by its new owner once its old owner said it let go.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import trio
 from edge.cluster.etcd_client import EtcdClient, EtcdError, LeaseNotFoundError
 from edge.cluster.latest import Latest
 from edge.cluster.prefix_view import Snapshot, serve_prefix_view
+from edge.cluster.releases import EtcdReleases, LocalReleases, ReleaseBoard
 from edge.hosts.permit import PermitGrant
 
 log = logging.getLogger(__name__)
@@ -58,6 +63,15 @@ MIN_PERMIT_MARGIN = 0.25
 
 
 @dataclass(frozen=True)
+class Registration:
+    """A node's registration key as a view saw it: the lease it is under and the etcd revision
+    it was last written at (a joiner's `ready` rewrite is its newest)."""
+
+    lease: int
+    revision: int
+
+
+@dataclass(frozen=True)
 class ClusterView:
     """The cluster as one node sees it.
 
@@ -67,6 +81,8 @@ class ClusterView:
         revision: the etcd revision the view was read at (0 without etcd).
         fenced: True when this node lost its lease (or never had one) and must run nothing.
         infos: each member's registration info (for example its local API address).
+        registrations: every registered node's key (members and joiners), by node id; empty
+            without etcd.
     """
 
     node_id: str
@@ -74,6 +90,7 @@ class ClusterView:
     revision: int = 0
     fenced: bool = False
     infos: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False, hash=False)
+    registrations: Mapping[str, Registration] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def active(self) -> bool:
@@ -89,6 +106,11 @@ class Membership(Protocol):
     permit: Latest[PermitGrant | None]
     # How many leases the node registered under: a new one means the others may have taken over.
     leases_granted: int
+
+    @property
+    def releases(self) -> ReleaseBoard:
+        """What the nodes said they let go of (handovers between live nodes wait for it)."""
+        ...
 
     @property
     def view(self) -> ClusterView:
@@ -126,6 +148,7 @@ class SingleNodeMembership:
         self._view = Latest(ClusterView(node_id, frozenset({node_id}), infos={node_id: dict(info or {})}))
         self.permit: Latest[PermitGrant | None] = Latest(None)
         self.leases_granted = 1
+        self.releases: ReleaseBoard = LocalReleases()
 
     @property
     def view(self) -> ClusterView:
@@ -164,6 +187,8 @@ class EtcdMembership:
             `permit_margin` before `lease_deadline`, and the lease); until 0 (long past) while
             the node holds no lease.
         leases_granted: how many leases this node registered under (1 + rejoins).
+        releases: the site's release records (`edge.cluster.releases`), this node's written
+            under its current lease.
         ready: register as a member at once; False registers as joining until
             `announce_ready` (the coordinator prepares this node's share in between).
         revoke_on_exit: revoke the lease when `serve` ends (a clean leave). Tests clear it to
@@ -207,6 +232,9 @@ class EtcdMembership:
         # (the others may have taken this node's modules meanwhile) starts joining again.
         self._announces = not ready
         self._ready = ready
+        self.releases = EtcdReleases(
+            client, prefix=prefix, site=site, node_id=node_id, retry_interval=self._retry
+        )
 
     def __repr__(self) -> str:
         return f"<EtcdMembership {self.key} lease={self._lease:x}>"
@@ -235,6 +263,9 @@ class EtcdMembership:
                 async with trio.open_nursery() as session:
                     self._session = session.cancel_scope
                     session.start_soon(self._keep_alive, renewed_at, ttl)
+                    session.start_soon(
+                        functools.partial(self.releases.serve, self._lease, quiet_check=float(self._ttl))
+                    )
                     await session.start(
                         functools.partial(
                             serve_prefix_view, self._client, self._prefix, self._on_snapshot,
@@ -271,6 +302,7 @@ class EtcdMembership:
             lease, ttl = await self._client.grant_lease(self._ttl)
             self.leases_granted += 1
             self._ready = not self._announces
+            self.releases.forget()  # said under the old lease; said again once a view is applied
         self._lease = lease
         self._renewed(asked_at, ttl)
         await self._client.put(self.key, self._registration(), lease=lease)
@@ -355,6 +387,7 @@ class EtcdMembership:
             self._cancel_session()
             return
         infos: dict[str, Mapping[str, Any]] = {}
+        registrations: dict[str, Registration] = {}
         members = set()
         for key, kv in snapshot.items():
             node = key[len(self._prefix) :]
@@ -370,7 +403,10 @@ class EtcdMembership:
             if info.pop(READY, True) is not False:
                 members.add(node)
             infos[node] = info
-        self._view.set(ClusterView(self.node_id, frozenset(members), revision, infos=infos))
+            registrations[node] = Registration(kv.lease, kv.mod_revision)
+        self._view.set(
+            ClusterView(self.node_id, frozenset(members), revision, infos=infos, registrations=registrations)
+        )
 
     def _fence(self, reason: str) -> None:
         if self.permit.value != PermitGrant(0.0, self._lease):

@@ -6,10 +6,11 @@ a module it is giving away while it takes on another.
 
 Handover. A module gained from a node that is still a member (a node joined, or this node just
 started or rejoined) may still be running there until that node sees the same view and stops
-it; its start is held back by a handover delay. A module gained from a node that has left
-(`takeover`) is held back by a takeover delay: that node's driver hosts let go of their devices
-on their own clocks before its lease could expire (their permits), and the delay covers the
-time a host takes to do so (see docs/architecture.md, "Fencing timing").
+it; its start waits for that node's word that it let go (`edge.cluster.releases`). A module
+gained from a node that has left (`takeover`) is held back by a takeover delay: that node's
+driver hosts let go of their devices on their own clocks before its lease could expire (their
+permits), and the delay covers the time a host takes to do so (see docs/architecture.md,
+"Fencing timing").
 """
 
 from __future__ import annotations
@@ -86,19 +87,27 @@ class Placement:
             takeover=frozenset(m for m in to_start if self._previous_owner_left(m)),
         )
 
+    def previous_owner(self, module_id: str) -> str | None:
+        """The node that may have run `module_id` before the current view, as far as this node
+        knows: its owner in the last view in which this node was active, or, just started or
+        rejoined, whoever would run it without this node. None when there is none."""
+        view = self._view
+        if view is None:
+            return None
+        if self._last_active is not None:
+            return owner(module_id, self._last_active.members)
+        return owner(module_id, view.members - {self.node_id})
+
     def _previous_owner_left(self, module_id: str) -> bool:
-        view, last = self._view, self._last_active
-        if view is None or last is None:
+        view = self._view
+        if view is None or self._last_active is None:
             return False
-        previous = owner(module_id, last.members)
+        previous = self.previous_owner(module_id)
         return previous is not None and previous != self.node_id and previous not in view.members
 
     def _previous_owner_alive(self, module_id: str) -> bool:
         view = self._view
         if view is None:
             return False
-        if self._last_active is not None:
-            previous = owner(module_id, self._last_active.members)
-        else:  # just started or rejoined: whoever would run it without us may run it now
-            previous = owner(module_id, view.members - {self.node_id})
+        previous = self.previous_owner(module_id)
         return previous is not None and previous != self.node_id and previous in view.members

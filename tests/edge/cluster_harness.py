@@ -19,7 +19,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -36,7 +36,26 @@ START_TIMEOUT = 180.0
 
 
 class EchoSimulator(Simulator):
-    """A line device that answers each line with itself; the base counts its controllers."""
+    """A line device that answers each line with itself; the base counts its controllers.
+
+    It also keeps, to the event (not sampled), each stretch of time it had no controller at all
+    (`idle`, trio times), for `longest_gap`: a handover's gap can be far shorter than a sample.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.idle: list[tuple[float, float]] = []  # (from, until) with no controller, oldest first
+        self.idle_since: float | None = None  # since when it has had none (None: it has one)
+
+    async def _handle(self, stream: trio.SocketStream) -> None:
+        if self.controllers == 0 and self.idle_since is not None:
+            self.idle.append((self.idle_since, trio.current_time()))
+            self.idle_since = None
+        try:
+            await super()._handle(stream)  # counts the connection before its first checkpoint
+        finally:
+            if self.controllers == 0:
+                self.idle_since = trio.current_time()
 
     async def session(self, conn: Connection) -> None:
         while True:
@@ -171,6 +190,18 @@ async def poll_until(condition: Callable[[], bool], interval: float = 0.005) -> 
     """Return once `condition()` holds, checking every `interval` seconds (simulator counters)."""
     while not condition():  # noqa: ASYNC110 -- plain counters: no event to wait on
         await trio.sleep(interval)
+
+
+def longest_gap(sims: Iterable[EchoSimulator], since: float) -> float:
+    """The longest time, counted from `since` (trio time) on, that any of `sims` had no controller
+    (a stretch still open counts up to now)."""
+    now = trio.current_time()
+    longest = 0.0
+    for sim in sims:
+        stretches = [*sim.idle, *([(sim.idle_since, now)] if sim.idle_since is not None else [])]
+        for begin, end in stretches:
+            longest = max(longest, end - max(begin, since))
+    return longest
 
 
 def connected(sims: list[EchoSimulator]) -> int:

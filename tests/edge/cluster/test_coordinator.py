@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
@@ -19,6 +19,7 @@ from edge.cluster.etcd_client import EtcdClient
 from edge.cluster.hrw import owner
 from edge.cluster.latest import Latest
 from edge.cluster.membership import ClusterView, EtcdMembership, SingleNodeMembership
+from edge.cluster.releases import ReleaseRecord
 from edge.hosts.permit import PermitGrant
 from tests.servers.etcd import EtcdCluster
 
@@ -240,20 +241,39 @@ async def test_a_fenced_node_stops_its_modules_before_anyone_else_starts_them(
             f"\ncoordinator fencing: n3 stopped its {len(victim_modules)} modules at "
             f"{fenced_stop - paused_at:.3f} s, others started them at {taken_over - paused_at:.3f} s"
         )
-        # Resumed: n3 rejoins and gets its share back (after the handover delay), never overlapping.
+        # Resumed: n3 rejoins and gets its share back (as its old owners release it), never overlapping.
         await settled(devices, 3, within=3 * TTL)
         assert devices.on("n3") == victim_modules
         assert devices.violations == []
 
 
-class SteppedMembership:
-    """A membership whose views the test sets (no etcd)."""
+class MemoryReleases:
+    """One node's release board over records the test shares between nodes (etcd's part): what
+    it publishes lands in `records` at once, and `published` keeps when and what."""
 
-    def __init__(self, view: ClusterView) -> None:
+    def __init__(self, node_id: str, records: Latest[Mapping[str, ReleaseRecord]], *, lease: int = 0) -> None:
+        self.node_id = node_id
+        self.records = records
+        self.lease = lease
+        self.published: list[tuple[float, ReleaseRecord]] = []
+
+    def publish(self, revision: int, held: Iterable[str]) -> None:
+        record = ReleaseRecord(self.node_id, self.lease, revision, frozenset(held))
+        self.published.append((trio.current_time(), record))
+        self.records.set({**self.records.value, self.node_id: record})
+
+
+class SteppedMembership:
+    """A membership whose views the test sets (no etcd); its release records go to `records`."""
+
+    def __init__(
+        self, view: ClusterView, records: Latest[Mapping[str, ReleaseRecord]] | None = None, *, lease: int = 0
+    ) -> None:
         self.node_id = view.node_id
         self._view = Latest(view)
         self.permit: Latest[PermitGrant | None] = Latest(None)
         self.leases_granted = 1
+        self.releases = MemoryReleases(view.node_id, records or Latest({}), lease=lease)
 
     @property
     def view(self) -> ClusterView:
@@ -281,27 +301,41 @@ class SteppedMembership:
 
 
 class SlowHost(FakeHost):
-    """Each start takes a while, as a real one does (the first spawns a driver host)."""
+    """Each start takes a while, as a real one does (the first spawns a driver host: seconds)."""
+
+    START = 0.1
 
     async def start_module(self, module_id: str) -> None:
-        await trio.sleep(0.1)
+        await trio.sleep(self.START)
         await super().start_module(module_id)
 
 
-async def test_a_join_while_modules_start_stops_the_starting_before_the_handover_ends() -> None:
+class SpawningHost(SlowHost):
+    START = 1.0
+
+
+async def test_a_join_while_modules_start_is_released_only_once_those_starts_are_stopped(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # a's first placement spawns a driver host (1 s); b joins meanwhile. A start under way is
+    # not abandoned half done: a lets it finish, stops b's share, and only then says so.
     modules = MODULES[:20]
     devices = Devices()
     membership = SteppedMembership(ClusterView("a", frozenset({"a"}), 1))
-    coordinator = ClusterCoordinator(membership, SlowHost("a", devices), modules, handover_delay=0.5)
+    coordinator = ClusterCoordinator(membership, SpawningHost("a", devices), modules)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(coordinator.serve)  # its first placement takes 2 s of starts
+        nursery.start_soon(coordinator.serve)
         await trio.sleep(0.25)
         joined = ClusterView("a", frozenset({"a", "b"}), 2)
         membership.set(joined)
-        await trio.sleep(0.45)  # b starts its share after the 0.5 s handover delay
+        await trio.sleep(5.0)
         theirs = {m for m in modules if owner(m, joined.members) == "b"}
+        ((said_at, record),) = [(t, r) for t, r in membership.releases.published if r.revision == 2]
+        assert said_at >= 1.0  # after the starts under way finished
+        assert not record.held & theirs and record.held == devices.on("a")
+        for module_id in theirs:  # every one of b's share was released before a said so
+            assert max(t for t, _ in devices.released_at[module_id]) <= said_at
         assert not devices.on("a") & theirs
-        assert devices.on("a") <= {m for m in modules if owner(m, joined.members) == "a"}
         nursery.cancel_scope.cancel()
 
 

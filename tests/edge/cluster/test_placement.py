@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from edge.cluster.hrw import owner
 from edge.cluster.membership import ClusterView
 from edge.cluster.placement import Placement
 
@@ -63,6 +64,20 @@ def test_a_first_view_takes_over_from_live_nodes_with_handover() -> None:
     assert diff.handover == diff.to_start
     alone = Placement("solo", MODULES).update((), view=view("solo", "solo"))
     assert alone.to_start == frozenset(MODULES) and alone.handover == frozenset()
+
+
+def test_the_previous_owner_is_whom_a_handover_waits_for() -> None:
+    # Just started: whoever runs a module without this node. Later: its owner in the last view in
+    # which this node was active (the node a handover's release record must come from).
+    placement = Placement("c", MODULES)
+    diff = placement.update((), view=view("c", "a", "b", "c"))
+    for module_id in sorted(diff.handover)[:50]:
+        assert placement.previous_owner(module_id) == owner(module_id, {"a", "b"})
+    running = set(diff.to_start)
+    placement.update(running, view=view("c", "a", "c", revision=2))  # b left
+    for module_id in sorted(running)[:50]:
+        assert placement.previous_owner(module_id) == "c"
+    assert Placement("z").previous_owner("mod-0001") is None  # no view yet
 
 
 def test_module_list_changes() -> None:

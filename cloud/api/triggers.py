@@ -24,7 +24,7 @@ from cloud.api.schemas import ERROR_RESPONSES
 from cloud.api.trigger_checks import check_functions, trigger_systems
 from cloud.api.zone_triggers import webhook_secret
 from cloud.store.base import Filter, Query
-from sync.model import TABLES
+from sync.model import TABLES, DocumentInvalid, FieldError, validate_document
 
 router = APIRouter(tags=["triggers"])
 
@@ -39,19 +39,39 @@ class TriggersResource(Resource):
     params = {"control_system_id": ListParam("control_system_id")}
 
     async def prepare_create(self, ctx: Ctx, document: dict[str, Any]) -> dict[str, Any]:
-        await check_functions(ctx.api.store, document, await trigger_systems(ctx.api.store, document))
+        await _check_all(ctx, document)
         return document
 
     async def prepare_update(self, ctx: Ctx, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         if after.get("actions") != before.get("actions") or after.get("control_system_id") != before.get(
             "control_system_id"
         ):
-            await check_functions(ctx.api.store, after, await trigger_systems(ctx.api.store, after))
+            await _check_all(ctx, after)
         return after
 
     async def after_delete(self, ctx: Ctx, document: dict[str, Any]) -> None:
         await delete_where(ctx.api.store, "trigger_instances", "trigger_id", document["id"])
         await remove_from_lists(ctx.api.store, "zones", "triggers", document["id"])
+
+
+async def _check_all(ctx: Ctx, document: dict[str, Any]) -> None:
+    """Every problem of a trigger at once: the model's rules (the store checks them again as it
+    writes) and functions its systems' drivers lack, so a form shows them all in one answer.
+
+    Raises:
+        DocumentInvalid: naming each field.
+    """
+    problems: list[FieldError] = []
+    try:
+        validate_document("triggers", document)
+    except DocumentInvalid as exc:
+        problems.extend(exc.errors)
+    try:
+        await check_functions(ctx.api.store, document, await trigger_systems(ctx.api.store, document))
+    except DocumentInvalid as exc:
+        problems.extend(exc.errors)
+    if problems:
+        raise DocumentInvalid("triggers", problems)
 
 
 class TriggerInstancesResource(Resource):

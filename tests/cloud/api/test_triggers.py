@@ -30,6 +30,14 @@ async def test_an_action_naming_a_missing_function_is_refused_naming_the_field(a
     assert (
         "explode" in fields["actions.functions.1.method"] and "power" in fields["actions.functions.1.method"]
     )
+    # Every problem in one answer: a function the driver lacks and a broken time condition.
+    broken = {**body, "conditions": {"time_dependents": [{"type": "at"}]}}
+    both = await api.admin.post("/triggers", json=broken)
+    assert both.status_code == 422, both.text
+    assert {f["field"] for f in both.json()["fields"]} == {
+        "actions.functions.1.method",
+        "conditions.time_dependents.0.time",
+    }
     # Functions the driver has pass; so does a module the system lacks (it may be added later).
     body["actions"]["functions"][1] = {"mod": "Switcher_Matrix_1", "method": "switch"}
     body["actions"]["functions"].append({"mod": "Camera_1", "method": "zoom"})

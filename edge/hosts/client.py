@@ -39,6 +39,7 @@ from edge.hosts.errors import (
     error_from_wire,
     error_to_wire,
 )
+from edge.hosts.pending import PendingRequests
 from edge.hosts.protocol import READ_SIZE, FrameDecoder, FrameWriter, Message
 
 # PlaceOS gives a driver process 15 s to check in (PlaceOS/driver protocol/management.cr).
@@ -78,15 +79,6 @@ OnSetting = Callable[[str, str, Any], Awaitable[None] | None]
 OnStopped = Callable[[str, "str | None"], None]
 
 
-class _Pending:
-    __slots__ = ("done", "error", "reply")
-
-    def __init__(self) -> None:
-        self.done = trio.Event()
-        self.reply: Message = {}
-        self.error: BaseException | None = None
-
-
 class HostProcess:
     """A running host process; made by `open_host_process`.
 
@@ -115,7 +107,11 @@ class HostProcess:
         self._on_stopped = on_stopped
         self._directory = directory
         self._ids = itertools.count(1)
-        self._pending: dict[int, _Pending] = {}
+        self._pending = PendingRequests(
+            timed_out=lambda what, seconds: HostTimeoutError(
+                f"{what}: the host (pid {self.pid}) did not answer in {seconds}s"
+            )
+        )
         self._subscriptions: dict[int, Unsubscribe] = {}
         self._ready = trio.Event()
         self._exited = trio.Event()
@@ -269,22 +265,18 @@ class HostProcess:
         if self._dead is not None:
             raise self._dead
         request_id = message["id"] = next(self._ids)
-        pending = self._pending[request_id] = _Pending()
+        # Registered before it is sent (the answer may come at the reader's next turn); timed
+        # out by the one sweeper of `PendingRequests`, not a cancel scope per call (see there).
+        request = self._pending.open(request_id, timeout=timeout, what=what)
         try:
-            with trio.fail_after(timeout):
-                await self._writer.send(message)
-                await pending.done.wait()
-        except trio.TooSlowError:
-            raise HostTimeoutError(
-                f"{what}: the host (pid {self.pid}) did not answer in {timeout}s"
-            ) from None
+            await self._writer.send(message)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self._pending.discard(request_id)
             raise self._dead or HostDiedError(f"the host (pid {self.pid}) has gone") from None
-        finally:
-            self._pending.pop(request_id, None)
-        if pending.error is not None:
-            raise pending.error
-        return pending.reply
+        except BaseException:
+            self._pending.discard(request_id)
+            raise
+        return await self._pending.wait(request)
 
     # -- background ---------------------------------------------------------------------------
 
@@ -328,10 +320,7 @@ class HostProcess:
         self._exited.set()
         self._ready.set()
         self._writer.close()
-        pending, self._pending = self._pending, {}
-        for request in pending.values():
-            request.error = self._dead
-            request.done.set()
+        self._pending.fail_all(self._dead)
         subscriptions, self._subscriptions = self._subscriptions, {}
         for unsubscribe in subscriptions.values():
             unsubscribe()
@@ -374,20 +363,15 @@ class HostProcess:
             if message["t"] == "stopped" and self._on_stopped is not None:
                 self._on_stopped(str(message["module_id"]), message.get("error"))
             return
-        pending = self._pending.get(request_id)
-        if pending is not None:
-            pending.reply = message
-            pending.done.set()
+        self._pending.answer(request_id, message)
 
     def _host_error(self, message: Message) -> None:
         text = str(message.get("message") or "unknown error")
         if message.get("fatal"):
             self._fatal = text
-        pending = self._pending.get(message.get("id"))  # type: ignore[arg-type]
-        if pending is not None:
-            pending.error = ProtocolError(f"the host refused the request: {text}")
-            pending.done.set()
-        else:
+        request_id = message.get("id")
+        refused = ProtocolError(f"the host refused the request: {text}")
+        if not (isinstance(request_id, int) and self._pending.fail(request_id, refused)):
             log.warning("host pid %d: %s", self.pid, text)
 
     def _spawn(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
@@ -527,6 +511,7 @@ async def open_host_process(
         async with trio.open_nursery() as nursery:
             host._nursery = nursery
             nursery.start_soon(host._write)
+            nursery.start_soon(host._pending.serve)
             nursery.start_soon(host._read)
             nursery.start_soon(host._watch)
             with trio.move_on_after(ready_timeout):

@@ -319,7 +319,8 @@ class DriverHost:
         entry = self.modules.get(module_id)
         if entry is None:
             raise UnknownModuleError(f"no module {module_id!r} in this host")
-        await entry.started.wait()
+        if not entry.started.is_set():  # (waiting on a set Event would still cost a task step)
+            await entry.started.wait()
         if not entry.running or entry.runtime is None:
             raise ModuleStartError(f"module {module_id!r} is not running: {entry.error or 'stopping'}")
         return entry.runtime

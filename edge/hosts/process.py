@@ -19,7 +19,6 @@ import contextlib
 import logging
 import math
 import os
-import select
 import signal
 import sys
 import time
@@ -402,45 +401,29 @@ class DriverHost:
 
 
 class _ThreadedFdWriter(trio.abc.SendStream):
-    """Writes to the node's pipe: what the pipe takes at once directly, the rest from a thread.
+    """Writes a blocking fd from a worker thread.
 
     A busy host (1,000 modules reading) takes long over each turn of its event loop; a
     non-blocking pipe write that fills the pipe then waits a whole turn to continue. From a
-    thread, a frame of any size drains as fast as the node reads it. But a thread costs a
-    hand-off and back for every write, and most writes are small (a few status changes, an
-    exec's result) and fit the pipe at once: the triggers bench's status source spent most of
-    a core on those hand-offs (~1,700 writes/s), so a write goes to the thread only for what
-    the pipe did not take.
+    thread, a frame of any size drains as fast as the node reads it.
     """
 
     def __init__(self, fd: int) -> None:
-        os.set_blocking(fd, False)
+        os.set_blocking(fd, True)
         self._fd = fd
         self._lock = trio.StrictFIFOLock()
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         async with self._lock:
             try:
-                written = os.write(self._fd, data)
-            except BlockingIOError:
-                written = 0
-            except OSError as exc:
-                raise trio.BrokenResourceError(f"the node's pipe broke: {exc}") from exc
-            if written == len(data):
-                return
-            try:
-                await trio.to_thread.run_sync(self._write_all, bytes(memoryview(data)[written:]))
+                await trio.to_thread.run_sync(self._write_all, bytes(data))
             except OSError as exc:
                 raise trio.BrokenResourceError(f"the node's pipe broke: {exc}") from exc
 
     def _write_all(self, data: bytes) -> None:
-        """(in a worker thread) Write all of `data`, waiting for room as the node reads."""
         view = memoryview(data)
         while view:
-            try:
-                view = view[os.write(self._fd, view) :]
-            except BlockingIOError:
-                select.select([], [self._fd], [])
+            view = view[os.write(self._fd, view) :]
 
     async def wait_send_all_might_not_block(self) -> None:
         await trio.lowlevel.checkpoint()

@@ -40,7 +40,7 @@ from edge.hosts.errors import (
     error_to_wire,
 )
 from edge.hosts.pending import PendingRequests
-from edge.hosts.protocol import READ_SIZE, FrameDecoder, FrameWriter, Message
+from edge.hosts.protocol import READ_SIZE, FrameDecoder, FrameWriter, Message, encode_item
 
 # PlaceOS gives a driver process 15 s to check in (PlaceOS/driver protocol/management.cr).
 # A host spends about 1 s of CPU importing trio, pydantic and the SDK, but on a loaded 2-core
@@ -207,16 +207,13 @@ class HostProcess:
         """
         wire_args: Any = dict(args) if isinstance(args, Mapping) else list(args)
         wire_level = level.name.lower() if isinstance(level, Level) else level
-        message = {
-            "t": "exec",
-            "module_id": module_id,
-            "method": method,
-            "args": wire_args,
-            "level": wire_level,
-        }
-        if deadline is not None:
-            message["deadline"] = deadline
-        reply = await self._request(message, timeout, f"{module_id} {method}()")
+
+        async def send(request_id: int) -> None:
+            # An item of an `execs` frame (protocol.py): calls made together share a frame.
+            fields = [request_id, module_id, method, wire_args, wire_level, deadline]
+            await self._writer.send_item("execs", encode_item(fields, kind="exec"))
+
+        reply = await self._round_trip(send, timeout, f"{module_id} {method}()")
         if reply.get("ok"):
             return reply.get("value")
         raise error_from_wire(reply.get("error"))
@@ -262,14 +259,27 @@ class HostProcess:
             self._died()
 
     async def _request(self, message: Message, timeout: float, what: str) -> Message:  # noqa: ASYNC109
+        async def send(request_id: int) -> None:
+            message["id"] = request_id
+            await self._writer.send(message)
+
+        return await self._round_trip(send, timeout, what)
+
+    async def _round_trip(
+        self,
+        send: Callable[[int], Awaitable[None]],
+        timeout: float,  # noqa: ASYNC109
+        what: str,
+    ) -> Message:
+        """Send a request (`send(request_id)` queues it) and wait for its answer."""
         if self._dead is not None:
             raise self._dead
-        request_id = message["id"] = next(self._ids)
+        request_id = next(self._ids)
         # Registered before it is sent (the answer may come at the reader's next turn); timed
         # out by the one sweeper of `PendingRequests`, not a cancel scope per call (see there).
         request = self._pending.open(request_id, timeout=timeout, what=what)
         try:
-            await self._writer.send(message)
+            await send(request_id)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             self._pending.discard(request_id)
             raise self._dead or HostDiedError(f"the host (pid {self.pid}) has gone") from None
@@ -331,6 +341,10 @@ class HostProcess:
             if kind == "status":
                 if self._on_status is not None:
                     self._on_status(message["modules"])
+            elif kind == "results":
+                answer = self._pending.answer
+                for request_id, ok, value in message["items"]:
+                    answer(request_id, {"ok": True, "value": value} if ok else {"ok": False, "error": value})
             elif kind in ("result", "started", "stopped", "pong"):
                 self._answer(message)
             elif kind == "log":

@@ -39,7 +39,8 @@ from edge.hosts.errors import (
     error_from_wire,
     error_to_wire,
 )
-from edge.hosts.protocol import READ_SIZE, FrameDecoder, FrameWriter, Message
+from edge.hosts.pending import PendingRequests
+from edge.hosts.protocol import READ_SIZE, FrameDecoder, FrameWriter, Message, encode_item
 
 # PlaceOS gives a driver process 15 s to check in (PlaceOS/driver protocol/management.cr).
 # A host spends about 1 s of CPU importing trio, pydantic and the SDK, but on a loaded 2-core
@@ -78,15 +79,6 @@ OnSetting = Callable[[str, str, Any], Awaitable[None] | None]
 OnStopped = Callable[[str, "str | None"], None]
 
 
-class _Pending:
-    __slots__ = ("done", "error", "reply")
-
-    def __init__(self) -> None:
-        self.done = trio.Event()
-        self.reply: Message = {}
-        self.error: BaseException | None = None
-
-
 class HostProcess:
     """A running host process; made by `open_host_process`.
 
@@ -115,7 +107,11 @@ class HostProcess:
         self._on_stopped = on_stopped
         self._directory = directory
         self._ids = itertools.count(1)
-        self._pending: dict[int, _Pending] = {}
+        self._pending = PendingRequests(
+            timed_out=lambda what, seconds: HostTimeoutError(
+                f"{what}: the host (pid {self.pid}) did not answer in {seconds}s"
+            )
+        )
         self._subscriptions: dict[int, Unsubscribe] = {}
         self._ready = trio.Event()
         self._exited = trio.Event()
@@ -211,16 +207,13 @@ class HostProcess:
         """
         wire_args: Any = dict(args) if isinstance(args, Mapping) else list(args)
         wire_level = level.name.lower() if isinstance(level, Level) else level
-        message = {
-            "t": "exec",
-            "module_id": module_id,
-            "method": method,
-            "args": wire_args,
-            "level": wire_level,
-        }
-        if deadline is not None:
-            message["deadline"] = deadline
-        reply = await self._request(message, timeout, f"{module_id} {method}()")
+
+        async def send(request_id: int) -> None:
+            # An item of an `execs` frame (protocol.py): calls made together share a frame.
+            fields = [request_id, module_id, method, wire_args, wire_level, deadline]
+            await self._writer.send_item("execs", encode_item(fields, kind="exec"))
+
+        reply = await self._round_trip(send, timeout, f"{module_id} {method}()")
         if reply.get("ok"):
             return reply.get("value")
         raise error_from_wire(reply.get("error"))
@@ -266,25 +259,34 @@ class HostProcess:
             self._died()
 
     async def _request(self, message: Message, timeout: float, what: str) -> Message:  # noqa: ASYNC109
+        async def send(request_id: int) -> None:
+            message["id"] = request_id
+            await self._writer.send(message)
+
+        return await self._round_trip(send, timeout, what)
+
+    async def _round_trip(
+        self,
+        send: Callable[[int], Awaitable[None]],
+        timeout: float,  # noqa: ASYNC109
+        what: str,
+    ) -> Message:
+        """Send a request (`send(request_id)` queues it) and wait for its answer."""
         if self._dead is not None:
             raise self._dead
-        request_id = message["id"] = next(self._ids)
-        pending = self._pending[request_id] = _Pending()
+        request_id = next(self._ids)
+        # Registered before it is sent (the answer may come at the reader's next turn); timed
+        # out by the one sweeper of `PendingRequests`, not a cancel scope per call (see there).
+        request = self._pending.open(request_id, timeout=timeout, what=what)
         try:
-            with trio.fail_after(timeout):
-                await self._writer.send(message)
-                await pending.done.wait()
-        except trio.TooSlowError:
-            raise HostTimeoutError(
-                f"{what}: the host (pid {self.pid}) did not answer in {timeout}s"
-            ) from None
+            await send(request_id)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self._pending.discard(request_id)
             raise self._dead or HostDiedError(f"the host (pid {self.pid}) has gone") from None
-        finally:
-            self._pending.pop(request_id, None)
-        if pending.error is not None:
-            raise pending.error
-        return pending.reply
+        except BaseException:
+            self._pending.discard(request_id)
+            raise
+        return await self._pending.wait(request)
 
     # -- background ---------------------------------------------------------------------------
 
@@ -328,10 +330,7 @@ class HostProcess:
         self._exited.set()
         self._ready.set()
         self._writer.close()
-        pending, self._pending = self._pending, {}
-        for request in pending.values():
-            request.error = self._dead
-            request.done.set()
+        self._pending.fail_all(self._dead)
         subscriptions, self._subscriptions = self._subscriptions, {}
         for unsubscribe in subscriptions.values():
             unsubscribe()
@@ -342,6 +341,10 @@ class HostProcess:
             if kind == "status":
                 if self._on_status is not None:
                     self._on_status(message["modules"])
+            elif kind == "results":
+                answer = self._pending.answer
+                for request_id, ok, value in message["items"]:
+                    answer(request_id, {"ok": True, "value": value} if ok else {"ok": False, "error": value})
             elif kind in ("result", "started", "stopped", "pong"):
                 self._answer(message)
             elif kind == "log":
@@ -374,20 +377,15 @@ class HostProcess:
             if message["t"] == "stopped" and self._on_stopped is not None:
                 self._on_stopped(str(message["module_id"]), message.get("error"))
             return
-        pending = self._pending.get(request_id)
-        if pending is not None:
-            pending.reply = message
-            pending.done.set()
+        self._pending.answer(request_id, message)
 
     def _host_error(self, message: Message) -> None:
         text = str(message.get("message") or "unknown error")
         if message.get("fatal"):
             self._fatal = text
-        pending = self._pending.get(message.get("id"))  # type: ignore[arg-type]
-        if pending is not None:
-            pending.error = ProtocolError(f"the host refused the request: {text}")
-            pending.done.set()
-        else:
+        request_id = message.get("id")
+        refused = ProtocolError(f"the host refused the request: {text}")
+        if not (isinstance(request_id, int) and self._pending.fail(request_id, refused)):
             log.warning("host pid %d: %s", self.pid, text)
 
     def _spawn(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
@@ -527,6 +525,7 @@ async def open_host_process(
         async with trio.open_nursery() as nursery:
             host._nursery = nursery
             nursery.start_soon(host._write)
+            nursery.start_soon(host._pending.serve)
             nursery.start_soon(host._read)
             nursery.start_soon(host._watch)
             with trio.move_on_after(ready_timeout):

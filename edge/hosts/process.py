@@ -45,7 +45,7 @@ from edge.hosts.errors import (
     error_to_wire,
 )
 from edge.hosts.permit import Permit
-from edge.hosts.protocol import READ_SIZE, FrameDecoder, FrameWriter, Message, encode
+from edge.hosts.protocol import READ_SIZE, FrameDecoder, FrameWriter, Message, encode, encode_item
 
 # How long a graceful shutdown waits for modules' on_unload before cancelling them.
 SHUTDOWN_GRACE = 5.0
@@ -143,10 +143,28 @@ class DriverHost:
                     continue
                 if item["t"] == "shutdown":
                     return
+                if item["t"] == "execs":
+                    await self._execs(item)
+                    continue
                 try:
                     self._dispatch(item)
                 except (KeyError, TypeError, ValueError) as exc:
                     await self._refuse(item, f"bad {item['t']!r} message: {type(exc).__name__}: {exc}")
+
+    async def _execs(self, message: Message) -> None:
+        """Start each call of an `execs` frame; a malformed one is refused alone."""
+        items = message.get("items")
+        if not isinstance(items, list):
+            await self._refuse(message, "bad 'execs' message: items must be a list")
+            return
+        for fields in items:
+            try:
+                request_id, module_id, method, args, level, deadline = fields
+                self._start_exec(request_id, module_id, method, args, level, deadline)
+            except (TypeError, ValueError) as exc:
+                request_id = fields[0] if isinstance(fields, list) and fields else None
+                text = f"bad 'execs' item: {type(exc).__name__}: {exc}"
+                await self._refuse({"id": request_id}, text)
 
     async def _refuse(self, message: Message, text: str) -> None:
         reply: Message = {"t": "error", "message": text}
@@ -160,19 +178,14 @@ class DriverHost:
         tasks = self._tasks
         assert tasks is not None
         if kind == "exec":
-            args = message.get("args") or []
-            if not isinstance(args, list | dict):
-                raise TypeError(f"args must be a list or an object, not {type(args).__name__}")
-            level = str(message.get("level") or "user")
-            deadline = message.get("deadline")
-            tasks.start_soon(
-                self._exec,
+            self._start_exec(
                 message["id"],
-                str(message["module_id"]),
-                str(message["method"]),
-                args,
-                level,
-                None if deadline is None else float(deadline),
+                message["module_id"],
+                message["method"],
+                message.get("args"),
+                message.get("level"),
+                message.get("deadline"),
+                batched=False,
             )
         elif kind == "start":
             self._start(message)
@@ -213,6 +226,38 @@ class DriverHost:
             self.permit.grant(None if until is None else float(until), lease=lease)
         else:
             raise ValueError(f"unknown message type {kind!r}")
+
+    def _start_exec(
+        self,
+        request_id: Any,
+        module_id: Any,
+        method: Any,
+        args: Any,
+        level: Any,
+        deadline: Any,
+        *,
+        batched: bool = True,
+    ) -> None:
+        """Run one call in a task of its own (answered in a `results` frame if it came in an
+        `execs` one, else by a `result`).
+
+        Raises:
+            TypeError, ValueError: the call is malformed.
+        """
+        args = args or []
+        if not isinstance(args, list | dict):
+            raise TypeError(f"args must be a list or an object, not {type(args).__name__}")
+        assert self._tasks is not None
+        self._tasks.start_soon(
+            self._exec,
+            request_id,
+            str(module_id),
+            str(method),
+            args,
+            str(level or "user"),
+            None if deadline is None else float(deadline),
+            batched,
+        )
 
     # -- modules ------------------------------------------------------------------------------
 
@@ -319,7 +364,8 @@ class DriverHost:
         entry = self.modules.get(module_id)
         if entry is None:
             raise UnknownModuleError(f"no module {module_id!r} in this host")
-        await entry.started.wait()
+        if not entry.started.is_set():  # (waiting on a set Event would still cost a task step)
+            await entry.started.wait()
         if not entry.running or entry.runtime is None:
             raise ModuleStartError(f"module {module_id!r} is not running: {entry.error or 'stopping'}")
         return entry.runtime
@@ -363,7 +409,14 @@ class DriverHost:
     # -- requests -----------------------------------------------------------------------------
 
     async def _exec(
-        self, request_id: Any, module_id: str, method: str, args: Any, level: str, deadline: float | None
+        self,
+        request_id: Any,
+        module_id: str,
+        method: str,
+        args: Any,
+        level: str,
+        deadline: float | None,
+        batched: bool,
     ) -> None:
         # The caller's start-by deadline on this process's clock (CLOCK_MONOTONIC is the
         # machine's): a call that cannot start by then is dropped, never run late.
@@ -377,11 +430,17 @@ class DriverHost:
             if deadline is not None:  # its commands still queued when the call's bound ends are dropped
                 EXEC_DEADLINE.set(trio.current_time() + runtime.function_timeout)
             value = await runtime.execute(method, args, level=level)
-            frame = encode({"t": "result", "id": request_id, "ok": True, "value": value})
+            if batched:
+                answer = encode_item([request_id, True, value], kind="result")
+            else:
+                answer = encode({"t": "result", "id": request_id, "ok": True, "value": value})
         except Exception as exc:
-            await self._fail(request_id, exc, f"{method}() raised")
+            await self._fail(request_id, exc, f"{method}() raised", batched=batched)
             return
-        await self.writer.send_frame(frame)
+        if batched:
+            await self.writer.send_item("results", answer)
+        else:
+            await self.writer.send_frame(answer)
 
     async def _update(self, request_id: Any, module_id: str, settings: dict[str, Any]) -> None:
         try:
@@ -392,11 +451,14 @@ class DriverHost:
             return
         await self.writer.send({"t": "result", "id": request_id, "ok": True, "value": None})
 
-    async def _fail(self, request_id: Any, exc: Exception, context: str) -> None:
+    async def _fail(self, request_id: Any, exc: Exception, context: str, *, batched: bool = False) -> None:
         error = error_to_wire(_leaf(exc))
         if context and not isinstance(_leaf(exc), DriverError):
             error["message"] = f"{context} {error['kind']}: {error['message']}"
-        await self.writer.send({"t": "result", "id": request_id, "ok": False, "error": error})
+        if batched:
+            await self.writer.send_item("results", encode_item([request_id, False, error], kind="result"))
+        else:
+            await self.writer.send({"t": "result", "id": request_id, "ok": False, "error": error})
 
 
 class _ThreadedFdWriter(trio.abc.SendStream):

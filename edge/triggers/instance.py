@@ -158,7 +158,7 @@ class InstanceRunner:
 
     def publish(self) -> None:
         """Put the state on the bus for `_TRIGGER_` bindings (and up to the cloud), if it changed."""
-        snapshot = self.state.snapshot()
+        snapshot = self.state.snapshot(copy=False)  # encoded here and by the outbox at once
         raw = orjson.dumps(snapshot)
         if raw != self._published:
             self._published = raw

@@ -32,6 +32,7 @@ import trio
 from edge.cluster.hrw import owner
 from edge.cluster.membership import Membership
 from edge.config.holder import SiteHolder
+from edge.gc_freeze import settle_long_lived
 from edge.state.bus import StateBus
 from edge.triggers.actions import ActionRunner
 from edge.triggers.instance import InstanceRunner
@@ -39,15 +40,24 @@ from sync.outbox import Outbox, OutboxClosedError
 from sync.triggers import Firing, state_module
 
 # Actions of different firings run concurrently, up to this many at once: calls into driver
-# hosts pipeline, so concurrency is what carries a burst of firings (the bench: 32 gave
-# ~1,000 calls/s, 256 about 4,000 on 2 shared cores).
-ACTION_WORKERS = 256
+# hosts pipeline, so a burst of firings is carried at (firings in flight) / (a call's round
+# trip), and the round trip grows with the load (the triggers bench, 5,000-10,000 firings/s on
+# 2 shared cores: 256 in flight capped it near 4,500 calls/s at ~60 ms a round trip; 1,024
+# kept up; 4,096 made each scheduler pass so long that latency grew again).
+ACTION_WORKERS = 1024
+# A worker takes its next firing without a scheduler pass while firings are queued (see
+# `_action_worker`); after this many in a row it yields anyway, in case no action awaits.
+TAKE_WITHOUT_YIELDING = 64
 # Instances loading at once (subscribing, reading their values): 10,000 starting together
 # would make every scheduler pass 10,000 steps long and starve the node's other tasks (driver
 # hosts' health pings among them).
 LOADING_AT_ONCE = 64
 # Seconds an instance gained from a live node waits, as modules do (edge/cluster/coordinator.py).
 HANDOVER_DELAY = 0.5
+# Instances started or stopped since the last settle, past which the runner settles the garbage
+# collector once none is loading (edge/gc_freeze.py): 1,000 instances hold ~100,000 tracked
+# objects, where a full collection starts to cost a pause worth saving; fewer never need it.
+SETTLE_AFTER = 1_000
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +105,8 @@ class TriggerRunner:
         self._send, self._receive = trio.open_memory_channel[tuple[InstanceRunner, Firing]](math.inf)
         self.fired_count = 0
         self.started = 0  # instance starts (restarts included)
+        self._loading: set[InstanceRunner] = set()
+        self._unsettled = 0  # instances started or stopped since the garbage collector was settled
         # When a list: (instance id, monotonic time) of each rising edge (the bench reads it).
         self.edge_times: list[tuple[str, float]] | None = None
         # Status values given to instances (each one evaluates that instance's comparisons).
@@ -199,6 +211,7 @@ class TriggerRunner:
             if key != self._keys.get(instance_id):
                 self.running.pop(instance_id).scope.cancel()
                 self._keys.pop(instance_id, None)
+                self._unsettled += 1
         shared = self.membership is not None and len(self.membership.view.members) > 1
         for n, (instance_id, (trigger, instance)) in enumerate(wanted.items()):
             if n % 100 == 99:
@@ -207,21 +220,25 @@ class TriggerRunner:
                 continue
             runner = InstanceRunner(self, trigger, instance)
             self.running[instance_id] = runner
+            self._loading.add(runner)
+            self._unsettled += 1
             self._keys[instance_id] = self._key(trigger, instance)
             self._nursery.start_soon(self._run_instance, runner, self.handover_delay if shared else 0.0)
 
     async def _run_instance(self, runner: InstanceRunner, delay: float) -> None:
         with runner.scope:
-            if delay:
-                await trio.sleep(delay)
-                if self.owner_of(runner.id) != self.node_id or not self._evaluating():
-                    return
             try:
+                if delay:
+                    await trio.sleep(delay)
+                    if self.owner_of(runner.id) != self.node_id or not self._evaluating():
+                        return
                 await runner.serve()
             except Exception:
                 log.exception(
                     "trigger instance %s failed; it stops until the site or cluster changes", runner.id
                 )
+            finally:
+                self._loaded(runner)  # (if it never finished loading)
         if self.running.get(runner.id) is runner:
             del self.running[runner.id]
             self._keys.pop(runner.id, None)
@@ -237,6 +254,17 @@ class TriggerRunner:
         self.started += 1
         if len(self.running) <= 100:
             log.info("evaluating trigger instance %s on system %s", runner.id, runner.system_id)
+        self._loaded(runner)
+
+    def _loaded(self, runner: InstanceRunner) -> None:
+        """An instance finished loading (or ended before it did): once none is loading after
+        many starts and stops, the state they built is frozen out of the collector's passes."""
+        if runner not in self._loading:
+            return
+        self._loading.discard(runner)
+        if not self._loading and self._unsettled >= SETTLE_AFTER:
+            self._unsettled = 0
+            settle_long_lived()
 
     def fired(self, runner: InstanceRunner, firing: Firing) -> None:
         """A rising edge (called in the evaluating context: never blocks)."""
@@ -260,13 +288,33 @@ class TriggerRunner:
         self._send.send_nowait((runner, firing))
 
     async def _action_worker(self) -> None:
-        async for runner, firing in self._receive:
-            runner.publish()
-            await self.bus.flushed()  # the new state is shared before anything is done
+        receive = self._receive
+        taken = 0
+        while True:
+            # A worker is woken by its last firing's answer: taking the next queued firing
+            # there and then, with no pass through the scheduler (which a channel's receive()
+            # always takes), makes a firing cost one task step (its exec's answer), not two.
+            try:
+                runner, firing = receive.receive_nowait()
+                taken += 1
+                if taken >= TAKE_WITHOUT_YIELDING:
+                    taken = 0
+                    await trio.lowlevel.checkpoint()
+            except trio.WouldBlock:
+                try:
+                    runner, firing = await receive.receive()
+                except trio.EndOfChannel:
+                    return
+                taken = 0
+            # The instance published its new state as it fired (`InstanceRunner._handle`):
+            # it is shared before anything is done.
+            await self.bus.flushed()
             outcomes = await self.actions.run(firing, runner.trigger, self.site())
             now = self.wall()
+            failed = False
             for outcome in outcomes:
                 if not outcome["ok"]:
+                    failed = True
                     runner.state.action_failed(outcome["action"], outcome["error"], now=now)
                     log.warning(
                         "trigger instance %s: action %s failed: %s",
@@ -274,7 +322,8 @@ class TriggerRunner:
                         outcome["action"],
                         outcome["error"],
                     )
-            runner.publish()
+            if failed:  # (nothing else of its state changes with its actions)
+                runner.publish()
             self.completed += 1
             self._report(
                 {

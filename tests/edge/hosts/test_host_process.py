@@ -22,7 +22,13 @@ from drivers.sdk import (
 )
 from drivers.sdk.system import Args, StatusCallback, Unsubscribe
 from edge.hosts.client import HostProcess, LogLine, StatusBatch, open_host_process
-from edge.hosts.errors import FunctionRaisedError, HostDiedError, HostStartError, ModuleStartError
+from edge.hosts.errors import (
+    FunctionRaisedError,
+    HostDiedError,
+    HostStartError,
+    HostTimeoutError,
+    ModuleStartError,
+)
 
 WORKBENCH = "tests.edge.hosts.sample_drivers:Workbench"
 
@@ -166,6 +172,48 @@ async def test_a_hanging_or_raising_module_does_not_stall_another() -> None:
             for n in range(50):
                 assert await host.execute("mod-ok", "echo", [n]) == n
             nursery.cancel_scope.cancel()
+
+
+async def test_a_call_the_host_does_not_answer_in_time_fails_alone_and_the_rest_go_on() -> None:
+    with trio.fail_after(30):
+        async with open_bench(bench("mod-a")) as (host, _, _), trio.open_nursery() as nursery:
+            timed_out: list[float] = []
+
+            async def hang(seconds: float) -> None:
+                started = trio.current_time()
+                with pytest.raises(HostTimeoutError, match=r"mod-a hang\(\): .* did not answer in"):
+                    await host.execute("mod-a", "hang", timeout=seconds)
+                timed_out.append(trio.current_time() - started)
+
+            nursery.start_soon(hang, 1.5)
+            nursery.start_soon(hang, 0.5)
+            assert await host.execute("mod-a", "echo", ["still here"]) == "still here"
+            await trio.sleep(2.0)
+            assert sorted(round(t, 1) for t in timed_out) == [0.5, 1.5]
+            assert await host.execute("mod-a", "echo", [2]) == 2  # the host still serves
+
+
+async def test_thousands_of_concurrent_calls_each_get_their_own_result_or_error() -> None:
+    with trio.fail_after(60):
+        async with open_bench(bench("mod-a"), bench("mod-b")) as (host, _, _):
+            results: dict[int, Any] = {}
+
+            async def call(n: int) -> None:
+                module_id = "mod-a" if n % 2 else "mod-b"
+                if n % 7 == 0:
+                    with pytest.raises(FunctionRaisedError, match=f"no {n}"):
+                        await host.execute(module_id, "fail", [f"no {n}"])
+                    results[n] = "failed"
+                else:
+                    results[n] = await host.execute(module_id, "echo", [{"n": n, "module": module_id}])
+
+            async with trio.open_nursery() as nursery:
+                for n in range(5_000):
+                    nursery.start_soon(call, n)
+            assert len(results) == 5_000
+            for n, result in results.items():
+                expected = "failed" if n % 7 == 0 else {"n": n, "module": "mod-a" if n % 2 else "mod-b"}
+                assert result == expected
 
 
 async def test_killing_the_host_fails_every_pending_exec_at_once() -> None:

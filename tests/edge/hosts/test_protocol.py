@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from drivers.sdk import DeviceError, UnknownFunctionError
 from edge.hosts.errors import FunctionRaisedError, ProtocolError, error_from_wire, error_to_wire
-from edge.hosts.protocol import FrameDecoder, encode
+from edge.hosts.protocol import BATCH_ITEMS, FrameDecoder, FrameWriter, encode, encode_item
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
@@ -86,6 +86,123 @@ def test_errors_cross_the_pipe_as_their_sdk_class_or_as_function_raised() -> Non
     assert isinstance(other, FunctionRaisedError)
     assert other.kind == "KeyError" and str(other) == "power() raised KeyError: 'x'"
     assert isinstance(error_from_wire("nonsense"), ProtocolError)
+
+
+class _Recorder(trio.abc.SendStream):
+    """A stream that keeps what is written (each send_all separately)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+        await trio.lowlevel.checkpoint()
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+async def _written(queue: Any) -> list[dict[str, Any]]:
+    """What a FrameWriter writes for what `queue(writer)` queues, decoded frame by frame."""
+    stream = _Recorder()
+    writer = FrameWriter(stream)
+    await queue(writer)
+    writer.close()
+    await writer.serve()
+    out: list[dict[str, Any]] = []
+    decoder = FrameDecoder()
+    for data in stream.writes:
+        out.extend(decoder.feed(data))
+    return out
+
+
+async def test_items_share_a_frame_until_another_frame_comes_between_them() -> None:
+    async def queue(writer: FrameWriter) -> None:
+        await writer.send_item("execs", encode_item([1, "a"], kind="exec"))
+        await writer.send_item("execs", encode_item([2, "b"], kind="exec"))
+        await writer.send({"t": "permit", "until": None})  # must stay between call 2 and call 3
+        await writer.send_item("execs", encode_item([3, "c"], kind="exec"))
+        await writer.send_item("results", encode_item([4, True, None], kind="result"))
+        assert writer.send_nowait({"t": "debug"})
+        await writer.send_item("results", encode_item([5, False, {"kind": "X"}], kind="result"))
+
+    frames = await _written(queue)
+    assert frames == [
+        {"t": "execs", "items": [[1, "a"], [2, "b"]]},
+        {"t": "permit", "until": None},
+        {"t": "execs", "items": [[3, "c"]]},
+        {"t": "results", "items": [[4, True, None]]},
+        {"t": "debug"},
+        {"t": "results", "items": [[5, False, {"kind": "X"}]]},
+    ]
+
+
+async def test_a_frame_being_written_takes_no_more_items_and_a_long_run_is_split() -> None:
+    stream = _Recorder()
+    writer = FrameWriter(stream)
+    total = 2 * BATCH_ITEMS + 10
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer.serve)
+        await writer.send_item("execs", encode_item([0], kind="exec"))
+        await writer.wait_idle()  # written: the next item starts a new frame
+        for n in range(1, total):
+            await writer.send_item("execs", encode_item([n], kind="exec"))
+        await writer.wait_idle()
+        writer.close()
+    decoder = FrameDecoder()
+    frames = [frame for data in stream.writes for frame in decoder.feed(data)]
+    sizes = [len(frame["items"]) for frame in frames]
+    assert sizes == [1, BATCH_ITEMS, BATCH_ITEMS, 9]
+    assert [item[0] for frame in frames for item in frame["items"]] == list(range(total))
+
+
+def test_an_item_that_cannot_be_sent_is_refused_by_itself() -> None:
+    with pytest.raises(ProtocolError, match="cannot encode 'exec' message"):
+        encode_item([1, object()], kind="exec")
+    with pytest.raises(ProtocolError, match="'result' message is 101 bytes; the bound is 100"):
+        encode_item([1, True, "x" * 90], kind="result", max_item=100)
+
+
+async def test_a_real_host_refuses_a_bad_call_of_an_execs_frame_alone() -> None:
+    process = await _raw_host()
+    assert process.stdin is not None
+    decoder, pending = FrameDecoder(), []
+    try:
+        with trio.fail_after(20):
+            ready = await _next(process, decoder, pending)
+            assert ready["t"] == "ready"
+            start = {"t": "start", "id": 1, "module": {"id": "mod-1", "name": "Bench"}}
+            await process.stdin.send_all(encode(start))
+            assert (await _next(process, decoder, pending))["t"] == "started"
+            calls = [
+                [10, "mod-1", "echo", [1], "user", None],
+                [11, "mod-1", "echo", 5, "user", None],  # args neither a list nor an object
+                [12, "mod-1", "echo", ["two"], "user", None],
+                [13, "mod-1"],  # too short
+                [14, "mod-1", "fail", ["nope"], "user", None],
+            ]
+            await process.stdin.send_all(encode({"t": "execs", "items": calls}))
+            answers: dict[Any, Any] = {}
+            while len(answers) < 5:
+                message = await _next(process, decoder, pending)
+                if message["t"] == "error":
+                    answers[message.get("id")] = message["message"]
+                elif message["t"] == "results":
+                    for request_id, ok, value in message["items"]:
+                        answers[request_id] = (ok, value)
+            assert answers[10] == (True, 1) and answers[12] == (True, "two")
+            assert "args must be a list or an object" in answers[11]
+            assert "bad 'execs' item: ValueError" in answers[13]
+            assert answers[14][0] is False and "nope" in answers[14][1]["message"]
+            await process.stdin.send_all(encode({"t": "shutdown"}))
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 async def _raw_host() -> trio.Process:
